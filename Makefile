@@ -1,0 +1,38 @@
+# MMS: build, test, demo and bench. Every target installs the Debian packages it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term
+SWIFT ?= swift
+
+.PHONY: deps build release test demo bench clean
+
+# Installs the apt packages that are missing (apt-get update once, only when something is missing).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+demo: deps
+	@echo "make demo: not yet (arrives with the end-to-end issue)"
+
+bench: deps
+	@echo "make bench: not yet (arrives with the end-to-end issue)"
+
+clean:
+	rm -rf .build

@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// MMS: a build-and-recorder agent monitor. No package dependencies; C libraries come from Debian.
+let package = Package(
+    name: "MMS",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mms-server", targets: ["mms-server"]),
+        .executable(name: "mms-agent", targets: ["mms-agent"]),
+        .executable(name: "mms-console", targets: ["mms-console"]),
+    ],
+    targets: [
+        // C libraries from Debian, with tiny shims for what Swift cannot call directly.
+        .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
+        .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
+        .target(name: "CNCursesW", linkerSettings: [.linkedLibrary("ncursesw")]),
+
+        .target(name: "MonitorModels"),
+        .target(name: "ServerAPIClient", dependencies: ["MonitorModels"]),
+        .target(name: "MonitorServer", dependencies: ["MonitorModels", "CSQLite", "CMicroHTTPD"]),
+        .target(name: "MonitorAgent", dependencies: ["MonitorModels", "ServerAPIClient"]),
+        .target(name: "ConsoleUI", dependencies: ["MonitorModels", "ServerAPIClient", "CNCursesW"]),
+
+        .executableTarget(name: "mms-server", dependencies: ["MonitorServer", "MonitorModels"]),
+        .executableTarget(name: "mms-agent", dependencies: ["MonitorAgent", "MonitorModels"]),
+        .executableTarget(name: "mms-console", dependencies: ["ConsoleUI", "ServerAPIClient", "MonitorModels"]),
+
+        .testTarget(name: "MonitorModelsTests", dependencies: ["MonitorModels"]),
+        .testTarget(name: "MonitorServerTests", dependencies: ["MonitorServer", "MonitorModels", "CSQLite"]),
+        .testTarget(name: "ServerAPIClientTests", dependencies: ["ServerAPIClient", "MonitorServer", "MonitorModels"]),
+        .testTarget(name: "MonitorAgentTests", dependencies: ["MonitorAgent", "MonitorServer", "ServerAPIClient", "MonitorModels"]),
+        .testTarget(
+            name: "ConsoleUITests",
+            dependencies: ["ConsoleUI", "MonitorServer", "ServerAPIClient", "MonitorModels"],
+            exclude: ["__Snapshots__"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

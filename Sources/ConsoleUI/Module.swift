@@ -1,0 +1,1 @@
+// ConsoleUI: see STYLE.md for what lives here.

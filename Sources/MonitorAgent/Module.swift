@@ -1,0 +1,1 @@
+// MonitorAgent: see STYLE.md for what lives here.

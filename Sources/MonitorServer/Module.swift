@@ -1,0 +1,1 @@
+// MonitorServer: see STYLE.md for what lives here.

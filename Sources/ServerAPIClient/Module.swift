@@ -1,0 +1,1 @@
+// ServerAPIClient: see STYLE.md for what lives here.

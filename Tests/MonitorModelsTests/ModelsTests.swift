@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import MonitorModels
+
+@Suite struct RFC3339Tests {
+    @Test func formatsMillisecondsInUTC() {
+        #expect(RFC3339.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: 1_795_000_000.123)) == "2026-11-18T11:06:40.123Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: -1.5)) == "1969-12-31T23:59:58.500Z")
+    }
+
+    @Test func parsesWhatItFormatsAndOffsets() throws {
+        for t in [0.0, 1_795_000_000.123, 951_782_400.999, 4_102_444_800] {
+            let d = Date(timeIntervalSince1970: t)
+            let back = try #require(RFC3339.parse(RFC3339.format(d)))
+            #expect(abs(back.timeIntervalSince1970 - t) < 0.001)
+        }
+        #expect(RFC3339.parse("2026-11-24T13:00:00+01:00") == RFC3339.parse("2026-11-24T12:00:00Z"))
+        #expect(RFC3339.parse("2026-11-24T12:00:00") == nil)
+        #expect(RFC3339.parse("2026-13-24T12:00:00Z") == nil)
+        #expect(RFC3339.parse("yesterday") == nil)
+    }
+}
+
+@Suite struct JSONShapeTests {
+    @Test func jobEncodesFlatWithNulls() throws {
+        let job = Job(id: 7, spec: JobSpec(name: "build", commands: ["make"]), createdAt: Date(timeIntervalSince1970: 0))
+        let obj = try #require(JSONSerialization.jsonObject(with: MMSJSON.encode(job)) as? [String: Any])
+        #expect(obj["id"] as? Int == 7)
+        #expect(obj["name"] as? String == "build")
+        #expect(obj["commands"] as? [String] == ["make"])
+        #expect(obj["state"] as? String == "scheduled")
+        #expect(obj["timeoutSeconds"] as? Int == 3600)
+        #expect(obj["result"] is NSNull)
+        #expect(obj["waitingReason"] is NSNull)
+        #expect(obj["createdAt"] as? String == "1970-01-01T00:00:00.000Z")
+        #expect(obj["configVersion"] == nil)
+        let back = try MMSJSON.decode(Job.self, from: MMSJSON.encode(job))
+        #expect(back == job)
+    }
+
+    @Test func agentRoundTripsWithContractKeys() throws {
+        let agent = Agent(uuid: "u", name: "rec-01", status: .lostContact, resources: ["gpu"], registeredAt: Date(timeIntervalSince1970: 10))
+        let data = MMSJSON.encode(agent)
+        let obj = try #require(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        for key in ["uuid", "name", "hostname", "os", "version", "ipAddress", "configState", "status", "resources",
+                    "environments", "currentJobId", "registeredAt", "lastSeenAt"] {
+            #expect(obj[key] != nil, "missing \(key)")
+        }
+        #expect(obj["status"] as? String == "lostContact")
+        #expect(try MMSJSON.decode(Agent.self, from: data) == agent)
+    }
+
+    @Test func nextMessagesHaveTheirTypeTag() throws {
+        let cancel = String(decoding: MMSJSON.encode(NextMessage.cancel(jobId: 4, attempt: 2)), as: UTF8.self)
+        #expect(cancel == #"{"attempt":2,"jobId":4,"type":"cancel"}"#)
+        #expect(try MMSJSON.decode(NextMessage.self, from: Data(cancel.utf8)) == .cancel(jobId: 4, attempt: 2))
+    }
+
+    @Test func errorEnvelopeShape() {
+        let text = String(decoding: MMSJSON.encode(APIErrorEnvelope(error: APIError(.logGap, "gap", size: 10))), as: UTF8.self)
+        #expect(text == #"{"error":{"code":"log_gap","message":"gap","size":10}}"#)
+        #expect(APIError(.agentNotAuthorized, "x").httpStatus == 403)
+    }
+}
+
+@Suite struct DecodingMessagesTests {
+    @Test func specDefaultsAndRequiredFields() throws {
+        let spec = try MMSJSON.decode(JobSpec.self, from: Data(#"{"name":"a","commands":["true"]}"#.utf8))
+        #expect(spec.timeoutSeconds == 3600)
+        #expect(spec.epilogue.isEmpty && spec.env.isEmpty && spec.files.isEmpty && spec.environment == nil)
+        #expect(throws: FieldError(message: "missing field 'commands'")) {
+            try MMSJSON.decode(JobSpec.self, from: Data(#"{"name":"a"}"#.utf8))
+        }
+        #expect(throws: FieldError(message: "field 'commands[1]' must be a string")) {
+            try MMSJSON.decode(JobSpec.self, from: Data(#"{"name":"a","commands":["x",3]}"#.utf8))
+        }
+        #expect(throws: FieldError(message: "field 'files[0].path' must be a string")) {
+            try MMSJSON.decode(JobSpec.self, from: Data(#"{"name":"a","commands":[],"files":[{"path":1,"content":""}]}"#.utf8))
+        }
+        #expect(throws: FieldError(message: "the body is not valid JSON")) {
+            try MMSJSON.decode(JobSpec.self, from: Data(#"{"name":"#.utf8))
+        }
+    }
+
+    @Test func validationNamesTheField() {
+        var spec = JobSpec(name: "ok", commands: ["true"])
+        #expect(Validation.jobSpecProblem(spec) == nil)
+        spec.resources = ["gpu", "bad name"]
+        #expect(Validation.jobSpecProblem(spec) == "field 'resources[1]' must match [A-Za-z0-9_.-]{1,64}")
+        spec.resources = []
+        spec.files = [JobFile(path: "../etc/passwd", content: "")]
+        #expect(Validation.jobSpecProblem(spec)?.hasPrefix("field 'files[0].path'") == true)
+        spec.files = [JobFile(path: "a.sh", content: "", mode: "999")]
+        #expect(Validation.jobSpecProblem(spec)?.hasPrefix("field 'files[0].mode'") == true)
+        spec.files = []
+        spec.name = "bad\u{7}name"
+        #expect(Validation.jobSpecProblem(spec) == "field 'name' must not contain control characters")
+        #expect(Validation.isConfigName("API_KEY") && !Validation.isConfigName("1KEY") && !Validation.isConfigName("A-B"))
+    }
+
+    @Test func versionCompatibility() {
+        #expect(MMSVersion.compatible("1.4.2", "1.4.9"))
+        #expect(!MMSVersion.compatible("1.4.2", "1.5.0"))
+        #expect(!MMSVersion.compatible("garbage", "1.5.0"))
+    }
+}
