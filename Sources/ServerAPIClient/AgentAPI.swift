@@ -1,0 +1,75 @@
+import Foundation
+import MonitorModels
+
+/// The agent-side calls of the contract, as a struct of closures (a live value talks HTTP; tests may swap any).
+public struct AgentAPI: Sendable {
+    /// POST /agents/register; `accepted` is false while the agent is pending (202).
+    public var register: @Sendable (RegisterRequest) async throws(ClientError) -> (agent: Agent, pending: Bool)
+    /// POST /agents/{uuid}/ping.
+    public var ping: @Sendable (_ uuid: String, PingRequest) async throws(ClientError) -> PingResponse
+    /// GET /agents/{uuid}/next?wait=S; nil when nothing came within the wait (204).
+    public var next: @Sendable (_ uuid: String, _ waitSeconds: Int) async throws(ClientError) -> NextMessage?
+    /// GET /agents/{uuid}/config.
+    public var config: @Sendable (_ uuid: String) async throws(ClientError) -> AgentConfig
+    /// POST /jobs/{id}/state.
+    public var reportState: @Sendable (_ jobId: Int64, JobStateReport) async throws(ClientError) -> Job
+    /// POST /jobs/{id}/log?attempt=A&offset=N; returns the log's total size.
+    public var appendLog: @Sendable (_ jobId: Int64, _ attempt: Int, _ offset: Int64, Data) async throws(ClientError) -> Int64
+    /// GET /api/v1/version (no auth needed).
+    public var version: @Sendable () async throws(ClientError) -> VersionInfo
+
+    public init(
+        register: @escaping @Sendable (RegisterRequest) async throws(ClientError) -> (agent: Agent, pending: Bool),
+        ping: @escaping @Sendable (String, PingRequest) async throws(ClientError) -> PingResponse,
+        next: @escaping @Sendable (String, Int) async throws(ClientError) -> NextMessage?,
+        config: @escaping @Sendable (String) async throws(ClientError) -> AgentConfig,
+        reportState: @escaping @Sendable (Int64, JobStateReport) async throws(ClientError) -> Job,
+        appendLog: @escaping @Sendable (Int64, Int, Int64, Data) async throws(ClientError) -> Int64,
+        version: @escaping @Sendable () async throws(ClientError) -> VersionInfo
+    ) {
+        self.register = register
+        self.ping = ping
+        self.next = next
+        self.config = config
+        self.reportState = reportState
+        self.appendLog = appendLog
+        self.version = version
+    }
+}
+
+extension AgentAPI {
+    /// The live client: talks to `serverURL` with the agent's secret as bearer token.
+    public static func live(serverURL: URL, secret: String, caCertPath: String? = nil) -> AgentAPI {
+        let t = HTTPTransport(baseURL: serverURL, token: secret, caCertPath: caCertPath)
+        return AgentAPI(
+            register: { (req) async throws(ClientError) in
+                let reply = try await t.send("POST", "/api/v1/agents/register", body: MMSJSON.encode(req))
+                return (try t.decode(Agent.self, reply.body), reply.status == 202)
+            },
+            ping: { (uuid, req) async throws(ClientError) in
+                try await t.json("POST", "/api/v1/agents/\(uuid)/ping", body: req, as: PingResponse.self)
+            },
+            next: { (uuid, wait) async throws(ClientError) in
+                let reply = try await t.send(
+                    "GET", "/api/v1/agents/\(uuid)/next", query: [("wait", String(wait))], timeout: TimeInterval(wait + 15))
+                if reply.status == 204 || reply.body.isEmpty { return nil }
+                return try t.decode(NextMessage.self, reply.body)
+            },
+            config: { (uuid) async throws(ClientError) in
+                try await t.json("GET", "/api/v1/agents/\(uuid)/config", as: AgentConfig.self)
+            },
+            reportState: { (jobId, report) async throws(ClientError) in
+                try await t.json("POST", "/api/v1/jobs/\(jobId)/state", body: report, as: Job.self)
+            },
+            appendLog: { (jobId, attempt, offset, bytes) async throws(ClientError) in
+                let reply = try await t.send(
+                    "POST", "/api/v1/jobs/\(jobId)/log", query: [("attempt", String(attempt)), ("offset", String(offset))],
+                    body: bytes, contentType: "application/octet-stream", timeout: 60)
+                return try t.decode(LogAppendResponse.self, reply.body).size
+            },
+            version: { () async throws(ClientError) in
+                try await t.json("GET", "/api/v1/version", as: VersionInfo.self)
+            }
+        )
+    }
+}

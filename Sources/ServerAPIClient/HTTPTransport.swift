@@ -1,0 +1,172 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import MonitorModels
+
+/// Why a call to the server failed: the server said no (with the contract's JSON error), or it could not be reached.
+public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The server answered with an error status and the contract's JSON error.
+    case api(status: Int, error: APIError)
+    /// The server could not be reached, or the connection broke (down, restarting, wrong address).
+    case unreachable(String)
+    /// The server answered something this client cannot read.
+    case badResponse(String)
+
+    public var description: String {
+        switch self {
+        case .api(_, let error): error.message
+        case .unreachable(let message): message
+        case .badResponse(let message): message
+        }
+    }
+
+    /// The contract's error code when the server sent one.
+    public var code: APIErrorCode? {
+        if case .api(_, let e) = self { return e.knownCode }
+        return nil
+    }
+
+    /// HTTP status when the server answered.
+    public var status: Int? {
+        if case .api(let s, _) = self { return s }
+        return nil
+    }
+
+    /// True when retrying later may help: unreachable, or a 5xx answer.
+    public var isTransient: Bool {
+        switch self {
+        case .unreachable: true
+        case .api(let status, _): status >= 500
+        case .badResponse: false
+        }
+    }
+}
+
+/// An HTTP answer: status, headers (lower-cased names) and body.
+public struct HTTPReply: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: Data
+    public init(status: Int, headers: [String: String] = [:], body: Data = Data()) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// Sends requests to an MMS server with a bearer token and turns error answers into ClientError.
+public struct HTTPTransport: Sendable {
+    public let baseURL: URL
+    public let token: String
+    let session: URLSession
+
+    /// A transport for `baseURL` (e.g. http://127.0.0.1:8765) that authenticates with `token`.
+    /// `caCertPath` names a PEM file of CAs to trust for https (instead of the system store).
+    public init(baseURL: URL, token: String, caCertPath: String? = nil) {
+        if let ca = caCertPath {
+            // swift-corelibs-foundation hands this file to libcurl as its CA bundle.
+            setenv("URLSessionCertificateAuthorityInfoFile", ca, 1)
+        }
+        self.baseURL = baseURL
+        self.token = token
+        let config = URLSessionConfiguration.ephemeral
+        config.timeoutIntervalForRequest = 90
+        config.timeoutIntervalForResource = 120
+        config.httpMaximumConnectionsPerHost = 8
+        config.requestCachePolicy = .reloadIgnoringLocalCacheData
+        config.urlCache = nil
+        self.session = URLSession(configuration: config)
+    }
+
+    /// Builds the URL for an API path such as "/api/v1/agents" with query items.
+    public func url(_ path: String, query: [(String, String)] = []) -> URL {
+        var comps = URLComponents(url: baseURL, resolvingAgainstBaseURL: false) ?? URLComponents()
+        let prefix = comps.path.hasSuffix("/") ? String(comps.path.dropLast()) : comps.path
+        comps.percentEncodedPath = prefix + path
+        if !query.isEmpty {
+            comps.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) }
+        }
+        return comps.url ?? baseURL
+    }
+
+    /// Sends one request; any status >= 400 becomes `ClientError.api`, transport failures `.unreachable`.
+    /// `timeout` bounds the whole request (long polls pass more than their wait).
+    public func send(
+        _ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
+        contentType: String = "application/json", timeout: TimeInterval = 30
+    ) async throws(ClientError) -> HTTPReply {
+        var request = URLRequest(url: url(path, query: query))
+        request.httpMethod = method
+        request.timeoutInterval = timeout
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        if let body {
+            request.httpBody = body
+            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+        }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw .unreachable("cannot reach the server at \(baseURL.absoluteString): \(Self.describe(error))")
+        }
+        guard let http = response as? HTTPURLResponse else {
+            throw .badResponse("the server at \(baseURL.absoluteString) did not answer HTTP")
+        }
+        var headers: [String: String] = [:]
+        for (k, v) in http.allHeaderFields {
+            if let k = k as? String, let v = v as? String { headers[k.lowercased()] = v }
+        }
+        let reply = HTTPReply(status: http.statusCode, headers: headers, body: data)
+        if reply.status >= 400 {
+            throw Self.apiError(reply)
+        }
+        return reply
+    }
+
+    /// Sends JSON and decodes a JSON answer.
+    public func json<Out: Decodable>(
+        _ method: String, _ path: String, query: [(String, String)] = [], body: (some Encodable)? = Optional<Int>.none,
+        as: Out.Type, timeout: TimeInterval = 30
+    ) async throws(ClientError) -> Out {
+        let data = body.map { MMSJSON.encode($0) }
+        let reply = try await send(method, path, query: query, body: data, timeout: timeout)
+        return try decode(Out.self, reply.body)
+    }
+
+    /// Decodes an answer body, reporting unreadable answers as `.badResponse`.
+    public func decode<Out: Decodable>(_ type: Out.Type, _ data: Data) throws(ClientError) -> Out {
+        do {
+            return try MMSJSON.decode(type, from: data)
+        } catch {
+            throw .badResponse("the server sent an answer this client cannot read: \(error.message)")
+        }
+    }
+
+    static func apiError(_ reply: HTTPReply) -> ClientError {
+        if let env = try? MMSJSON.decode(APIErrorEnvelope.self, from: reply.body) {
+            return .api(status: reply.status, error: env.error)
+        }
+        let text = String(decoding: reply.body.prefix(200), as: UTF8.self)
+        let code: APIErrorCode = reply.status >= 500 ? .internalError : .badRequest
+        return .api(status: reply.status, error: APIError(code, "the server answered \(reply.status): \(text)"))
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let u = error as? URLError {
+            switch u.code {
+            case .cannotConnectToHost: return "connection refused"
+            case .timedOut: return "timed out"
+            case .networkConnectionLost: return "connection lost"
+            case .cannotFindHost: return "unknown host"
+            case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+                 .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
+                return "TLS handshake failed (pass --ca-cert for a self-signed server)"
+            default: return u.localizedDescription
+            }
+        }
+        return error.localizedDescription
+    }
+}

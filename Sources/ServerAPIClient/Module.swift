@@ -1,1 +1,0 @@
-// ServerAPIClient: see STYLE.md for what lives here.
