@@ -1,4 +1,7 @@
 #include "CNCursesW.h"
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
 
 WINDOW *cnc_stdscr(void) { return stdscr; }
 int cnc_lines(void) { return LINES; }
@@ -16,3 +19,86 @@ int cnc_put(int y, int x, const wchar_t *text, int count, attr_t attrs, short pa
     if (attr_set(attrs, pair, NULL) == ERR) return ERR;
     return mvaddnwstr(y, x, text, count);
 }
+
+static volatile sig_atomic_t cnc_active = 0;
+
+int cnc_start(int want_colour) {
+    setlocale(LC_ALL, "");
+    /* newterm, unlike initscr, returns NULL instead of exiting when TERM is unknown. */
+    SCREEN *screen = newterm(NULL, stdout, stdin);
+    if (screen == NULL) return -1;
+    set_term(screen);
+    cnc_active = 1;
+    raw();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    set_escdelay(25);
+    curs_set(0);
+    leaveok(stdscr, TRUE);
+    scrollok(stdscr, FALSE);
+    if (want_colour && has_colors()) {
+        start_color();
+        use_default_colors();
+        return 1;
+    }
+    return 0;
+}
+
+void cnc_stop(void) {
+    if (!cnc_active) return;
+    cnc_active = 0;
+    curs_set(1);
+    endwin();
+}
+
+static void cnc_crash(int sig) {
+    if (cnc_active) {
+        cnc_active = 0;
+        endwin(); /* best effort: the process is going down anyway */
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void cnc_install_crash_restore(void) {
+    int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGABRT, SIGFPE};
+    for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = cnc_crash;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESETHAND;
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+int cnc_read_key(int timeout_ms) {
+    wint_t ch = 0;
+    timeout(timeout_ms);
+    int r = get_wch(&ch);
+    if (r == ERR) return CNC_KEY_NONE;
+    if (r == KEY_CODE_YES) {
+        switch (ch) {
+        case KEY_UP: return CNC_KEY_UP;
+        case KEY_DOWN: return CNC_KEY_DOWN;
+        case KEY_LEFT: return CNC_KEY_LEFT;
+        case KEY_RIGHT: return CNC_KEY_RIGHT;
+        case KEY_PPAGE: return CNC_KEY_PGUP;
+        case KEY_NPAGE: return CNC_KEY_PGDN;
+        case KEY_HOME: case KEY_FIND: case KEY_A1: return CNC_KEY_HOME;
+        case KEY_END: case KEY_SELECT: case KEY_C1: return CNC_KEY_END;
+        case KEY_ENTER: return CNC_KEY_ENTER;
+        case KEY_BACKSPACE: return CNC_KEY_BACKSPACE;
+        case KEY_DC: return CNC_KEY_DELETE;
+        case KEY_BTAB: return CNC_KEY_BTAB;
+        case KEY_RESIZE: return CNC_KEY_RESIZE;
+        default: return CNC_KEY_OTHER;
+        }
+    }
+    return (int)ch;
+}
+
+void cnc_init_pair(short n, short fg, short bg) { init_pair(n, fg, bg); }
+void cnc_clear(void) { clearok(stdscr, TRUE); }
+void cnc_refresh(void) { refresh(); }

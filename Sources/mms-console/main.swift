@@ -1,3 +1,64 @@
+import ConsoleUI
 import Foundation
-FileHandle.standardError.write(Data("mms-console: not built yet\n".utf8))
-exit(1)
+import MonitorModels
+import ServerAPIClient
+
+/// Prints a message on stderr and exits with status 2, before the terminal was touched.
+func fail(_ message: String, hint: Bool = false) -> Never {
+    FileHandle.standardError.write(Data("mms-console: \(message)\n".utf8))
+    if hint { FileHandle.standardError.write(Data("run 'mms-console --help' for usage\n".utf8)) }
+    exit(2)
+}
+
+let options: Options
+switch Options.parse(Array(CommandLine.arguments.dropFirst()), env: ProcessInfo.processInfo.environment) {
+case .success(let o): options = o
+case .failure(let e): fail(e.message, hint: true)
+}
+if options.help {
+    print(Options.usage)
+    exit(0)
+}
+if options.version {
+    print("mms-console \(MMSVersion.current)")
+    exit(0)
+}
+let token: String
+switch options.resolveToken() {
+case .success(let t): token = t
+case .failure(let e): fail(e.message)
+}
+guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
+    fail("needs a terminal (run it in an interactive shell or ssh -t)")
+}
+guard let url = URL(string: options.serverURL) else { fail("--server is not a URL") }
+
+let api = AdminAPI.live(serverURL: url, token: token, caCertPath: options.caCert)
+let stream = ReconnectingEventStream(api: api)
+let start: (agents: [Agent], jobs: [Job], cursor: Int64)
+do {
+    start = try await stream.snapshot()
+} catch {
+    switch error {
+    case .api(401, _):
+        fail("the server at \(options.serverURL) refused the admin token (\(error.description)); "
+            + "pass the token from DATA_DIR/admin.token with --token-file")
+    case .api(403, _):
+        fail("the server at \(options.serverURL) did not accept this token for admin calls (\(error.description))")
+    case .unreachable:
+        fail("\(error.description). Is mms-server running? Pass --server URL or set MMS_SERVER_URL.")
+    default:
+        fail("the server at \(options.serverURL) answered: \(error.description)")
+    }
+}
+
+var state = AppState(serverURL: options.serverURL, readOnly: options.readOnly)
+_ = state.update(.snapshot(agents: start.agents, jobs: start.jobs))
+if options.readOnly { state.message = Message("read-only mode: you can look; changes are refused") }
+let runtime = Runtime(api: api, queue: ActionQueue())
+do {
+    try ConsoleLoop.run(state: state, runtime: runtime, cursor: start.cursor, backend: NCursesBackend())
+} catch {
+    fail("\(error)")
+}
+exit(0)

@@ -25,4 +25,27 @@ attr_t cnc_color_pair(int n);
 void cnc_setlocale(void);
 /// Draws a string of wide characters at (y, x) with the given attributes and colour pair.
 int cnc_put(int y, int x, const wchar_t *text, int count, attr_t attrs, short pair);
+
+/// Starts full-screen mode: locale, initscr, raw keys, no echo, keypad, Esc after 25 ms, hidden cursor.
+/// Returns 1 when colours can be used (the terminal has them and `want_colour` is set), else 0.
+int cnc_start(int want_colour);
+/// Leaves full-screen mode and restores the terminal (safe to call twice).
+void cnc_stop(void);
+/// Installs handlers for crash signals (SEGV, BUS, ILL, TRAP, ABRT, FPE) that restore the terminal first.
+void cnc_install_crash_restore(void);
+
+/// Key codes cnc_read_key returns besides Unicode characters (which are >= 0).
+enum {
+    CNC_KEY_NONE = -1, CNC_KEY_UP = -2, CNC_KEY_DOWN = -3, CNC_KEY_LEFT = -4, CNC_KEY_RIGHT = -5,
+    CNC_KEY_PGUP = -6, CNC_KEY_PGDN = -7, CNC_KEY_HOME = -8, CNC_KEY_END = -9, CNC_KEY_ENTER = -10,
+    CNC_KEY_BACKSPACE = -11, CNC_KEY_DELETE = -12, CNC_KEY_BTAB = -13, CNC_KEY_RESIZE = -14, CNC_KEY_OTHER = -15
+};
+/// Waits up to `timeout_ms` for a key; returns a Unicode character or one of the CNC_KEY_ codes.
+int cnc_read_key(int timeout_ms);
+/// Defines colour pair `n` (fg/bg -1 = terminal default).
+void cnc_init_pair(short n, short fg, short bg);
+/// Clears the whole screen on the next refresh (after a resize).
+void cnc_clear(void);
+/// Sends what was drawn to the terminal.
+void cnc_refresh(void);
 #endif

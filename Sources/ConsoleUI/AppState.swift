@@ -1,0 +1,190 @@
+import Foundation
+import MonitorModels
+
+/// The screens of the console.
+public enum View: Sendable, Equatable, Hashable {
+    case agents, jobs, config, log
+}
+
+/// Where the cursor is in a list, and the first row shown.
+public struct ListCursor: Sendable, Equatable {
+    public var index = 0
+    public var top = 0
+    public init() {}
+}
+
+/// Orders of the Agents list; `s` cycles through them.
+public enum AgentSort: String, Sendable, CaseIterable {
+    case name, status, lastSeen = "last seen", hostname
+}
+
+/// Orders of the Jobs list; `s` cycles through them.
+public enum JobSort: String, Sendable, CaseIterable {
+    case newest, state, name, agent
+}
+
+/// A line at the bottom: what just happened, or what went wrong.
+public struct Message: Sendable, Equatable {
+    public var text: String
+    public var isError: Bool
+    public init(_ text: String, isError: Bool = false) {
+        self.text = text
+        self.isError = isError
+    }
+}
+
+/// A y/n question and what `y` does.
+public struct Confirm: Sendable, Equatable {
+    public var question: String
+    public var effect: Effect
+    /// Marks to clear when the operator says yes.
+    public var clearsMarks: Bool
+}
+
+/// Something that takes the keyboard until it is done.
+public enum Modal: Sendable, Equatable {
+    case confirm(Confirm)
+    case form(Form)
+    /// Typing the filter of the current list.
+    case filter
+    /// Typing a search in the log.
+    case search(String)
+}
+
+/// The open log: lines received so far and how they are shown.
+public struct LogState: Sendable, Equatable {
+    public var jobId: Int64
+    /// Complete lines (without their newline), control sequences removed.
+    public var lines: [String] = []
+    /// Bytes after the last newline, not yet a complete line.
+    public var partial = Data()
+    /// Bytes received so far: where the next read starts.
+    public var offset: Int64 = 0
+    public var complete = false
+    public var follow = true
+    public var wrap = false
+    /// First line shown (when not following).
+    public var top = 0
+    public var search = ""
+    /// Line of the current match.
+    public var matchLine: Int?
+
+    public init(jobId: Int64) { self.jobId = jobId }
+
+    /// Number of lines including the unfinished last one.
+    public var lineCount: Int { lines.count + (partial.isEmpty ? 0 : 1) }
+
+    /// Line `i` (the unfinished last line after the complete ones).
+    public func line(_ i: Int) -> String {
+        i < lines.count ? lines[i] : LogText.clean(String(decoding: partial, as: UTF8.self))
+    }
+}
+
+/// Everything on screen. Changed only by `update`; drawn by `render`.
+public struct AppState: Sendable, Equatable {
+    public var serverURL: String
+    public var readOnly: Bool
+    public var connection: ConnectionState = .connected
+    public var now: Date
+    public var size: Size
+    public var view: View = .agents
+    /// The list the log returns to on Esc.
+    public var returnView: View = .jobs
+    public var showHelp = false
+    public var modal: Modal?
+    public var message: Message?
+
+    public var agents: [String: Agent] = [:]
+    /// Agent uuids in display order, filter applied.
+    public var agentRows: [String] = []
+    public var agentCursor = ListCursor()
+    public var agentFilter = ""
+    public var agentSort = AgentSort.name
+    public var marked: Set<String> = []
+    public var agentCounts: [AgentStatus: Int] = [:]
+
+    public var jobs: [Int64: Job] = [:]
+    /// Job ids in display order, filter applied.
+    public var jobRows: [Int64] = []
+    public var jobCursor = ListCursor()
+    public var jobFilter = ""
+    public var jobSort = JobSort.newest
+    public var jobsWaiting = 0
+    public var jobsRunning = 0
+
+    public var config: [ConfigEntry] = []
+    public var configLoaded = false
+    public var configCursor = ListCursor()
+
+    public var log: LogState?
+
+    /// A new state for a console talking to `serverURL`.
+    public init(serverURL: String, readOnly: Bool = false, now: Date = Date(), size: Size = Size(width: 80, height: 24)) {
+        self.serverURL = serverURL
+        self.readOnly = readOnly
+        self.now = now
+        self.size = size
+    }
+
+    /// The agent under the cursor.
+    public var selectedAgent: Agent? {
+        agentRows.indices.contains(agentCursor.index) ? agents[agentRows[agentCursor.index]] : nil
+    }
+
+    /// The job under the cursor.
+    public var selectedJob: Job? {
+        jobRows.indices.contains(jobCursor.index) ? jobs[jobRows[jobCursor.index]] : nil
+    }
+
+    /// The configuration entry under the cursor.
+    public var selectedEntry: ConfigEntry? {
+        config.indices.contains(configCursor.index) ? config[configCursor.index] : nil
+    }
+
+    /// The filter of the current list.
+    public var currentFilter: String {
+        get { view == .jobs ? jobFilter : agentFilter }
+        set { if view == .jobs { jobFilter = newValue } else { agentFilter = newValue } }
+    }
+}
+
+/// Screen rows the layout gives to each part; shared by `update` (paging) and `render`.
+public enum Layout {
+    /// Rows above a list: title, counts, tabs, column header.
+    public static let listTop = 4
+    /// Rows of list content at this size.
+    public static func listHeight(_ size: Size) -> Int { max(1, size.height - listTop - 2) }
+    /// Rows of log content at this size (title line, status line, footer).
+    public static func logHeight(_ size: Size) -> Int { max(1, size.height - 3) }
+}
+
+/// Cleaning of log text for the screen.
+public enum LogText {
+    /// Removes ANSI escape sequences and carriage returns, expands tabs.
+    public static func clean(_ s: String) -> String {
+        guard s.contains(where: { $0 == "\u{1B}" || $0 == "\t" || $0 == "\r" }) else { return s }
+        var out = ""
+        var it = s.unicodeScalars.makeIterator()
+        var col = 0
+        while let u = it.next() {
+            switch u {
+            case "\u{1B}":
+                // CSI: ESC [ params final-byte; other escapes: skip one more scalar.
+                guard let n = it.next() else { break }
+                if n == "[" {
+                    while let c = it.next(), !(0x40...0x7E).contains(c.value) {}
+                }
+            case "\t":
+                let spaces = 8 - col % 8
+                out += String(repeating: " ", count: spaces)
+                col += spaces
+            case "\r":
+                continue
+            default:
+                out.unicodeScalars.append(u)
+                col += 1
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import MonitorModels
+
+extension AppState {
+    /// Recomputes the Agents rows (filter, sort) and the header counts, keeping the cursor on the same agent.
+    mutating func recomputeAgents() {
+        let keep = selectedAgent?.uuid
+        var counts: [AgentStatus: Int] = [:]
+        for a in agents.values { counts[a.status, default: 0] += 1 }
+        agentCounts = counts
+        let needle = agentFilter.lowercased()
+        var rows = needle.isEmpty ? Array(agents.values) : agents.values.filter { Self.agentMatches($0, needle) }
+        switch agentSort {
+        case .name: rows.sort { ($0.name.lowercased(), $0.uuid) < ($1.name.lowercased(), $1.uuid) }
+        case .status: rows.sort { (Self.statusRank($0.status), $0.name.lowercased()) < (Self.statusRank($1.status), $1.name.lowercased()) }
+        case .lastSeen: rows.sort { ($0.lastSeenAt ?? .distantPast, $1.name.lowercased()) > ($1.lastSeenAt ?? .distantPast, $0.name.lowercased()) }
+        case .hostname: rows.sort { ($0.hostname.lowercased(), $0.name.lowercased()) < ($1.hostname.lowercased(), $1.name.lowercased()) }
+        }
+        agentRows = rows.map(\.uuid)
+        marked = marked.filter { agents[$0] != nil }
+        agentCursor = Self.place(agentCursor, rows: agentRows, keep: keep, height: Layout.listHeight(size))
+    }
+
+    /// Recomputes the Jobs rows (filter, sort) and the waiting/running counts, keeping the cursor on the same job.
+    mutating func recomputeJobs() {
+        let keep = selectedJob?.id
+        var waiting = 0, running = 0
+        for j in jobs.values {
+            if j.state == .scheduled { waiting += 1 } else if j.state.isActive { running += 1 }
+        }
+        jobsWaiting = waiting
+        jobsRunning = running
+        let needle = jobFilter.lowercased()
+        var rows = needle.isEmpty ? Array(jobs.values) : jobs.values.filter { Self.jobMatches($0, needle) }
+        switch jobSort {
+        case .newest: rows.sort { $0.id > $1.id }
+        case .state: rows.sort { ($0.state.rank, -$0.id) < ($1.state.rank, -$1.id) }
+        case .name: rows.sort { ($0.name.lowercased(), -$0.id) < ($1.name.lowercased(), -$1.id) }
+        case .agent: rows.sort { ($0.agentName ?? "~", -$0.id) < ($1.agentName ?? "~", -$1.id) }
+        }
+        jobRows = rows.map(\.id)
+        jobCursor = Self.place(jobCursor, rows: jobRows, keep: keep, height: Layout.listHeight(size))
+    }
+
+    static func agentMatches(_ a: Agent, _ needle: String) -> Bool {
+        a.name.lowercased().contains(needle) || a.hostname.lowercased().contains(needle)
+            || a.status.displayName.lowercased().contains(needle) || a.version.contains(needle)
+            || a.resources.contains { $0.lowercased().contains(needle) }
+            || a.environments.contains { $0.lowercased().contains(needle) }
+    }
+
+    static func jobMatches(_ j: Job, _ needle: String) -> Bool {
+        String(j.id) == needle || j.name.lowercased().contains(needle) || j.state.rawValue.contains(needle)
+            || (j.result?.rawValue.contains(needle) ?? false) || (j.agentName?.lowercased().contains(needle) ?? false)
+    }
+
+    /// Trouble first: lost contact and missing agents, then pending, then work, then the rest.
+    static func statusRank(_ s: AgentStatus) -> Int {
+        switch s {
+        case .lostContact: 0
+        case .missing: 1
+        case .pending: 2
+        case .cancelling: 3
+        case .building: 4
+        case .preparing: 5
+        case .idle: 6
+        case .disabled: 7
+        }
+    }
+
+    /// Puts the cursor back on `keep` if it is still listed, clamps it, and scrolls so it is visible.
+    static func place<ID: Equatable>(_ c: ListCursor, rows: [ID], keep: ID?, height: Int) -> ListCursor {
+        var c = c
+        if let keep, let i = rows.firstIndex(of: keep) { c.index = i }
+        return scrolled(c, count: rows.count, height: height)
+    }
+
+    /// Clamps a cursor to `count` rows and scrolls it into a window of `height` rows.
+    static func scrolled(_ c: ListCursor, count: Int, height: Int) -> ListCursor {
+        var c = c
+        c.index = max(0, min(c.index, count - 1))
+        if c.index < c.top { c.top = c.index }
+        if c.index >= c.top + height { c.top = c.index - height + 1 }
+        c.top = max(0, min(c.top, max(0, count - height)))
+        return c
+    }
+}

@@ -1,1 +1,0 @@
-// ConsoleUI: see STYLE.md for what lives here.

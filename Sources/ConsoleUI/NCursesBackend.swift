@@ -1,0 +1,126 @@
+import CNCursesW
+import Foundation
+
+/// The one place that talks to ncurses: draws ScreenBuffer diffs and turns key codes into keys.
+public final class NCursesBackend: TerminalBackend {
+    private var previous: ScreenBuffer?
+    private var colour = false
+    private var started = false
+
+    /// A backend; nothing happens to the terminal until `start()`.
+    public init() {}
+
+    /// Enters full-screen mode; colours unless NO_COLOR is set (to anything non-empty) or the terminal has none.
+    public func start() throws {
+        let noColour = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+        let r = cnc_start(noColour ? 0 : 1)
+        guard r >= 0 else { throw BackendError.cannotStart }
+        cnc_install_crash_restore()
+        started = true
+        colour = r == 1
+        if colour { definePairs() }
+    }
+
+    /// Leaves full-screen mode and restores the terminal; safe to call more than once.
+    public func stop() {
+        guard started else { return }
+        started = false
+        cnc_stop()
+    }
+
+    public var size: Size { Size(width: Int(cnc_cols()), height: Int(cnc_lines())) }
+
+    /// Waits up to `timeoutMs` for input.
+    public func read(timeoutMs: Int) -> TerminalInput? {
+        let k = cnc_read_key(Int32(timeoutMs))
+        switch k {
+        case Int32(CNC_KEY_NONE), Int32(CNC_KEY_OTHER): return nil
+        case Int32(CNC_KEY_RESIZE):
+            previous = nil
+            cnc_clear()
+            return .resize(size)
+        case Int32(CNC_KEY_UP): return .key(.up)
+        case Int32(CNC_KEY_DOWN): return .key(.down)
+        case Int32(CNC_KEY_LEFT): return .key(.left)
+        case Int32(CNC_KEY_RIGHT): return .key(.right)
+        case Int32(CNC_KEY_PGUP): return .key(.pageUp)
+        case Int32(CNC_KEY_PGDN): return .key(.pageDown)
+        case Int32(CNC_KEY_HOME): return .key(.home)
+        case Int32(CNC_KEY_END): return .key(.end)
+        case Int32(CNC_KEY_ENTER): return .key(.enter)
+        case Int32(CNC_KEY_BACKSPACE): return .key(.backspace)
+        case Int32(CNC_KEY_DELETE): return .key(.delete)
+        case Int32(CNC_KEY_BTAB): return .key(.backTab)
+        default: return TerminalInput.decode(Int(k))
+        }
+    }
+
+    /// Draws `buffer`, touching only the cells that differ from the last frame.
+    public func draw(_ buffer: ScreenBuffer) {
+        let full = previous?.size != buffer.size
+        if full { cnc_clear() }
+        for y in 0..<buffer.size.height {
+            var first = -1, last = -1
+            for x in 0..<buffer.size.width where full || previous?[y, x] != buffer[y, x] {
+                if first < 0 { first = x }
+                last = x
+            }
+            guard first >= 0 else { continue }
+            if buffer[y, first].isContinuation, first > 0 { first -= 1 }
+            drawRun(buffer, y, first, last)
+        }
+        previous = buffer
+        cnc_refresh()
+    }
+
+    /// Draws cells first...last of row y, one ncurses call per run of equal style.
+    private func drawRun(_ b: ScreenBuffer, _ y: Int, _ first: Int, _ last: Int) {
+        var x = first
+        while x <= last {
+            let style = b[y, x].style
+            let start = x
+            var chars: [wchar_t] = []
+            while x <= last || (x < b.size.width && b[y, x].isContinuation) {
+                let c = b[y, x]
+                if c.style != style && !c.isContinuation { break }
+                for u in c.text.unicodeScalars { chars.append(wchar_t(bitPattern: u.value)) }
+                x += 1
+            }
+            let (attrs, pair) = attributes(style)
+            _ = chars.withUnsafeBufferPointer { p in
+                cnc_put(Int32(y), Int32(start), p.baseAddress, Int32(p.count), attrs, pair)
+            }
+        }
+    }
+
+    private static let pairs: [Style: (Int16, Int16)] = [
+        .title: (7, 4), .banner: (7, 1), .error: (7, 1), .good: (0, 2), .active: (0, 6), .warning: (0, 3),
+        .bad: (7, 1), .searchMatch: (0, 3), .currentMatch: (7, 5), .marked: (5, -1),
+    ]
+
+    private func definePairs() {
+        for (i, s) in Style.allCases.enumerated() {
+            if let p = Self.pairs[s] { cnc_init_pair(Int16(i + 1), p.0, p.1) }
+        }
+    }
+
+    /// ncurses attributes for a style: colour pairs with explicit backgrounds (readable on dark and
+    /// light terminals), or bold/reverse/underline when there is no colour.
+    private func attributes(_ s: Style) -> (attr_t, Int16) {
+        let bold = cnc_a_bold(), rev = cnc_a_reverse(), under = cnc_a_underline(), dim = cnc_a_dim()
+        if colour, Self.pairs[s] != nil {
+            let pair = Int16((Style.allCases.firstIndex(of: s) ?? 0) + 1)
+            let extra: attr_t = [.title, .banner, .error, .bad, .currentMatch, .marked].contains(s) ? bold : 0
+            return (extra, pair)
+        }
+        switch s {
+        case .normal, .status, .prompt, .tabInactive, .footer, .good: return (0, 0)
+        case .dim, .muted: return (dim, 0)
+        case .bold, .marked, .active: return (bold, 0)
+        case .title, .tabActive, .selectedMarked, .banner, .error, .bad, .currentMatch: return (rev | bold, 0)
+        case .selected, .key, .searchMatch: return (rev, 0)
+        case .columnHeader, .warning: return (bold | under, 0)
+        case .input: return (under, 0)
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import MonitorModels
+
+/// Draws the whole screen for a state: a pure function, so it can be snapshot-tested.
+public func render(_ s: AppState, _ size: Size) -> ScreenBuffer {
+    var b = ScreenBuffer(size)
+    guard size.width > 0, size.height > 0 else { return b }
+    if s.view == .log {
+        renderLog(s, &b)
+    } else {
+        renderTitle(s, &b)
+        renderCounts(s, &b)
+        renderTabs(s, &b)
+        switch s.view {
+        case .agents: renderAgents(s, &b)
+        case .jobs: renderJobs(s, &b)
+        case .config, .log: renderConfig(s, &b)
+        }
+    }
+    if s.showHelp { renderHelp(s, &b) }
+    switch s.modal {
+    case .confirm(let c): renderConfirm(c, &b)
+    case .form(let f): renderForm(f, &b)
+    default: break
+    }
+    renderStatusLine(s, &b)
+    renderFooter(s, &b)
+    return b
+}
+
+/// Row 0: product, server, connection state, and jobs waiting/running on the right.
+func renderTitle(_ s: AppState, _ b: inout ScreenBuffer) {
+    b.fill(y: 0, style: .title)
+    var x = b.put(" MMS ", y: 0, x: 0, style: .title)
+    x += b.put(" \(s.serverURL) ", y: 0, x: x, style: .title)
+    x += b.put(" ", y: 0, x: x, style: .title)
+    switch s.connection {
+    case .connected: x += b.put("● connected", y: 0, x: x, style: .title)
+    case .reconnecting: x += b.put(" reconnecting… ", y: 0, x: x, style: .bad)
+    }
+    let jobs = "jobs: \(s.jobsWaiting) waiting · \(s.jobsRunning) running "
+    let w = CharWidth.of(text: jobs)
+    if x + 2 + w <= b.size.width { b.put(jobs, y: 0, x: b.size.width - w, style: .title) }
+}
+
+/// Row 1: agent counts by status (coloured), or the reconnecting banner during an outage.
+func renderCounts(_ s: AppState, _ b: inout ScreenBuffer) {
+    if case .reconnecting(let reason) = s.connection {
+        b.fill(y: 1, style: .banner)
+        b.put(" reconnecting… \(reason) · showing the last known state", y: 1, x: 0, style: .banner)
+        return
+    }
+    let total = s.agents.count
+    var x = b.put(" agents \(total)", y: 1, x: 0, style: .bold)
+    let order: [AgentStatus] = [.idle, .building, .preparing, .cancelling, .pending, .disabled, .lostContact, .missing]
+    for st in order {
+        guard let n = s.agentCounts[st], n > 0 else { continue }
+        x += b.put("  ", y: 1, x: x)
+        x += b.put("\(n) \(st.displayName)", y: 1, x: x, style: statusStyle(st))
+    }
+    if total == 0 { b.put("  (none registered yet)", y: 1, x: x, style: .dim) }
+}
+
+/// Row 2: the view tabs, and on the right the filter, sort and marks in effect.
+func renderTabs(_ s: AppState, _ b: inout ScreenBuffer) {
+    var x = 1
+    for (n, v) in [(1, View.agents), (2, .jobs), (3, .config)] {
+        let label = " \(n) \(KeyHints.title(v)) "
+        x += b.put(label, y: 2, x: x, style: s.view == v ? .tabActive : .tabInactive)
+        x += 1
+    }
+    var info: [String] = []
+    switch s.view {
+    case .agents:
+        if !s.agentFilter.isEmpty { info.append("filter: \(s.agentFilter)") }
+        info.append("sort: \(s.agentSort.rawValue)")
+        if !s.marked.isEmpty { info.append("\(s.marked.count) marked") }
+        info.append("\(s.agentRows.count)/\(s.agents.count)")
+    case .jobs:
+        if !s.jobFilter.isEmpty { info.append("filter: \(s.jobFilter)") }
+        info.append("sort: \(s.jobSort.rawValue)")
+        info.append("\(s.jobRows.count) jobs")
+    case .config, .log:
+        info.append("\(s.config.count) entries")
+    }
+    if s.readOnly { info.insert("READ-ONLY", at: 0) }
+    let text = info.joined(separator: " · ") + " "
+    let room = b.size.width - x - 1
+    if room > 4 {
+        let clipped = text.clipped(to: room)
+        b.put(clipped, y: 2, x: b.size.width - CharWidth.of(text: clipped), style: .dim)
+    }
+}
+
+/// The line above the footer: the filter or search being typed, or the last message.
+func renderStatusLine(_ s: AppState, _ b: inout ScreenBuffer) {
+    let y = b.size.height - 2
+    guard y > 0 else { return }
+    switch s.modal {
+    case .filter:
+        b.fill(y: y, style: .input)
+        let x = b.put(" filter: \(s.currentFilter)", y: y, x: 0, style: .input)
+        b.put(" ", y: y, x: x, width: 1, style: .selected)
+    case .search(let text):
+        b.fill(y: y, style: .input)
+        let x = b.put(" search: \(text)", y: y, x: 0, style: .input)
+        b.put(" ", y: y, x: x, width: 1, style: .selected)
+    default:
+        if let m = s.message {
+            b.put(" " + m.text, y: y, x: 0, style: m.isError ? .error : .status)
+        }
+    }
+}
+
+/// The last line: key hints, `? help` and `q quit` first; two spaces apart when they fit, else one.
+func renderFooter(_ s: AppState, _ b: inout ScreenBuffer) {
+    let y = b.size.height - 1
+    let hints = KeyHints.footer(s)
+    b.fill(y: y, style: .footer)
+    let wide = hints.reduce(0) { $0 + CharWidth.of(text: $1.key) + 1 + CharWidth.of(text: $1.word) + 2 }
+    let gap = wide <= b.size.width ? 2 : 1
+    var x = gap == 2 ? 1 : 0
+    for h in hints {
+        let need = CharWidth.of(text: h.key) + 1 + CharWidth.of(text: h.word)
+        if x + need > b.size.width { break }
+        x += b.put(h.key, y: y, x: x, style: .key)
+        x += b.put(" " + h.word, y: y, x: x, style: .footer)
+        x += gap
+    }
+}
+
+/// The style of an agent status: its colour on colour terminals.
+func statusStyle(_ st: AgentStatus) -> Style {
+    switch st {
+    case .idle: .good
+    case .building, .preparing: .active
+    case .pending, .cancelling: .warning
+    case .lostContact, .missing: .bad
+    case .disabled: .muted
+    }
+}
+
+/// "12s ago", "3m ago", "2h ago", "4d ago", or "never".
+func ago(_ date: Date?, now: Date) -> String {
+    guard let date else { return "never" }
+    let s = max(0, Int(now.timeIntervalSince(date)))
+    if s < 60 { return "\(s)s ago" }
+    if s < 3600 { return "\(s / 60)m ago" }
+    if s < 86400 { return "\(s / 3600)h ago" }
+    return "\(s / 86400)d ago"
+}
+
+/// "45s", "3m 05s", "2h 14m".
+func duration(_ seconds: Int) -> String {
+    let s = max(0, seconds)
+    if s < 60 { return "\(s)s" }
+    if s < 3600 { return "\(s / 60)m \(String(format: "%02d", s % 60))s" }
+    return "\(s / 3600)h \(String(format: "%02d", s % 3600 / 60))m"
+}

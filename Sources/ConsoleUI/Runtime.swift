@@ -1,0 +1,176 @@
+import Foundation
+import MonitorModels
+import ServerAPIClient
+
+/// Actions waiting for the UI loop, posted from any thread.
+public final class ActionQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Action] = []
+
+    public init() {}
+
+    /// Adds an action for the next turn of the loop.
+    public func post(_ action: Action) {
+        lock.lock()
+        items.append(action)
+        lock.unlock()
+    }
+
+    /// Takes every waiting action, oldest first.
+    public func drain() -> [Action] {
+        lock.lock()
+        defer { lock.unlock() }
+        let out = items
+        items = []
+        return out
+    }
+}
+
+/// Runs effects against the server and feeds the results back as actions; owns the long polls.
+public final class Runtime: @unchecked Sendable {
+    public let api: AdminAPI
+    public let queue: ActionQueue
+    private let lock = NSLock()
+    private var logTask: Task<Void, Never>?
+    private var background: [Task<Void, Never>] = []
+
+    public init(api: AdminAPI, queue: ActionQueue) {
+        self.api = api
+        self.queue = queue
+    }
+
+    /// Starts the events long poll (from `cursor`) and the one-second clock.
+    public func start(cursor: Int64?, stream: ReconnectingEventStream? = nil) {
+        let stream = stream ?? ReconnectingEventStream(api: api)
+        let queue = self.queue
+        let events = Task {
+            await stream.run(from: cursor) { update in
+                switch update {
+                case .snapshot(let agents, let jobs): queue.post(.snapshot(agents: agents, jobs: jobs))
+                case .events(let events): queue.post(.events(events))
+                case .disconnected(let reason, let retry):
+                    let seconds = Double(retry.components.seconds) + Double(retry.components.attoseconds) / 1e18
+                    queue.post(.connection(.reconnecting(reason: "\(reason); retrying in \(String(format: "%.1f", seconds)) s")))
+                case .connected: queue.post(.connection(.connected))
+                }
+            }
+        }
+        let clock = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                queue.post(.tick(Date()))
+            }
+        }
+        lock.lock()
+        background += [events, clock]
+        lock.unlock()
+    }
+
+    /// Stops every task this runtime started.
+    public func stop() {
+        lock.lock()
+        let all = background + [logTask].compactMap { $0 }
+        background = []
+        logTask = nil
+        lock.unlock()
+        all.forEach { $0.cancel() }
+    }
+
+    /// Runs effects; returns true when one of them is `quit`.
+    public func perform(_ effects: [Effect]) -> Bool {
+        var quit = false
+        for e in effects {
+            switch e {
+            case .quit: quit = true
+            case .tailLog(let id, let offset): startTail(id, offset)
+            case .stopLog:
+                lock.lock()
+                logTask?.cancel()
+                logTask = nil
+                lock.unlock()
+            default:
+                let api = self.api, queue = self.queue
+                Task { queue.post(await Self.call(e, api)) }
+            }
+        }
+        return quit
+    }
+
+    /// One change on the server, as the action that reports its outcome.
+    static func call(_ e: Effect, _ api: AdminAPI) async -> Action {
+        do throws(ClientError) {
+            switch e {
+            case .authorize(let uuids), .disable(let uuids):
+                let state: AgentConfigState = e == .authorize(uuids: uuids) ? .enabled : .disabled
+                let verb = state == .enabled ? "authorized" : "disabled"
+                if uuids.count == 1 {
+                    let a = try await api.patchAgent(uuids[0], AgentPatch(configState: state))
+                    return .agentsChanged([a], message: "\(verb) \(a.name)")
+                }
+                let list = try await api.bulkPatchAgents(BulkAgentPatch(uuids: uuids, configState: state))
+                return .agentsChanged(list, message: "\(verb) \(list.count) agents")
+            case .deleteAgent(let uuid, let name):
+                try await api.deleteAgent(uuid)
+                return .agentDeleted(uuid: uuid, message: "deleted agent \(name)")
+            case .editAgent(let uuid, let patch):
+                let a = try await api.patchAgent(uuid, patch)
+                return .agentsChanged([a], message: "updated \(a.name): resources [\(a.resources.joined(separator: ","))], environments [\(a.environments.joined(separator: ","))]")
+            case .createJob(let spec):
+                let j = try await api.createJob(spec)
+                return .jobChanged(j, message: "job \(j.id) \(j.name) created" + (j.waitingReason.map { "; waiting: \($0)" } ?? ""))
+            case .cancelJob(let id):
+                let j = try await api.cancelJob(id)
+                return .jobChanged(j, message: j.state == .completed ? "job \(id) cancelled" : "cancelling job \(id)…")
+            case .rerunJob(let id):
+                let j = try await api.rerunJob(id)
+                return .jobChanged(j, message: "job \(j.id) created (rerun of \(id))")
+            case .loadConfig:
+                return .configLoaded(try await api.listConfig())
+            case .putConfig(let name, let input):
+                _ = try await api.putConfig(name, input)
+                return .configChanged(message: "saved \(name)" + (input.secret ? " (secret: its value is never shown)" : ""))
+            case .deleteConfig(let name):
+                try await api.deleteConfig(name)
+                return .configChanged(message: "deleted \(name)")
+            case .quit, .tailLog, .stopLog:
+                return .tick(Date())
+            }
+        } catch {
+            return .failed(error.description)
+        }
+    }
+
+    /// Follows a job's log with the log long poll until it is complete or another log is opened.
+    private func startTail(_ id: Int64, _ start: Int64) {
+        let api = self.api, queue = self.queue
+        let task = Task {
+            if let job = try? await api.getJob(id) {
+                queue.post(.events([Event(seq: 0, type: .jobUpdated, job: job)]))
+            }
+            var offset = start
+            var delay = 0.25
+            while !Task.isCancelled {
+                do throws(ClientError) {
+                    let slice = try await api.readLog(id, offset, 20)
+                    if Task.isCancelled { return }
+                    queue.post(.logReceived(jobId: id, slice))
+                    offset += Int64(slice.bytes.count)
+                    delay = 0.25
+                    if slice.complete, slice.bytes.isEmpty || offset >= slice.totalSize { return }
+                } catch {
+                    if Task.isCancelled { return }
+                    if !error.isTransient {
+                        queue.post(.failed("log of job \(id): \(error.description)"))
+                        return
+                    }
+                    try? await Task.sleep(for: .seconds(delay))
+                    delay = min(delay * 2, 5)
+                }
+            }
+        }
+        lock.lock()
+        logTask?.cancel()
+        logTask = task
+        lock.unlock()
+    }
+}

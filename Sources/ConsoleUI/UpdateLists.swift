@@ -1,0 +1,151 @@
+import Foundation
+import MonitorModels
+
+extension AppState {
+    /// Keys of the Agents view.
+    mutating func agentsKey(_ key: Key) -> [Effect] {
+        if let c = moved(agentCursor, key, count: agentRows.count) { agentCursor = c; return [] }
+        switch key {
+        case .char("/"): modal = .filter; return []
+        case .char("s"):
+            agentSort = agentSort.next
+            recomputeAgents()
+            message = Message("agents sorted by \(agentSort.rawValue)")
+            return []
+        case .escape:
+            if !agentFilter.isEmpty { agentFilter = ""; recomputeAgents() } else if !marked.isEmpty { marked = [] }
+            return []
+        case .char(" "):
+            guard let a = selectedAgent else { return [] }
+            if marked.contains(a.uuid) { marked.remove(a.uuid) } else { marked.insert(a.uuid) }
+            agentCursor = Self.scrolled(ListCursor(index: agentCursor.index + 1, top: agentCursor.top),
+                                        count: agentRows.count, height: Layout.listHeight(size))
+            return []
+        case .enter:
+            guard let a = selectedAgent else { return [] }
+            guard let id = a.currentJobId else { message = Message("\(a.name) runs no job"); return [] }
+            return openLog(id, from: .agents)
+        case .char("a"):
+            let targets = actionTargets()
+            guard !targets.isEmpty, !refusedReadOnly("authorize agents") else { return [] }
+            let todo = targets.filter { $0.configState != .enabled }
+            if todo.isEmpty {
+                message = Message(targets.count == 1 ? "\(targets[0].name) is already authorized" : "all marked agents are already authorized")
+                return []
+            }
+            marked = []
+            return [.authorize(uuids: todo.map(\.uuid))]
+        case .char("d"):
+            let targets = actionTargets()
+            guard !targets.isEmpty, !refusedReadOnly("disable agents") else { return [] }
+            let who = targets.count == 1 ? targets[0].name : "\(targets.count) agents"
+            modal = .confirm(Confirm(
+                question: "Disable \(who)? Running jobs finish; no new work is given.",
+                effect: .disable(uuids: targets.map(\.uuid)), clearsMarks: true))
+            return []
+        case .char("x"):
+            guard let a = selectedAgent, !refusedReadOnly("delete agents") else { return [] }
+            modal = .confirm(Confirm(
+                question: "Delete agent \(a.name)? It registers again as new if it comes back.",
+                effect: .deleteAgent(uuid: a.uuid, name: a.name), clearsMarks: false))
+            return []
+        case .char("e"):
+            guard let a = selectedAgent, !refusedReadOnly("edit agents") else { return [] }
+            modal = .form(.editAgent(a))
+            return []
+        default:
+            return []
+        }
+    }
+
+    /// The marked agents, or the selected one when none is marked.
+    func actionTargets() -> [Agent] {
+        if !marked.isEmpty {
+            let listed = agentRows.compactMap { marked.contains($0) ? agents[$0] : nil }
+            let hidden = marked.subtracting(listed.map(\.uuid)).compactMap { agents[$0] }.sorted { $0.name < $1.name }
+            return listed + hidden
+        }
+        return selectedAgent.map { [$0] } ?? []
+    }
+
+    /// Keys of the Jobs view.
+    mutating func jobsKey(_ key: Key) -> [Effect] {
+        if let c = moved(jobCursor, key, count: jobRows.count) { jobCursor = c; return [] }
+        switch key {
+        case .char("/"): modal = .filter; return []
+        case .char("s"):
+            jobSort = jobSort.next
+            recomputeJobs()
+            message = Message("jobs sorted by \(jobSort.rawValue)")
+            return []
+        case .escape:
+            if !jobFilter.isEmpty { jobFilter = ""; recomputeJobs() }
+            return []
+        case .enter:
+            guard let j = selectedJob else { return [] }
+            return openLog(j.id, from: .jobs)
+        case .char("n"):
+            guard !refusedReadOnly("create jobs") else { return [] }
+            modal = .form(.newJob())
+            return []
+        case .char("c"):
+            guard let j = selectedJob, !refusedReadOnly("cancel jobs") else { return [] }
+            if j.state == .completed {
+                message = Message("job \(j.id) has already finished (\(j.result?.rawValue ?? "completed")); nothing to cancel")
+                return []
+            }
+            modal = .confirm(Confirm(question: "Cancel job \(j.id) \(j.name)?", effect: .cancelJob(j.id), clearsMarks: false))
+            return []
+        case .char("r"):
+            guard let j = selectedJob, !refusedReadOnly("rerun jobs") else { return [] }
+            return [.rerunJob(j.id)]
+        default:
+            return []
+        }
+    }
+
+    /// Keys of the Config view.
+    mutating func configKey(_ key: Key) -> [Effect] {
+        if let c = moved(configCursor, key, count: config.count) { configCursor = c; return [] }
+        switch key {
+        case .char("n"):
+            guard !refusedReadOnly("add configuration entries") else { return [] }
+            modal = .form(.configEntry(nil))
+            return []
+        case .char("e"), .enter:
+            guard let e = selectedEntry, !refusedReadOnly("edit configuration entries") else { return [] }
+            modal = .form(.configEntry(e))
+            return []
+        case .char("x"):
+            guard let e = selectedEntry, !refusedReadOnly("delete configuration entries") else { return [] }
+            modal = .confirm(Confirm(question: "Delete configuration entry \(e.name)?", effect: .deleteConfig(name: e.name), clearsMarks: false))
+            return []
+        default:
+            return []
+        }
+    }
+
+    /// Opens a job's log full-screen and starts following it.
+    mutating func openLog(_ id: Int64, from: View) -> [Effect] {
+        returnView = from
+        view = .log
+        log = LogState(jobId: id)
+        return [.tailLog(jobId: id, offset: 0)]
+    }
+}
+
+extension ListCursor {
+    init(index: Int, top: Int) {
+        self.index = index
+        self.top = top
+    }
+}
+
+extension CaseIterable where Self: Equatable, AllCases.Index == Int {
+    /// The next case, wrapping around (what `s` does to a sort order).
+    var next: Self {
+        let all = Self.allCases
+        let i = all.firstIndex(of: self) ?? 0
+        return all[(i + 1) % all.count]
+    }
+}

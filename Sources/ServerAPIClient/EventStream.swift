@@ -1,0 +1,85 @@
+import Foundation
+import MonitorModels
+
+/// What the reconnecting event stream reports to its owner.
+public enum EventStreamUpdate: Sendable, Equatable {
+    /// A full, fresh list (at start, after 410 `gone`, after an outage): replace what you hold.
+    case snapshot(agents: [Agent], jobs: [Job])
+    /// Changes since the last update, in order.
+    case events([Event])
+    /// The server cannot be reached (or refused us); the stream retries after `retryIn`.
+    case disconnected(reason: String, retryIn: Duration)
+    /// The server answers again (sent after the snapshot that follows an outage).
+    case connected
+}
+
+/// Follows GET /api/v1/events with a long poll and keeps a client in step with the server:
+/// re-lists agents and jobs on 410 `gone` or after an outage, and retries with backoff.
+public struct ReconnectingEventStream: Sendable {
+    public let api: AdminAPI
+    /// Seconds the server may hold each poll.
+    public let waitSeconds: Int
+    /// How many jobs a snapshot lists (newest first).
+    public let jobLimit: Int
+    /// Backoff after a failure: first delay, doubling up to `maxDelay`.
+    public let firstDelay: Duration
+    public let maxDelay: Duration
+    let sleep: @Sendable (Duration) async throws -> Void
+
+    /// A stream over `api`. `sleep` is injectable so tests need not wait for real backoff.
+    public init(
+        api: AdminAPI, waitSeconds: Int = 25, jobLimit: Int = 500,
+        firstDelay: Duration = .milliseconds(250), maxDelay: Duration = .seconds(5),
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) {
+        self.api = api
+        self.waitSeconds = waitSeconds
+        self.jobLimit = jobLimit
+        self.firstDelay = firstDelay
+        self.maxDelay = maxDelay
+        self.sleep = sleep
+    }
+
+    /// A consistent starting point: the event cursor first, then the lists, so no change falls between.
+    public func snapshot() async throws(ClientError) -> (agents: [Agent], jobs: [Job], cursor: Int64) {
+        let cursor = try await api.events(nil, 0).next
+        let agents = try await api.listAgents()
+        let jobs = try await api.listJobs(nil, jobLimit)
+        return (agents, jobs, cursor)
+    }
+
+    /// Polls until the task is cancelled, reporting through `emit`. Starts from `cursor` (from `snapshot()`),
+    /// or takes a snapshot first when it is nil.
+    public func run(from cursor: Int64?, emit: @escaping @Sendable (EventStreamUpdate) -> Void) async {
+        var cursor = cursor
+        var delay = firstDelay
+        var down = false
+        while !Task.isCancelled {
+            do throws(ClientError) {
+                if cursor == nil {
+                    let s = try await snapshot()
+                    emit(.snapshot(agents: s.agents, jobs: s.jobs))
+                    cursor = s.cursor
+                    if down { emit(.connected) }
+                    down = false
+                    delay = firstDelay
+                }
+                guard let since = cursor else { continue }
+                let batch = try await api.events(since, waitSeconds)
+                if !batch.events.isEmpty { emit(.events(batch.events)) }
+                cursor = batch.next
+            } catch {
+                if Task.isCancelled { return }
+                if error.code == .gone {
+                    cursor = nil // the server no longer has our place: list again
+                    continue
+                }
+                emit(.disconnected(reason: error.description, retryIn: delay))
+                down = true
+                cursor = nil // after an outage we may have missed changes (or the server restarted): list again
+                do { try await sleep(delay) } catch { return }
+                delay = min(delay * 2, maxDelay)
+            }
+        }
+    }
+}
