@@ -49,7 +49,7 @@ public enum KeyHints {
         switch v {
         case .agents:
             viewSection = [
-                KeyHint("a", "authorize: enable the agent (or all marked) so it gets work"),
+                KeyHint("a", "authorize: enable it (or all marked) so it gets work"),
                 KeyHint("d", "disable (asks y/n): its job finishes, it gets no new work"),
                 KeyHint("x", "delete the agent (asks y/n)"),
                 KeyHint("e", "edit resources and environments"),

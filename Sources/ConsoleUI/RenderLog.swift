@@ -12,19 +12,25 @@ func renderLog(_ s: AppState, _ b: inout ScreenBuffer) {
         if let agent = job.agentName { title += " on \(agent)" }
         if job.attempt > 1 { title += " · attempt \(job.attempt)" }
     }
-    var x = b.put(title, y: 0, x: 0, style: .title)
-    if case .reconnecting = s.connection { x += b.put("  reconnecting… ", y: 0, x: x + 1, style: .bad) }
     let count = l.lineCount
     var flags = [l.follow ? "follow" : "paused", l.wrap ? "wrap" : "clip", "\(count) lines"]
-    if l.complete { flags.append("end of log") }
-    if !l.search.isEmpty, let m = l.matchLine { flags.insert("match at line \(m + 1)", at: 0) }
+    if l.complete { flags.append("end") }
+    if !l.search.isEmpty, let m = l.matchLine { flags.insert("match: line \(m + 1)", at: 0) }
+    if case .reconnecting = s.connection { flags.insert("reconnecting…", at: 0) }
     let right = flags.joined(separator: " · ") + " "
     let w = CharWidth.of(text: right)
-    if x + 2 + w <= b.size.width { b.put(right, y: 0, x: b.size.width - w, style: .title) }
+    let room = b.size.width - w - 2
+    if room >= 20 {
+        b.put(title.clipped(to: room), y: 0, x: 0, style: .title)
+        b.put(right, y: 0, x: b.size.width - w, style: s.connection == .connected ? .title : .bad)
+    } else {
+        b.put(title, y: 0, x: 0, style: .title)
+    }
 
     let height = Layout.logHeight(b.size)
     guard count > 0 else {
-        b.put(l.complete ? "  (the job wrote nothing)" : "  waiting for output…", y: 1, x: 0, style: .dim)
+        let waiting = job?.state == .scheduled ? "  scheduled: \(job?.waitingReason ?? "waiting for an agent")" : "  waiting for output…"
+        b.put(l.complete ? "  (the job wrote nothing)" : waiting, y: 1, x: 0, style: .dim)
         return
     }
     let width = b.size.width

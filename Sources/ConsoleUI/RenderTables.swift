@@ -19,14 +19,12 @@ func layoutColumns(_ cols: [Column], width: Int, gap: Int = 1) -> [(index: Int, 
     }
     var widths = keep.map { cols[$0].min }
     var spare = width - need(keep)
-    var grew = true
-    while spare > 0, grew {
-        grew = false
-        for (i, c) in keep.enumerated() where widths[i] < cols[c].max && spare > 0 {
-            widths[i] += 1
-            spare -= 1
-            grew = true
-        }
+    // Spare columns go to the most important columns first, each up to its maximum.
+    let order = keep.indices.sorted { (-cols[keep[$0]].priority, $0) < (-cols[keep[$1]].priority, $1) }
+    for i in order where spare > 0 {
+        let add = min(spare, cols[keep[i]].max - widths[i])
+        widths[i] += add
+        spare -= add
     }
     var x = 0
     return keep.enumerated().map { i, c in
@@ -107,12 +105,12 @@ func renderAgents(_ s: AppState, _ b: inout ScreenBuffer) {
 
 func renderJobs(_ s: AppState, _ b: inout ScreenBuffer) {
     let columns = [
-        Column(title: "ID", min: 6, max: 7, priority: 10),
-        Column(title: "NAME", min: 12, max: 24, priority: 9),
-        Column(title: "STATE", min: 11, max: 12, priority: 9),
+        Column(title: "ID", min: 6, max: 6, priority: 10),
+        Column(title: "NAME", min: 12, max: 16, priority: 9),
+        Column(title: "STATE", min: 11, max: 11, priority: 9),
         Column(title: "AGENT", min: 10, max: 16, priority: 6),
         Column(title: "TRY", min: 3, max: 3, priority: 5),
-        Column(title: "WAITING REASON / TIME", min: 20, max: 400, priority: 8),
+        Column(title: "WAITING REASON / TIME", min: 20, max: 60, priority: 8),
     ]
     let empty = s.jobs.isEmpty ? "No jobs yet. Press n to create one." : "No job matches \"\(s.jobFilter)\" (Esc clears the filter)"
     renderTable(&b, columns: columns, count: s.jobRows.count, cursor: s.jobCursor, empty: empty, cells: { i in
@@ -155,9 +153,9 @@ func jobDetail(_ j: Job, now: Date) -> String {
 
 func renderConfig(_ s: AppState, _ b: inout ScreenBuffer) {
     let columns = [
-        Column(title: "NAME", min: 12, max: 32, priority: 10),
+        Column(title: "NAME", min: 12, max: 20, priority: 10),
         Column(title: "SECRET", min: 6, max: 6, priority: 8),
-        Column(title: "VALUE", min: 20, max: 400, priority: 9),
+        Column(title: "VALUE", min: 20, max: 80, priority: 9),
         Column(title: "UPDATED", min: 16, max: 16, priority: 5),
     ]
     let empty = s.configLoaded ? "No configuration entries. Press n to add one." : "loading…"

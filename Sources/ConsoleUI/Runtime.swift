@@ -50,7 +50,9 @@ public final class Runtime: @unchecked Sendable {
                 case .events(let events): queue.post(.events(events))
                 case .disconnected(let reason, let retry):
                     let seconds = Double(retry.components.seconds) + Double(retry.components.attoseconds) / 1e18
-                    queue.post(.connection(.reconnecting(reason: "\(reason); retrying in \(String(format: "%.1f", seconds)) s")))
+                    // "cannot reach the server at URL: connection refused" → "connection refused": the URL is in the title.
+                    let short = reason.hasPrefix("cannot reach the server at ") ? String(reason.split(separator: ": ", maxSplits: 1).last ?? "") : reason
+                    queue.post(.connection(.reconnecting(reason: "\(short); retrying in \(String(format: "%.1f", seconds)) s")))
                 case .connected: queue.post(.connection(.connected))
                 }
             }

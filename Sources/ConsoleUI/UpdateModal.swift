@@ -124,6 +124,7 @@ extension AppState {
                 .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
             let spec = JobSpec(name: f.value("Name").trimmingCharacters(in: .whitespaces), commands: commands,
                                resources: commaList(f.value("Resources")))
+            if let p = Validation.nameProblem(spec.name, field: "name") { f.error = p; return [] }
             if commands.isEmpty { f.error = "type at least one command"; return [] }
             if let p = Validation.jobSpecProblem(spec) { f.error = p; return [] }
             effect = .createJob(spec)

@@ -1,0 +1,94 @@
+import Foundation
+import MonitorModels
+import Testing
+@testable import ConsoleUI
+
+@Suite struct ScreenBufferTests {
+    @Test func wideCharactersTakeTwoColumnsAndClip() {
+        var b = ScreenBuffer(Size(width: 6, height: 1))
+        #expect(b.put("録画ab", y: 0, x: 0) == 6)
+        #expect(b[0, 1].isContinuation && b[0, 4].text == "a")
+        var c = ScreenBuffer(Size(width: 5, height: 2))
+        c.put("ab録画", y: 0, x: 0)
+        #expect(c.line(0) == "ab録", "a wide character that does not fit becomes a space")
+        #expect(c.line(1) == "", "text never wraps into the next row")
+        c.put("x", y: 0, x: 3)
+        #expect(c.line(0) == "ab x", "overwriting half of a wide character blanks the other half")
+    }
+
+    @Test func controlCharactersCannotMoveTheCursor() {
+        var b = ScreenBuffer(Size(width: 10, height: 1))
+        b.put("a\u{1B}[2Jb\n", y: 0, x: 0)
+        #expect(b.line(0) == "a?[2Jb?")
+    }
+
+    @Test func clippedAndPadded() {
+        #expect("abcdef".clipped(to: 4) == "abc…")
+        #expect("ab".padded(to: 4) == "ab  ")
+        #expect("録画録画".clipped(to: 5) == "録画…")
+    }
+}
+
+@Suite struct LiveUpdateTests {
+    @Test func eventsChangeTheListsAndCounts() {
+        var s = Fixtures.state()
+        #expect(s.agentCounts[.pending] == 1)
+        let authorized = Agent(uuid: "u-03", name: "build-ärm-03", configState: .enabled, status: .idle)
+        let new = Agent(uuid: "u-99", name: "aaa-new", status: .pending)
+        let job = Job(id: 44, spec: JobSpec(name: "fresh", commands: ["true"]), waitingReason: "no agents are enabled")
+        _ = s.update(.events([
+            Event(seq: 1, type: .agentUpdated, agent: authorized),
+            Event(seq: 2, type: .agentUpdated, agent: new),
+            Event(seq: 3, type: .agentDeleted, uuid: "u-06"),
+            Event(seq: 4, type: .jobUpdated, job: job),
+        ]))
+        #expect(s.agentCounts[.pending] == 1 && s.agentCounts[.idle] == 2 && s.agentCounts[.missing] == nil)
+        #expect(s.agentRows.first == "u-99")
+        #expect(s.jobRows.first == 44 && s.jobsWaiting == 3)
+        let screen = render(s, Fixtures.large).text
+        #expect(screen.contains("aaa-new") && !screen.contains("rec-06"))
+    }
+
+    @Test func cursorStaysOnTheSameAgentWhenRowsMove() {
+        var s = Fixtures.state()
+        _ = s.press(.down, .down)
+        #expect(s.selectedAgent?.uuid == "u-01")
+        _ = s.update(.events([Event(seq: 1, type: .agentUpdated, agent: Agent(uuid: "u-00", name: "aaa"))]))
+        #expect(s.selectedAgent?.uuid == "u-01")
+    }
+
+    @Test func connectionBannerComesAndGoes() {
+        var s = Fixtures.state()
+        _ = s.update(.connection(.reconnecting(reason: "connection refused; retrying in 1.0 s")))
+        #expect(render(s, Fixtures.small).text.contains("reconnecting…"))
+        _ = s.update(.connection(.connected))
+        #expect(!render(s, Fixtures.small).text.contains("reconnecting…"))
+        #expect(s.message?.text.contains("reconnected") == true)
+    }
+
+    @Test func serverErrorsAreShownAsTheyAre() {
+        var s = Fixtures.state()
+        _ = s.update(.failed("agent rec-02 is building job 41; disable it and wait, or cancel the job"))
+        #expect(render(s, Fixtures.small).text.contains("agent rec-02 is building job 41"))
+        #expect(s.message?.isError == true)
+    }
+
+    @Test func footerFitsAt80AndStartsWithHelpAndQuit() {
+        for view in [View.agents, .jobs, .config, .log] {
+            let hints = KeyHints.footer({ var s = Fixtures.state(); s.view = view; return s }())
+            #expect(hints.prefix(2).map(\.key) == ["?", "q"])
+            let width = hints.reduce(0) { $0 + CharWidth.of(text: $1.key) + 1 + CharWidth.of(text: $1.word) } + hints.count - 1
+            #expect(width <= 80, "footer of \(view) is \(width) columns")
+        }
+    }
+
+    @Test func tenThousandAgentsRenderOnlyVisibleRows() {
+        var s = AppState(serverURL: "x", now: Fixtures.now, size: Fixtures.large)
+        let many = (0..<10_000).map { Agent(uuid: "u\($0)", name: String(format: "agent-%05d", $0), status: .idle) }
+        _ = s.update(.snapshot(agents: many, jobs: []))
+        _ = s.press(.end)
+        let screen = render(s, Fixtures.large).text
+        #expect(screen.contains("agent-09999") && screen.contains("10000/10000"))
+        #expect(screen.contains("10000 Idle"))
+    }
+}
