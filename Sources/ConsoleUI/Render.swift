@@ -79,9 +79,9 @@ func renderTabs(_ s: AppState, _ b: inout ScreenBuffer) {
     case .jobs:
         if !s.jobFilter.isEmpty { info.append("filter: \(s.jobFilter)") }
         info.append("sort: \(s.jobSort.rawValue)")
-        info.append("\(s.jobRows.count) jobs")
+        info.append(s.jobRows.count == 1 ? "1 job" : "\(s.jobRows.count) jobs")
     case .config, .log:
-        info.append("\(s.config.count) entries")
+        info.append(s.config.count == 1 ? "1 entry" : "\(s.config.count) entries")
     }
     if s.readOnly { info.insert("READ-ONLY", at: 0) }
     let text = info.joined(separator: " · ") + " "
@@ -108,6 +108,8 @@ func renderStatusLine(_ s: AppState, _ b: inout ScreenBuffer) {
     default:
         if let m = s.message {
             b.put(" " + m.text, y: y, x: 0, style: m.isError ? .error : .status)
+        } else if let detail = selectionDetail(s) {
+            b.put(" " + detail, y: y, x: 0, style: .dim)
         }
     }
 }
@@ -156,4 +158,22 @@ func duration(_ seconds: Int) -> String {
     if s < 60 { return "\(s)s" }
     if s < 3600 { return "\(s / 60)m \(String(format: "%02d", s % 60))s" }
     return "\(s / 3600)h \(String(format: "%02d", s % 3600 / 60))m"
+}
+
+/// What the status line says about the selected row when there is no message: the full text a column may clip.
+func selectionDetail(_ s: AppState) -> String? {
+    switch s.view {
+    case .agents:
+        guard let a = s.selectedAgent else { return nil }
+        var parts = [a.name, a.status.displayName, "\(a.os) \(a.version)".trimmingCharacters(in: .whitespaces)]
+        if let ip = a.ipAddress { parts.append(ip) }
+        if a.status == .pending { parts.append("press a to authorize") }
+        return parts.filter { !$0.isEmpty }.joined(separator: " · ")
+    case .jobs:
+        guard let j = s.selectedJob else { return nil }
+        let what = j.state == .scheduled ? (j.waitingReason ?? "waiting for an agent") : jobDetail(j, now: s.now)
+        return "job \(j.id) \(j.name): \(what)"
+    case .config, .log:
+        return nil
+    }
 }

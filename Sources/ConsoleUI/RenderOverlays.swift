@@ -106,7 +106,9 @@ func renderForm(_ f: Form, _ b: inout ScreenBuffer) {
     if let error = f.error {
         b.put(error, y: y, x: box.x, width: box.w, style: .error)
     } else {
-        b.put(f.fields[f.focus].hint, y: y, x: box.x, width: box.w, style: .dim)
+        let focused = f.fields[f.focus]
+        let hint = focused.kind == .secretText && f.isSecret ? "secret: what you type is not shown, and never shown again" : focused.hint
+        b.put(hint, y: y, x: box.x, width: box.w, style: .dim)
     }
     b.put("Tab next field · Enter next, on the last field submits · Esc cancel", y: y + 1, x: box.x, width: box.w, style: .dim)
 }

@@ -145,9 +145,12 @@ func jobDetail(_ j: Job, now: Date) -> String {
         let took = (j.startedAt ?? j.assignedAt).flatMap { s in j.finishedAt.map { duration(Int($0.timeIntervalSince(s))) } }
         let parts = [took.map { "took \($0)" }, j.failureReason].compactMap { $0 }
         return parts.isEmpty ? "finished \(ago(j.finishedAt, now: now))" : parts.joined(separator: " · ")
-    default:
+    case .assigned:
+        return "handed to the agent \(ago(j.assignedAt ?? j.createdAt, now: now))"
+    case .preparing, .building, .cancelling:
         let since = j.startedAt ?? j.assignedAt ?? j.createdAt
-        return "running \(duration(Int(now.timeIntervalSince(since))))"
+        let verb = j.state == .cancelling ? "cancelling, ran" : "running"
+        return "\(verb) \(duration(Int(now.timeIntervalSince(since))))"
     }
 }
 

@@ -28,9 +28,6 @@ switch options.resolveToken() {
 case .success(let t): token = t
 case .failure(let e): fail(e.message)
 }
-guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
-    fail("needs a terminal (run it in an interactive shell or ssh -t)")
-}
 guard let url = URL(string: options.serverURL) else { fail("--server is not a URL") }
 
 let api = AdminAPI.live(serverURL: url, token: token, caCertPath: options.caCert)
@@ -50,6 +47,10 @@ do {
     default:
         fail("the server at \(options.serverURL) answered: \(error.description)")
     }
+}
+
+guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
+    fail("needs a terminal (run it in an interactive shell or ssh -t)")
 }
 
 var state = AppState(serverURL: options.serverURL, readOnly: options.readOnly)
