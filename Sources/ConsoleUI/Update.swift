@@ -68,7 +68,18 @@ extension AppState {
         for e in events {
             switch e.type {
             case .agentUpdated:
-                if let a = e.agent { agents[a.uuid] = a; agentsTouched = true }
+                guard let a = e.agent else { continue }
+                let old = agents[a.uuid]
+                agents[a.uuid] = a
+                if let old, !agentsTouched, !movesRow(old, a) {
+                    // Same place in the list (a ping, a status change under name sort): no re-sort of 10,000 rows.
+                    if old.status != a.status {
+                        agentCounts[old.status, default: 1] -= 1
+                        agentCounts[a.status, default: 0] += 1
+                    }
+                } else {
+                    agentsTouched = true
+                }
             case .agentDeleted:
                 if let u = e.uuid ?? e.agent?.uuid { agents[u] = nil; marked.remove(u); agentsTouched = true }
             case .jobUpdated:
@@ -78,6 +89,20 @@ extension AppState {
         if agentsTouched { recomputeAgents() }
         if jobsTouched { recomputeJobs() }
         return []
+    }
+
+    /// True when a change to an agent may move its row or change whether the filter shows it.
+    func movesRow(_ old: Agent, _ new: Agent) -> Bool {
+        if old.name != new.name { return true }
+        if !agentFilter.isEmpty, Self.agentMatches(old, agentFilter.lowercased()) != Self.agentMatches(new, agentFilter.lowercased()) {
+            return true
+        }
+        switch agentSort {
+        case .name: return false
+        case .status: return old.status != new.status
+        case .lastSeen: return old.lastSeenAt != new.lastSeenAt
+        case .hostname: return old.hostname != new.hostname
+        }
     }
 
     /// Routes a key: Ctrl-C always quits; a modal takes keys first, then help, then global keys, then the view.

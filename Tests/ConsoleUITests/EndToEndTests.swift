@@ -14,7 +14,7 @@ import Testing
         let console = ServerProcess.productsDir.appendingPathComponent("mms-console").path
         let tmux = try Tmux(width: 120, height: 40, command:
             "env TERM=tmux-256color MMS_ADMIN_TOKEN=\(server.token) \(console) --server \(server.url.absoluteString); "
-            + "echo CONSOLE-EXITED $?; stty -a; sleep 60")
+            + "echo CONSOLE-EXITED $?; stty -a; sleep 20")
         defer { tmux.kill() }
 
         var step = await tmux.waitFor("e2e-agent")
@@ -33,8 +33,9 @@ import Testing
         tmux.send("Enter")
         tmux.send("echo hello-from-e2e", literal: true)
         tmux.send("Enter", "Enter", "Enter")
-        step = await tmux.waitFor("e2e-job")
-        #expect(step.found, "job listed:\n\(step.screen)")
+        // Wait for the answer, not the name: the name is also in the form until it closes.
+        step = await tmux.waitFor("e2e-job created")
+        #expect(step.found, "job created:\n\(step.screen)")
 
         tmux.send("Enter")
         step = await tmux.waitFor("Log · job")
@@ -64,7 +65,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: pidFile) }
         let tmux = try Tmux(width: 80, height: 24, command:
             "sh -c 'echo $$ > \(pidFile); exec env TERM=tmux-256color MMS_ADMIN_TOKEN=\(server.token) \(console) --server \(server.url.absoluteString)'; "
-            + "echo CONSOLE-EXITED $?; stty -a; sleep 60")
+            + "echo CONSOLE-EXITED $?; stty -a; sleep 20")
         defer { tmux.kill() }
         let screen = await tmux.waitFor("? help")
         #expect(screen.found, "console up at 80x24:\n\(screen.screen)")

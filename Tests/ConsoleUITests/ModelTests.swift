@@ -92,3 +92,24 @@ import Testing
         #expect(screen.contains("10000 Idle"))
     }
 }
+
+@Suite struct IncrementalUpdateTests {
+    @Test func statusChangeWithoutResortKeepsCountsRight() {
+        var s = Fixtures.state()
+        var a = Fixtures.agents[0]
+        a.status = .building
+        a.lastSeenAt = Fixtures.now
+        _ = s.update(.events([Event(seq: 1, type: .agentUpdated, agent: a)]))
+        #expect(s.agentCounts[.idle] == 0 && s.agentCounts[.building] == 2)
+        #expect(s.agentRows == ["u-03", "u-05", "u-01", "u-02", "u-06", "u-04"])
+        _ = s.press(.char("s"))
+        a.status = .lostContact
+        _ = s.update(.events([Event(seq: 2, type: .agentUpdated, agent: a)]))
+        #expect(s.agentRows.prefix(2) == ["u-01", "u-04"] || s.agentRows.prefix(2) == ["u-04", "u-01"], "status sort re-sorts on a status change")
+        _ = s.press(.char("/"))
+        _ = s.type("building")
+        a.status = .building
+        _ = s.update(.events([Event(seq: 3, type: .agentUpdated, agent: a)]))
+        #expect(s.agentRows.contains("u-01"), "an agent that starts matching the filter appears")
+    }
+}
