@@ -85,7 +85,11 @@ func fakeAPI(events: ScriptedEvents, agents: [Agent]) -> AdminAPI {
         #expect(await eventually { out.all.contains { if case .disconnected = $0 { true } else { false } } })
         let second = try ServerProcess(dataDir: first.dataDir, port: first.port)
         defer { second.stop(); second.removeData() }
-        #expect(await eventually(10) { out.all.last == .connected })
+        #expect(await eventually(15) {
+            let all = out.all
+            guard let down = all.firstIndex(where: { if case .disconnected = $0 { true } else { false } }) else { return false }
+            return all[down...].contains(.connected)
+        }, "recovered after the restart: \(out.all.map { "\($0)".prefix(40) })")
         #expect(out.all.contains { if case .snapshot(_, let jobs) = $0 { jobs.contains { $0.id == job.id } } else { false } })
     }
 }
