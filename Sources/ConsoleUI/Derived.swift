@@ -9,14 +9,9 @@ extension AppState {
         for a in agents.values { counts[a.status, default: 0] += 1 }
         agentCounts = counts
         let needle = agentFilter.lowercased()
-        var rows = needle.isEmpty ? Array(agents.values) : agents.values.filter { Self.agentMatches($0, needle) }
-        switch agentSort {
-        case .name: rows.sort { ($0.name.lowercased(), $0.uuid) < ($1.name.lowercased(), $1.uuid) }
-        case .status: rows.sort { (Self.statusRank($0.status), $0.name.lowercased()) < (Self.statusRank($1.status), $1.name.lowercased()) }
-        case .lastSeen: rows.sort { ($0.lastSeenAt ?? .distantPast, $1.name.lowercased()) > ($1.lastSeenAt ?? .distantPast, $0.name.lowercased()) }
-        case .hostname: rows.sort { ($0.hostname.lowercased(), $0.name.lowercased()) < ($1.hostname.lowercased(), $1.name.lowercased()) }
-        }
-        agentRows = rows.map(\.uuid)
+        let rows = needle.isEmpty ? Array(agents.values) : agents.values.filter { Self.agentMatches($0, needle) }
+        // Keys computed once per agent, not once per comparison: sorting 10,000 agents stays quick.
+        agentRows = rows.map { (sortKey($0), $0.uuid) }.sorted { $0.0 < $1.0 }.map(\.1)
         marked = marked.filter { agents[$0] != nil }
         agentCursor = Self.place(agentCursor, rows: agentRows, keep: keep, height: Layout.listHeight(size))
     }
@@ -40,6 +35,32 @@ extension AppState {
         }
         jobRows = rows.map(\.id)
         jobCursor = Self.place(jobCursor, rows: jobRows, keep: keep, height: Layout.listHeight(size))
+    }
+
+    /// Where an agent goes in the current order.
+    func sortKey(_ a: Agent) -> AgentSortKey {
+        let name = a.name.lowercased()
+        switch agentSort {
+        case .name: return AgentSortKey(rank: 0, text: name, uuid: a.uuid)
+        case .status: return AgentSortKey(rank: Double(Self.statusRank(a.status)), text: name, uuid: a.uuid)
+        case .lastSeen: return AgentSortKey(rank: -(a.lastSeenAt ?? .distantPast).timeIntervalSince1970, text: name, uuid: a.uuid)
+        case .hostname: return AgentSortKey(rank: 0, text: a.hostname.lowercased() + "\u{0}" + name, uuid: a.uuid)
+        }
+    }
+
+    /// Puts a new agent into the sorted rows without sorting them all again.
+    mutating func insertAgentRow(_ a: Agent) {
+        agentCounts[a.status, default: 0] += 1
+        if !agentFilter.isEmpty, !Self.agentMatches(a, agentFilter.lowercased()) { return }
+        let key = sortKey(a)
+        var lo = 0, hi = agentRows.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if let other = agents[agentRows[mid]], sortKey(other) < key { lo = mid + 1 } else { hi = mid }
+        }
+        let keep = selectedAgent?.uuid
+        agentRows.insert(a.uuid, at: lo)
+        agentCursor = Self.place(agentCursor, rows: agentRows, keep: keep, height: Layout.listHeight(size))
     }
 
     static func agentMatches(_ a: Agent, _ needle: String) -> Bool {
@@ -83,5 +104,15 @@ extension AppState {
         if c.index >= c.top + height { c.top = c.index - height + 1 }
         c.top = max(0, min(c.top, max(0, count - height)))
         return c
+    }
+}
+
+/// The order of an agent row: a number (status rank, last seen) then text (name or hostname), then uuid.
+public struct AgentSortKey: Comparable, Sendable {
+    var rank: Double
+    var text: String
+    var uuid: String
+    public static func < (a: AgentSortKey, b: AgentSortKey) -> Bool {
+        (a.rank, a.text, a.uuid) < (b.rank, b.text, b.uuid)
     }
 }

@@ -71,7 +71,9 @@ extension AppState {
                 guard let a = e.agent else { continue }
                 let old = agents[a.uuid]
                 agents[a.uuid] = a
-                if let old, !agentsTouched, !movesRow(old, a) {
+                if old == nil, !agentsTouched {
+                    insertAgentRow(a)
+                } else if let old, !agentsTouched, !movesRow(old, a) {
                     // Same place in the list (a ping, a status change under name sort): no re-sort of 10,000 rows.
                     if old.status != a.status {
                         agentCounts[old.status, default: 1] -= 1

@@ -113,3 +113,21 @@ import Testing
         #expect(s.agentRows.contains("u-01"), "an agent that starts matching the filter appears")
     }
 }
+
+@Suite struct InsertionTests {
+    @Test func newAgentsLandWhereASortWouldPutThem() {
+        for sort in AgentSort.allCases {
+            var s = Fixtures.state()
+            while s.agentSort != sort { _ = s.press(.char("s")) }
+            _ = s.press(.down)
+            let selected = s.selectedAgent?.uuid
+            let new = Agent(uuid: "u-07", name: "rec-015", hostname: "m", status: .preparing, lastSeenAt: Fixtures.ago(30))
+            _ = s.update(.events([Event(seq: 1, type: .agentUpdated, agent: new)]))
+            let inserted = s.agentRows
+            s.recomputeAgents()
+            #expect(inserted == s.agentRows, "sort \(sort)")
+            #expect(s.selectedAgent?.uuid == selected, "cursor stays on its agent")
+            #expect(s.agentCounts[.preparing] == 1)
+        }
+    }
+}
