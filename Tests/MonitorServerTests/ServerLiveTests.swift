@@ -86,6 +86,27 @@ import MonitorModels
         }
     }
 
+    @Test func stoppingAnswersEveryParkedPoll() async throws {
+        let s = try TestServer()
+        let (uuid, secret) = try await s.registerAgent("a")
+        let since = try await s.call("GET", "/api/v1/events", token: s.admin).decode(EventBatch.self).next
+        let started = Date()
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<40 {
+                group.addTask {
+                    let path = i % 2 == 0 ? "/api/v1/agents/\(uuid)/next?wait=60" : "/api/v1/events?since=\(since)&wait=60"
+                    return try await s.call("GET", path, token: i % 2 == 0 ? secret : s.admin).status
+                }
+            }
+            #expect(await eventually(10) { s.server.core.http?.hub.count == 40 })
+            s.stop()
+            var statuses: [Int] = []
+            for try await status in group { statuses.append(status) }
+            #expect(statuses.filter { $0 == 204 }.count == 20 && statuses.filter { $0 == 200 }.count == 20)
+        }
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+
     @Test func aRestartKeepsEverything() async throws {
         let s = try TestServer()
         let (uuid, secret) = try await s.registerAgent("keeper", resources: ["gpu"])
