@@ -36,7 +36,9 @@ demo-stop:
 	@bash scripts/demo.sh stop
 
 bench: deps
-	@echo "make bench: not yet (arrives with the end-to-end issue)"
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq wrk nginx-light >/dev/null; }
+	$(SWIFT) build -c release
+	python3 bench/bench.py
 
 clean:
 	rm -rf .build

@@ -52,13 +52,14 @@ final class ServiceCore: @unchecked Sendable {
     /// Runs a dispatcher step and commits what it changed. When the store refuses the write, the
     /// dispatcher goes back to where it was and the caller gets 503.
     func mutate(now: Date, _ step: (inout Dispatcher) throws(APIError) -> Changes) throws(APIError) -> Changes {
-        let saved = dispatcher
+        let saved = dispatcher.begin()
         do {
             let changes = try step(&dispatcher)
             try commit(changes, now: now)
+            dispatcher.keep()
             return changes
         } catch {
-            dispatcher = saved
+            dispatcher.rollback(saved)
             throw error
         }
     }
