@@ -41,24 +41,24 @@ struct MHD_Daemon *cmhd_start(const struct cmhd_config *c,
     errno = 0;
     if (c->tls_cert_pem) {
         d = MHD_start_daemon(flags, c->port, NULL, NULL, handler, handler_cls,
+                             MHD_OPTION_EXTERNAL_LOGGER, cmhd_log, NULL,
                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                              MHD_OPTION_CONNECTION_LIMIT, c->connection_limit,
                              MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout,
                              MHD_OPTION_THREAD_POOL_SIZE, pool,
                              MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-                             MHD_OPTION_EXTERNAL_LOGGER, cmhd_log, NULL,
                              MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096,
                              MHD_OPTION_HTTPS_MEM_CERT, c->tls_cert_pem,
                              MHD_OPTION_HTTPS_MEM_KEY, c->tls_key_pem,
                              MHD_OPTION_END);
     } else {
         d = MHD_start_daemon(flags, c->port, NULL, NULL, handler, handler_cls,
+                             MHD_OPTION_EXTERNAL_LOGGER, cmhd_log, NULL,
                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                              MHD_OPTION_CONNECTION_LIMIT, c->connection_limit,
                              MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout,
                              MHD_OPTION_THREAD_POOL_SIZE, pool,
                              MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-                             MHD_OPTION_EXTERNAL_LOGGER, cmhd_log, NULL,
                              MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096,
                              MHD_OPTION_END);
     }

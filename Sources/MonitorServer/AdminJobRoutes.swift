@@ -1,0 +1,93 @@
+import Foundation
+import MonitorModels
+
+/// Admin routes for jobs: create, list, get, cancel, rerun.
+extension Router {
+    mutating func addAdminJobRoutes(_ core: ServiceCore) {
+        add("POST", "/api/v1/jobs") { req, _ throws(APIError) in
+            try core.requireAdmin(req)
+            return .respond(.json(try core.createJob(try Input.body(req, as: JobSpec.self)), status: 201))
+        }
+        add("GET", "/api/v1/jobs") { req, _ throws(APIError) in .respond(try core.listJobs(req)) }
+        add("GET", "/api/v1/jobs/{id}") { req, p throws(APIError) in
+            try core.requireAdmin(req)
+            let id = try Input.jobId(p[0])
+            return .respond(.json(try core.locked { () throws(APIError) -> Job in
+                guard let job = try core.anyJob(id) else { throw APIError(.notFound, "job \(id) does not exist") }
+                return core.withReason(job, now: Date())
+            }))
+        }
+        add("POST", "/api/v1/jobs/{id}/cancel") { req, p throws(APIError) in .respond(try core.cancelJob(req, id: p[0])) }
+        add("POST", "/api/v1/jobs/{id}/rerun") { req, p throws(APIError) in
+            try core.requireAdmin(req)
+            let id = try Input.jobId(p[0])
+            let spec = try core.locked { () throws(APIError) -> JobSpec in
+                guard let job = try core.anyJob(id) else { throw APIError(.notFound, "job \(id) does not exist") }
+                return job.spec
+            }
+            return .respond(.json(try core.createJob(spec), status: 201))
+        }
+    }
+}
+
+extension ServiceCore {
+    /// Validates a spec, stores it, and queues it.
+    func createJob(_ spec: JobSpec) throws(APIError) -> Job {
+        if let p = Validation.jobSpecProblem(spec) { throw APIError(.badRequest, p) }
+        let now = Date()
+        return try locked { () throws(APIError) -> Job in
+            let known: Set<String>
+            do { known = Set(try store.configEntries().filter(\.secret).map(\.name)) } catch { throw Self.unavailable(error) }
+            if let missing = spec.secrets.first(where: { !known.contains($0) }) {
+                throw APIError(.badRequest, "field 'secrets' names '\(missing)', which is not a secret configuration entry")
+            }
+            let saved = dispatcher
+            do {
+                let job = try store.db.transaction { () throws(DatabaseError) -> Job in try store.insertJob(spec, now: now) }
+                let changes = dispatcher.add(job, now: now)
+                try commit(changes, now: now)
+                return withReason(changes.jobs[job.id] ?? job, now: now)
+            } catch let e as DatabaseError {
+                dispatcher = saved
+                throw Self.unavailable(e)
+            } catch {
+                dispatcher = saved
+                throw error as? APIError ?? APIError(.internalError, "could not create the job")
+            }
+        }
+    }
+
+    func listJobs(_ req: Request) throws(APIError) -> Response {
+        try requireAdmin(req)
+        let limit = Int(try Input.int(req, "limit", in: 1...1000, default: 200) ?? 200)
+        var state: JobState?
+        if let text = req.query["state"] {
+            guard let s = JobState(rawValue: text) else {
+                throw APIError(.badRequest, "query parameter 'state' must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            state = s
+        }
+        let now = Date()
+        return try locked { () throws(APIError) -> Response in
+            var jobs: [Job]
+            do { jobs = try store.listJobs(state: state, limit: limit) } catch { throw Self.unavailable(error) }
+            jobs = jobs.map { withReason(dispatcher.jobs[$0.id] ?? $0, now: now) }
+            return .json(JobList(jobs: jobs))
+        }
+    }
+
+    func cancelJob(_ req: Request, id: String) throws(APIError) -> Response {
+        try requireAdmin(req)
+        let jobId = try Input.jobId(id)
+        let now = Date()
+        return try locked { () throws(APIError) -> Response in
+            guard let job = try anyJob(jobId) else { throw APIError(.notFound, "job \(jobId) does not exist") }
+            guard job.state != .completed else {
+                throw APIError(.jobFinished, "job \(jobId) is already completed (\(job.result?.rawValue ?? "done"))")
+            }
+            let changes = try mutate(now: now) { d in d.cancel(jobId, now: now) }
+            let current = changes.jobs[jobId] ?? dispatcher.jobs[jobId] ?? job
+            return .json(withReason(current, now: now), status: 202)
+        }
+    }
+}

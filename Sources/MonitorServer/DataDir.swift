@@ -1,0 +1,39 @@
+import Foundation
+
+/// The data dir: created 0700, holding the database and admin.token (0600).
+enum DataDir {
+    static func prepare(_ path: String) throws(ServerStartError) {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw ServerStartError(message: "--data-dir \(path) is a file, not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ServerStartError(message: "cannot create --data-dir \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// The admin token: the flag's, else DATA_DIR/admin.token, else a new random one written there (0600).
+    static func adminToken(_ given: String?, dataDir: String) throws(ServerStartError) -> String {
+        if let given, !given.isEmpty { return given }
+        let path = dataDir + "/admin.token"
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !token.isEmpty { return token }
+        }
+        var rng = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ServerStartError(message: "cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array((token + "\n").utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
+            throw ServerStartError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        fchmod(fd, 0o600)
+        return token
+    }
+}

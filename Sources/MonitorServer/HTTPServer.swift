@@ -1,0 +1,189 @@
+import CMicroHTTPD
+import Foundation
+import MonitorModels
+
+/// The HTTP front: libmicrohttpd with epoll internal threads, bodies read within their limit,
+/// long polls parked in the hub. It knows nothing of MMS; `route` decides every answer.
+final class HTTPServer: @unchecked Sendable {
+    struct Settings {
+        var host: String
+        var port: UInt16
+        var threads: Int = 2
+        var connectionTimeoutSeconds: Int = 90
+        var tlsCertPEM: String?
+        var tlsKeyPEM: String?
+    }
+
+    let hub = LongPollHub()
+    private let route: @Sendable (Request) -> RouteResult
+    private let observe: @Sendable (_ request: Request, _ status: Int, _ seconds: Double) -> Void
+    private var daemon: OpaquePointer?
+    private var timer: Thread?
+    private let timerStop = NSCondition()
+    private var timerStopped = false
+    private(set) var port: UInt16 = 0
+    private(set) var connectionLimit: Int = 0
+
+    init(route: @escaping @Sendable (Request) -> RouteResult,
+         observe: @escaping @Sendable (Request, Int, Double) -> Void) {
+        self.route = route
+        self.observe = observe
+    }
+
+    /// Starts listening; throws a sentence when the address cannot be used.
+    func start(_ s: Settings) throws(ServerStartError) {
+        let limit = Int(cmhd_raise_nofile_limit())
+        connectionLimit = max(64, limit - 64)  // leave room for the database, logs and the listener
+        var errbuf = [CChar](repeating: 0, count: 512)
+        let cls = Unmanaged.passUnretained(self).toOpaque()
+        let d: OpaquePointer? = s.host.withCString { host in
+            withOptionalCString(s.tlsCertPEM) { cert in
+                withOptionalCString(s.tlsKeyPEM) { key in
+                    var c = cmhd_config(
+                        host: host, port: s.port, connection_limit: UInt32(connectionLimit),
+                        connection_timeout: UInt32(s.connectionTimeoutSeconds), thread_pool_size: UInt32(s.threads),
+                        tls_cert_pem: cert, tls_key_pem: key)
+                    return cmhd_start(&c, HTTPServer.accessHandler, cls, HTTPServer.completedHandler, cls, &errbuf, errbuf.count)
+                }
+            }
+        }
+        guard let d else {
+            throw ServerStartError(message: String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        daemon = d
+        port = cmhd_bound_port(d)
+        let t = Thread { [unowned self] in self.runDeadlines() }
+        t.name = "mms-longpoll-deadlines"
+        timer = t
+        t.start()
+    }
+
+    /// Stops accepting, answers parked polls, lets in-flight requests finish, and stops the daemon.
+    func stop() {
+        guard let d = daemon else { return }
+        _ = MHD_quiesce_daemon(d)
+        hub.stopAll()
+        let until = Date().addingTimeInterval(2)
+        while hub.count > 0 && Date() < until { usleep(5_000) }
+        usleep(20_000)
+        MHD_stop_daemon(d)
+        daemon = nil
+        timerStop.withLock {
+            timerStopped = true
+            timerStop.signal()
+        }
+    }
+
+    private func runDeadlines() {
+        while true {
+            let stop = timerStop.withLock { () -> Bool in
+                if !timerStopped { _ = timerStop.wait(until: Date().addingTimeInterval(0.025)) }
+                return timerStopped
+            }
+            if stop { return }
+            hub.expire(now: Date())
+        }
+    }
+
+    // MARK: - libmicrohttpd callbacks
+
+    private static let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, conCls in
+        guard let cls, let connection, let conCls, let uploadSize else { return .NO }
+        let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+        if conCls.pointee == nil {
+            let ctx = server.newContext(connection, url: url, method: method)
+            conCls.pointee = Unmanaged.passRetained(ctx).toOpaque()
+            if let len = RequestContext.header(connection, "Content-Length").flatMap(Int.init), len > ctx.bodyLimit {
+                ctx.tooLarge = true
+                ctx.routed = true
+                return server.send(ctx, .error(APIError(.payloadTooLarge, "the body is larger than \(ctx.bodyLimit) bytes")))
+            }
+            return .YES
+        }
+        let ctx = Unmanaged<RequestContext>.fromOpaque(conCls.pointee!).takeUnretainedValue()
+        if uploadSize.pointee > 0 {
+            let n = uploadSize.pointee
+            if !ctx.tooLarge, let uploadData {
+                if ctx.request.body.count + n > ctx.bodyLimit {
+                    ctx.tooLarge = true
+                    ctx.request.body = Data()
+                } else {
+                    uploadData.withMemoryRebound(to: UInt8.self, capacity: n) { ctx.request.body.append($0, count: n) }
+                }
+            }
+            uploadSize.pointee = 0
+            return .YES
+        }
+        return server.respond(ctx)
+    }
+
+    private static let completedHandler: MHD_RequestCompletedCallback = { _, _, conCls, _ in
+        guard let conCls, let raw = conCls.pointee else { return }
+        let ctx = Unmanaged<RequestContext>.fromOpaque(raw).takeRetainedValue()
+        conCls.pointee = nil
+        ctx.poll?.finished?()
+    }
+
+    private func newContext(_ connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?) -> RequestContext {
+        var addr = [CChar](repeating: 0, count: 64)
+        cmhd_client_address(connection, &addr, addr.count)
+        let request = Request(
+            method: method.map { String(cString: $0) } ?? "GET",
+            path: url.map { String(cString: $0) } ?? "/",
+            query: RequestContext.queryArguments(connection),
+            authorization: RequestContext.header(connection, "Authorization"),
+            contentType: RequestContext.header(connection, "Content-Type"),
+            body: Data(),
+            clientAddress: String(decoding: addr.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        return RequestContext(connection: connection, request: request, bodyLimit: BodyLimit.json)
+    }
+
+    /// Routes a complete request, or answers a resumed long poll.
+    private func respond(_ ctx: RequestContext) -> MHD_Result {
+        if ctx.tooLarge {
+            if ctx.routed { return .YES }
+            ctx.routed = true
+            return send(ctx, .error(APIError(.payloadTooLarge, "the body is larger than \(ctx.bodyLimit) bytes")))
+        }
+        if !ctx.routed {
+            ctx.routed = true
+            switch route(ctx.request) {
+            case .respond(let r): return send(ctx, r)
+            case .wait(let poll): ctx.poll = poll
+            }
+        }
+        guard let poll = ctx.poll else { return .YES }
+        while true {
+            if let r = poll.answer() { return send(ctx, r) }
+            if hub.isStopping || Date() >= poll.deadline { return send(ctx, poll.timeout()) }
+            ctx.poll?.generation = hub.currentGeneration
+            if let again = ctx.poll?.answer() { return send(ctx, again) }
+            if hub.park(ctx) { return .YES }
+        }
+    }
+
+    private func send(_ ctx: RequestContext, _ r: Response) -> MHD_Result {
+        let resp: OpaquePointer? = r.body.withUnsafeBytes { raw in
+            MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
+        }
+        guard let resp else { return .NO }
+        if !r.contentType.isEmpty { MHD_add_response_header(resp, "Content-Type", r.contentType) }
+        for (k, v) in r.headers { MHD_add_response_header(resp, k, v) }
+        let ok = MHD_queue_response(ctx.connection, UInt32(r.status), resp)
+        MHD_destroy_response(resp)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - ctx.startedNanos) / 1e9
+        observe(ctx.request, r.status, seconds)
+        return ok
+    }
+}
+
+/// Why the server could not start listening.
+public struct ServerStartError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}
+
+private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let s else { return body(nil) }
+    return s.withCString { body($0) }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import MonitorModels
+
+/// Job logs: agents append with offsets, consoles read with offsets and wait for more.
+extension Router {
+    mutating func addLogRoutes(_ core: ServiceCore) {
+        add("POST", "/api/v1/jobs/{id}/log") { req, p throws(APIError) in .respond(try core.appendLog(req, id: p[0])) }
+        add("GET", "/api/v1/jobs/{id}/log") { req, p throws(APIError) in try core.readLog(req, id: p[0]) }
+    }
+}
+
+extension ServiceCore {
+    /// Max bytes one log read returns.
+    static let logReadLimit = 1 << 20
+
+    func appendLog(_ req: Request, id: String) throws(APIError) -> Response {
+        let jobId = try Input.jobId(id)
+        guard let attemptText = req.query["attempt"], let attempt = Int(attemptText), attempt >= 1 else {
+            throw APIError(.badRequest, "query parameter 'attempt' must be a positive integer")
+        }
+        guard let offsetText = req.query["offset"], let offset = Int64(offsetText), offset >= 0 else {
+            throw APIError(.badRequest, "query parameter 'offset' must be a non-negative integer")
+        }
+        let now = Date()
+        return try locked { () throws(APIError) -> Response in
+            let uuid = try agentForToken(req)
+            let job = try reportableJob(jobId, uuid: uuid, attempt: attempt)
+            let size = job.logSize
+            if offset > size {
+                throw APIError(.logGap, "offset \(offset) is past the end of the log (\(size) bytes); resend from \(size)", size: size)
+            }
+            let end = offset + Int64(req.body.count)
+            if end > size {
+                let fresh = req.body.subdata(in: Int(size - offset)..<req.body.count)
+                do {
+                    try store.db.transaction { () throws(DatabaseError) in try store.appendLog(jobId, at: size, fresh) }
+                } catch { throw Self.unavailable(error) }
+                dispatcher.jobs[jobId]?.logSize = end
+                http?.hub.wake([.log(jobId)])
+            }
+            let changes = try apply(now: now) { d in d.contact(uuid, now: now) }
+            if changes.agents.isEmpty { noteContact(uuid, now: now) }
+            return .json(LogAppendResponse(size: max(size, end)))
+        }
+    }
+
+    /// The log of any job, active or completed (nil when it does not exist). Call with the lock held.
+    func anyJob(_ jobId: Int64) throws(APIError) -> Job? {
+        if let j = dispatcher.jobs[jobId] { return j }
+        do { return try store.job(jobId) } catch { throw Self.unavailable(error) }
+    }
+
+    func readLog(_ req: Request, id: String) throws(APIError) -> RouteResult {
+        try requireAdmin(req)
+        let jobId = try Input.jobId(id)
+        let offset = try Input.int(req, "offset", in: 0...Int64.max, default: 0) ?? 0
+        let wait = try Input.wait(req)
+        let now = Date()
+        // Answers with the bytes past `offset`, or nil while there are none and the job runs.
+        let attempt: @Sendable (Bool) throws(APIError) -> Response? = { [self] final throws(APIError) in
+            try locked { () throws(APIError) -> Response? in
+                guard let job = try anyJob(jobId) else { throw APIError(.notFound, "job \(jobId) does not exist") }
+                let complete = job.state == .completed
+                if offset >= job.logSize && !complete && !final { return nil }
+                var bytes = Data()
+                if offset < job.logSize {
+                    do { bytes = try store.readLog(jobId, from: offset, limit: Self.logReadLimit) } catch { throw Self.unavailable(error) }
+                }
+                return Response(status: 200, body: bytes, contentType: "application/octet-stream", headers: [
+                    ("X-Log-Size", String(job.logSize)), ("X-Log-Complete", complete ? "true" : "false"),
+                ])
+            }
+        }
+        if let r = try attempt(false) { return .respond(r) }
+        if wait == 0, let r = try attempt(true) { return .respond(r) }
+        return .wait(LongPoll(
+            key: .log(jobId), deadline: now.addingTimeInterval(TimeInterval(wait)),
+            answer: { (try? attempt(false)) ?? nil },
+            timeout: { ((try? attempt(true)) ?? nil) ?? .error(APIError(.notFound, "job \(jobId) does not exist")) },
+            finished: nil, generation: 0))
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import MonitorModels
+
+/// A running mms-server: the store, the dispatcher, the HTTP front and the ticker, wired together.
+public final class MMSServer: @unchecked Sendable {
+    let core: ServiceCore
+    private let http: HTTPServer
+    private let ticker: Ticker
+    private let stopLock = NSLock()
+    private var stopped = false
+
+    /// The address it listens on, e.g. http://127.0.0.1:8765.
+    public let url: URL
+    /// The port it listens on (useful after --port 0).
+    public let port: Int
+    /// The admin token in force.
+    public let adminToken: String
+    /// Every route as "METHOD /path/{param}" (used to check docs/openapi.yaml against the server).
+    public let routeTable: [String]
+
+    /// Opens the data dir, loads the state and starts listening.
+    public static func start(_ options: ServerOptions) throws(ServerStartError) -> MMSServer {
+        try MMSServer(options)
+    }
+
+    private init(_ o: ServerOptions) throws(ServerStartError) {
+        try DataDir.prepare(o.dataDir)
+        adminToken = try DataDir.adminToken(o.adminToken, dataDir: o.dataDir)
+        let store: Store
+        do {
+            store = try Store(dataDir: o.dataDir)
+        } catch {
+            throw ServerStartError(message: "cannot open the database in \(o.dataDir): \(error.message)")
+        }
+        let settings = ServerSettings(adminToken: adminToken, autoRegisterKey: o.autoRegisterKey,
+                                      pingIntervalSeconds: o.pingInterval, lostContactAfter: o.lostContactAfter)
+        let core: ServiceCore
+        do {
+            core = try ServiceCore(settings: settings, store: store, now: Date())
+        } catch {
+            throw ServerStartError(message: "cannot load the state in \(o.dataDir): \(error.message)")
+        }
+        self.core = core
+        let router = Router.mms(core)
+        routeTable = router.table
+        let metrics = core.metrics
+        http = HTTPServer(
+            route: { router.handle($0) },
+            observe: { req, status, seconds in
+                let longPoll = req.path.hasSuffix("/next") || req.path.hasSuffix("/events") || req.query["wait"] != nil
+                metrics.observeRequest(status: status, seconds: seconds, isLongPoll: longPoll)
+            })
+        core.http = http
+        var tls: (String, String)?
+        if let cert = o.tlsCert, let key = o.tlsKey {
+            guard let c = try? String(contentsOfFile: cert, encoding: .utf8) else {
+                throw ServerStartError(message: "--tls-cert \(cert): cannot read the file")
+            }
+            guard let k = try? String(contentsOfFile: key, encoding: .utf8) else {
+                throw ServerStartError(message: "--tls-key \(key): cannot read the file")
+            }
+            tls = (c, k)
+        }
+        try http.start(.init(host: o.host, port: o.port, threads: o.threads, tlsCertPEM: tls?.0, tlsKeyPEM: tls?.1))
+        port = Int(http.port)
+        let scheme = tls == nil ? "http" : "https"
+        let hostPart = o.host.contains(":") ? "[\(o.host)]" : o.host
+        url = URL(string: "\(scheme)://\(hostPart):\(port)") ?? URL(fileURLWithPath: "/")
+        ticker = Ticker(core: core)
+        ticker.start()
+    }
+
+    /// Stops accepting, answers in-flight requests and long polls, and closes the database.
+    public func stop() {
+        let first = stopLock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        ticker.stop()
+        http.stop()
+        core.close()
+    }
+
+    deinit { stop() }
+}
+
+extension Router {
+    /// Every route of the contract.
+    static func mms(_ core: ServiceCore) -> Router {
+        var r = Router()
+        r.add("GET", "/healthz") { _, _ throws(APIError) in .respond(.json(HealthStatus())) }
+        r.add("GET", "/api/v1/version") { _, _ throws(APIError) in .respond(.json(VersionInfo())) }
+        r.add("GET", "/metrics") { _, _ throws(APIError) in
+            .respond(Response(status: 200, body: Data(core.renderMetrics().utf8), contentType: "text/plain; version=0.0.4"))
+        }
+        r.addAgentRoutes(core)
+        r.addLogRoutes(core)
+        r.addAdminAgentRoutes(core)
+        r.addAdminJobRoutes(core)
+        r.addAdminConfigRoutes(core)
+        return r
+    }
+}
+
+/// Runs the service's periodic work every 100 ms (lost contact, deadlines of cancels, lastSeenAt flush).
+final class Ticker: @unchecked Sendable {
+    private let core: ServiceCore
+    private let cond = NSCondition()
+    private var stopping = false
+    private var thread: Thread?
+
+    init(core: ServiceCore) { self.core = core }
+
+    func start() {
+        let t = Thread { [self] in
+            var ticks = 0
+            while true {
+                let stop = cond.withLock { () -> Bool in
+                    if !stopping { _ = cond.wait(until: Date().addingTimeInterval(0.1)) }
+                    return stopping
+                }
+                if stop { return }
+                ticks += 1
+                core.tick(now: Date(), flush: ticks % 50 == 0)
+            }
+        }
+        t.name = "mms-ticker"
+        thread = t
+        t.start()
+    }
+
+    func stop() {
+        cond.withLock {
+            stopping = true
+            cond.signal()
+        }
+    }
+}

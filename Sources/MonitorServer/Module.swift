@@ -1,1 +1,0 @@
-// MonitorServer: see STYLE.md for what lives here.

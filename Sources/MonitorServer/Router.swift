@@ -1,0 +1,87 @@
+import Foundation
+import MonitorModels
+
+/// Matches a path to a route and a method to its handler; 404 for unknown paths, 405 for known
+/// paths with another method. Every APIError a handler throws becomes the contract's JSON error.
+struct Router: Sendable {
+    typealias Handler = @Sendable (Request, [String]) throws(APIError) -> RouteResult
+
+    private struct Route: Sendable {
+        var segments: [String]  // "*" matches one segment, captured in order
+        var methods: [String: Handler]
+    }
+
+    private var routes: [Route] = []
+
+    /// All routes as "METHOD /path/{param}" lines (for the spec check).
+    private(set) var table: [String] = []
+
+    mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+        let segments = pattern.split(separator: "/").map { $0.hasPrefix("{") ? "*" : String($0) }
+        table.append("\(method) \(pattern)")
+        if let i = routes.firstIndex(where: { $0.segments == segments }) {
+            routes[i].methods[method] = handler
+        } else {
+            routes.append(Route(segments: segments, methods: [method: handler]))
+        }
+    }
+
+    /// Routes one request.
+    func handle(_ req: Request) -> RouteResult {
+        let parts = req.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        for route in routes where route.segments.count == parts.count {
+            var params: [String] = []
+            var ok = true
+            for (p, s) in zip(parts, route.segments) {
+                if s == "*" { params.append(p) } else if p != s { ok = false; break }
+            }
+            guard ok else { continue }
+            let method = req.method == "HEAD" ? "GET" : req.method
+            guard let handler = route.methods[method] else {
+                let allowed = route.methods.keys.sorted().joined(separator: ", ")
+                var r = Response.error(APIError(.methodNotAllowed, "\(req.method) is not allowed on \(req.path); use \(allowed)"))
+                r.headers.append(("Allow", allowed))
+                return .respond(r)
+            }
+            do {
+                return try handler(req, params)
+            } catch {
+                return .respond(.error(error))
+            }
+        }
+        return .respond(.error(APIError(.notFound, "no such endpoint: \(req.path)")))
+    }
+}
+
+/// Reading query parameters and bodies with the contract's 400 messages.
+enum Input {
+    /// A JSON body decoded into T; 400 naming the field when it does not fit.
+    static func body<T: Decodable>(_ req: Request, as: T.Type) throws(APIError) -> T {
+        if req.body.isEmpty { throw APIError(.badRequest, "the request needs a JSON body") }
+        do {
+            return try MMSJSON.decode(T.self, from: req.body)
+        } catch {
+            throw APIError(.badRequest, error.message)
+        }
+    }
+
+    /// An integer query parameter within a range, or the default when absent.
+    static func int(_ req: Request, _ name: String, in range: ClosedRange<Int64>, default d: Int64?) throws(APIError) -> Int64? {
+        guard let text = req.query[name] else { return d }
+        guard let v = Int64(text), range.contains(v) else {
+            throw APIError(.badRequest, "query parameter '\(name)' must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return v
+    }
+
+    /// The `wait` of a long poll: 0 to 60 seconds.
+    static func wait(_ req: Request) throws(APIError) -> Int {
+        Int(try int(req, "wait", in: 0...60, default: 0) ?? 0)
+    }
+
+    /// A numeric path id.
+    static func jobId(_ text: String) throws(APIError) -> Int64 {
+        guard let id = Int64(text), id > 0 else { throw APIError(.notFound, "job \(text) does not exist") }
+        return id
+    }
+}

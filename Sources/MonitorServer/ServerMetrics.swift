@@ -1,0 +1,25 @@
+import Foundation
+import MonitorModels
+
+extension ServiceCore {
+    /// /metrics: agents by status, jobs by state, request and dispatch histograms.
+    func renderMetrics() -> String {
+        let (agentCounts, jobCounts, parked) = locked { () -> ([AgentStatus: Int], [JobState: Int], Int) in
+            var a: [AgentStatus: Int] = [:]
+            for r in dispatcher.agents.values { a[dispatcher.status(r), default: 0] += 1 }
+            var j: [JobState: Int] = [:]
+            for job in dispatcher.jobs.values { j[job.state, default: 0] += 1 }
+            var completed = 0
+            try? store.db.query("SELECT COUNT(*) FROM jobs WHERE state = 'completed'") { row in completed = Int(row.int(0)) }
+            j[.completed] = completed
+            return (a, j, http?.hub.count ?? 0)
+        }
+        var out = "# HELP mms_agents Agents by status.\n# TYPE mms_agents gauge\n"
+        for s in AgentStatus.allCases { out += "mms_agents{status=\"\(s.rawValue)\"} \(agentCounts[s] ?? 0)\n" }
+        out += "# HELP mms_jobs Jobs by state.\n# TYPE mms_jobs gauge\n"
+        for s in JobState.allCases { out += "mms_jobs{state=\"\(s.rawValue)\"} \(jobCounts[s] ?? 0)\n" }
+        out += "# HELP mms_long_polls_parked Long polls waiting now.\n# TYPE mms_long_polls_parked gauge\n"
+        out += "mms_long_polls_parked \(parked)\n"
+        return out + metrics.render()
+    }
+}

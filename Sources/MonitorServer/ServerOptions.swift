@@ -1,0 +1,98 @@
+import Foundation
+
+/// mms-server's settings from flags and environment (flags win).
+public struct ServerOptions: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port: UInt16 = 8765
+    public var dataDir = "./mms-data"
+    public var adminToken: String?
+    public var autoRegisterKey: String?
+    public var pingInterval = 5
+    public var lostContactAfter: TimeInterval = 300
+    public var tlsCert: String?
+    public var tlsKey: String?
+    /// libmicrohttpd epoll threads.
+    public var threads = 2
+
+    public init() {}
+
+    /// What the command line asks for.
+    public enum Command: Sendable, Equatable {
+        case run(ServerOptions)
+        case help
+        case version
+    }
+
+    public static let usage = """
+        usage: mms-server [--host 127.0.0.1] [--port 8765] [--data-dir ./mms-data]
+                          [--admin-token TOKEN] [--auto-register-key KEY]
+                          [--ping-interval 5] [--lost-contact-after 300]
+                          [--tls-cert PEM --tls-key PEM] [--version] [--help]
+        env: MMS_HOST, MMS_PORT, MMS_DATA_DIR, MMS_ADMIN_TOKEN, MMS_AUTO_REGISTER_KEY (flags win)
+        """
+
+    /// Parses flags (after the program name) over environment fallbacks; the error names the flag.
+    public static func parse(_ args: [String], environment env: [String: String]) throws(OptionsError) -> Command {
+        var o = ServerOptions()
+        if let v = env["MMS_HOST"], !v.isEmpty { o.host = v }
+        if let v = env["MMS_PORT"], !v.isEmpty { o.port = try port(v, flag: "MMS_PORT") }
+        if let v = env["MMS_DATA_DIR"], !v.isEmpty { o.dataDir = v }
+        if let v = env["MMS_ADMIN_TOKEN"], !v.isEmpty { o.adminToken = v }
+        if let v = env["MMS_AUTO_REGISTER_KEY"], !v.isEmpty { o.autoRegisterKey = v }
+        var i = 0
+        func value(_ flag: String) throws(OptionsError) -> String {
+            i += 1
+            guard i < args.count, !args[i].hasPrefix("--") || args[i] == "--" else { throw OptionsError("\(flag) needs a value") }
+            return args[i]
+        }
+        while i < args.count {
+            var arg = args[i]
+            var inline: String?
+            if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
+                inline = String(arg[arg.index(after: eq)...])
+                arg = String(arg[..<eq])
+            }
+            func v() throws(OptionsError) -> String { if let inline { return inline }; return try value(arg) }
+            switch arg {
+            case "--help", "-h": return .help
+            case "--version": return .version
+            case "--host": o.host = try v()
+            case "--port": o.port = try port(try v(), flag: "--port")
+            case "--data-dir": o.dataDir = try v()
+            case "--admin-token": o.adminToken = try v()
+            case "--auto-register-key": o.autoRegisterKey = try v()
+            case "--ping-interval": o.pingInterval = try int(try v(), flag: "--ping-interval", 1...3600)
+            case "--lost-contact-after": o.lostContactAfter = TimeInterval(try int(try v(), flag: "--lost-contact-after", 1...86400))
+            case "--tls-cert": o.tlsCert = try v()
+            case "--tls-key": o.tlsKey = try v()
+            case "--threads": o.threads = try int(try v(), flag: "--threads", 1...64)
+            default: throw OptionsError("unknown flag \(arg)")
+            }
+            i += 1
+        }
+        if (o.tlsCert == nil) != (o.tlsKey == nil) { throw OptionsError("--tls-cert and --tls-key go together") }
+        if o.host.isEmpty { throw OptionsError("--host must not be empty") }
+        if o.dataDir.isEmpty { throw OptionsError("--data-dir must not be empty") }
+        if let t = o.adminToken, t.isEmpty { throw OptionsError("--admin-token must not be empty") }
+        return .run(o)
+    }
+
+    private static func port(_ text: String, flag: String) throws(OptionsError) -> UInt16 {
+        guard let p = UInt16(text) else { throw OptionsError("\(flag) must be a port number from 0 to 65535, not '\(text)'") }
+        return p
+    }
+
+    private static func int(_ text: String, flag: String, _ range: ClosedRange<Int>) throws(OptionsError) -> Int {
+        guard let n = Int(text), range.contains(n) else {
+            throw OptionsError("\(flag) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
+        return n
+    }
+}
+
+/// A bad flag, with a sentence that names it.
+public struct OptionsError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

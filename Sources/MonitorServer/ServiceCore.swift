@@ -1,0 +1,198 @@
+import Foundation
+import MonitorModels
+
+/// The server's state behind one lock: the dispatcher (memory), the store (disk), the events feed
+/// and the configuration version. Every change goes through `commit`, which writes the store before
+/// anyone is answered, then publishes events and wakes long polls.
+final class ServiceCore: @unchecked Sendable {
+    private let lock = NSLock()
+    let store: Store
+    var dispatcher: Dispatcher
+    var feed: EventFeed
+    var configVersion: Int64
+    /// SHA-256 hex of each agent secret → agent uuid.
+    var secretIndex: [String: String] = [:]
+    let settings: ServerSettings
+    let metrics = Metrics()
+    weak var http: HTTPServer?
+    /// Agents whose lastSeenAt changed since the last flush to disk.
+    private var unsavedLastSeen: Set<String> = []
+    /// Last time an agent.updated event went out for each agent (lastSeenAt-only changes are throttled).
+    private var lastAnnounced: [String: Date] = [:]
+    /// waitingReason last announced for each scheduled job.
+    private var announcedReasons: [Int64: String] = [:]
+
+    init(settings: ServerSettings, store: Store, now: Date) throws(DatabaseError) {
+        self.settings = settings
+        self.store = store
+        dispatcher = Dispatcher(lostContactAfter: settings.lostContactAfter, startedAt: now)
+        configVersion = Int64(try store.meta("config_version") ?? "0") ?? 0
+        let previousBase = Int64(try store.meta("event_base") ?? "0") ?? 0
+        let base = max(Int64(now.timeIntervalSince1970 * 1000) * 1000, previousBase + 1_000_000)
+        try store.setMeta("event_base", String(base))
+        feed = EventFeed(base: base)
+        for (agent, hash) in try store.loadAgents() {
+            dispatcher.agents[agent.uuid] = AgentRecord(agent: agent, secretHash: hash, idleSince: agent.lastSeenAt ?? agent.registeredAt)
+            secretIndex[hash] = agent.uuid
+        }
+        for job in try store.activeJobs() {
+            dispatcher.jobs[job.id] = job
+            if let uuid = job.agentUuid, job.state.isActive { dispatcher.agents[uuid]?.currentJobId = job.id }
+        }
+        dispatcher.attemptOwners = try store.attemptOwners()
+    }
+
+    /// Runs `body` under the lock.
+    func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    /// Runs a dispatcher step and commits what it changed. When the store refuses the write, the
+    /// dispatcher goes back to where it was and the caller gets 503.
+    func mutate(now: Date, _ step: (inout Dispatcher) throws(APIError) -> Changes) throws(APIError) -> Changes {
+        let saved = dispatcher
+        do {
+            let changes = try step(&dispatcher)
+            try commit(changes, now: now)
+            return changes
+        } catch {
+            dispatcher = saved
+            throw error
+        }
+    }
+
+    /// Runs a dispatcher step without a snapshot (pings and polls: nothing acknowledged depends on it)
+    /// and commits what it changed.
+    func apply(now: Date, _ step: (inout Dispatcher) -> Changes) throws(APIError) -> Changes {
+        let changes = step(&dispatcher)
+        try commit(changes, now: now)
+        return changes
+    }
+
+    /// Writes changes to the store in one transaction, then publishes events and wakes polls.
+    func commit(_ input: Changes, now: Date) throws(APIError) {
+        var changes = input
+        guard !changes.isEmpty else { return }
+        do {
+            try store.db.transaction { () throws(DatabaseError) in
+                for (jobId, line) in changes.logLines {
+                    guard var job = changes.jobs[jobId] ?? dispatcher.jobs[jobId] else { continue }
+                    let bytes = Data((line + "\n").utf8)
+                    try store.appendLog(jobId, at: job.logSize, bytes)
+                    job.logSize += Int64(bytes.count)
+                    changes.jobs[jobId] = job
+                    dispatcher.jobs[jobId]?.logSize = job.logSize
+                }
+                for job in changes.jobs.values { try store.updateJob(job) }
+                for uuid in changes.agents {
+                    guard let r = dispatcher.agents[uuid] else { continue }
+                    try store.saveAgent(r.agent, secretHash: r.secretHash)
+                    unsavedLastSeen.remove(uuid)
+                }
+            }
+        } catch {
+            throw Self.unavailable(error)
+        }
+        publish(changes, now: now)
+    }
+
+    private func publish(_ changes: Changes, now: Date) {
+        var keys: Set<WaitKey> = [.events]
+        for job in changes.jobs.values.sorted(by: { $0.id < $1.id }) {
+            if let assigned = job.assignedAt, job.state == .assigned, job.attempt >= 1 {
+                metrics.observeDispatch(seconds: max(0, assigned.timeIntervalSince(job.createdAt)))
+            }
+            feed.append(.jobUpdated, job: withReason(job, now: now))
+            if job.state == .completed { announcedReasons[job.id] = nil; keys.insert(.log(job.id)) }
+        }
+        for (jobId, _) in changes.logLines { keys.insert(.log(jobId)) }
+        for uuid in changes.agents.sorted() {
+            if let a = dispatcher.view(uuid) {
+                feed.append(.agentUpdated, agent: a)
+                lastAnnounced[uuid] = now
+            }
+        }
+        for uuid in changes.wake { keys.insert(.agentNext(uuid)) }
+        http?.hub.wake(keys)
+    }
+
+    /// Publishes an event and wakes the events polls, outside any dispatcher change.
+    func announce(_ type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil) {
+        switch type {
+        case .agentDeleted: feed.append(type, uuid: uuid)
+        default: feed.append(type, agent: agent, job: job, uuid: uuid)
+        }
+        http?.hub.wake([.events])
+    }
+
+    /// A job as the API shows it: scheduled jobs carry their waitingReason.
+    func withReason(_ job: Job, now: Date) -> Job {
+        var j = job
+        j.waitingReason = dispatcher.waitingReason(job, now: now)
+        return j
+    }
+
+    /// Records contact that did not change any status: lastSeenAt is flushed to disk periodically.
+    func noteContact(_ uuid: String, now: Date) {
+        unsavedLastSeen.insert(uuid)
+        if let last = lastAnnounced[uuid], now.timeIntervalSince(last) < 10 { return }
+        if let a = dispatcher.view(uuid) {
+            lastAnnounced[uuid] = now
+            announce(.agentUpdated, agent: a)
+        }
+    }
+
+    /// Periodic work: lost contact, lastSeenAt flush, waitingReason changes.
+    func tick(now: Date, flush: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        let changes = dispatcher.tick(now: now)
+        try? commit(changes, now: now)
+        if flush && !unsavedLastSeen.isEmpty {
+            let uuids = unsavedLastSeen
+            do {
+                try store.db.transaction { () throws(DatabaseError) in
+                    for uuid in uuids {
+                        if let seen = dispatcher.agents[uuid]?.agent.lastSeenAt { try store.touchAgent(uuid, lastSeenAt: seen) }
+                    }
+                }
+                unsavedLastSeen.removeAll()
+            } catch {}
+        }
+        var changedReasons = false
+        for job in dispatcher.jobs.values where job.state == .scheduled {
+            let reason = dispatcher.waitingReason(job, now: now) ?? ""
+            if announcedReasons[job.id] != reason {
+                announcedReasons[job.id] = reason
+                var j = job
+                j.waitingReason = reason
+                feed.append(.jobUpdated, job: j)
+                changedReasons = true
+            }
+        }
+        if changedReasons { http?.hub.wake([.events]) }
+    }
+
+    /// Flushes lastSeenAt and closes the database (shutdown).
+    func close() {
+        tick(now: Date(), flush: true)
+        lock.withLock { store.close() }
+    }
+
+    /// The contract's 503 for a database that cannot be written (disk full, read-only, I/O error).
+    static func unavailable(_ error: any Error) -> APIError {
+        if let api = error as? APIError { return api }
+        let detail = (error as? DatabaseError)?.message ?? String(describing: error)
+        return APIError(.serviceUnavailable, "the server cannot use its database (\(detail)); nothing was changed, try again later")
+    }
+}
+
+/// The settings the service decides with (from flags and env).
+struct ServerSettings: Sendable {
+    var adminToken: String
+    var autoRegisterKey: String?
+    var pingIntervalSeconds: Int
+    var lostContactAfter: TimeInterval
+}
