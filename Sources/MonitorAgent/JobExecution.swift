@@ -125,8 +125,10 @@ extension AgentSession {
         defer { try? FileManager.default.removeItem(atPath: spool.path) }
         let sink = LogSink(secrets: JobEnvironment.maskedValues(config), spool: spool)
         let env = JobEnvironment.build(agent: ProcessInfo.processInfo.environment, config: config, spec: job.spec)
+        var jobOptions = runnerOptions
+        jobOptions.waitForRoom = { spool.waitForRoom() }
         let runner = JobRunner(spec: job.spec, jobDir: jobsDir + "/\(job.id)", controlDir: jobsDir + "/\(job.id).mms",
-                               environment: env, options: runnerOptions, output: { sink.write($0) })
+                               environment: env, options: jobOptions, output: { sink.write($0) })
         let shipper = LogShipper(spool: spool, jobId: job.id, attempt: job.attempt, base: job.logSize, monitor: monitor,
                                  append: api.appendLog)
         let shipping = Task { await shipper.run(onFatal: { _ in running.lose() }) }

@@ -36,6 +36,8 @@ public struct RunnerOptions: Sendable {
     public var pollInterval: Duration = .milliseconds(20)
     /// Where to record the running job's process group (WORK_DIR/job.pgid), if anywhere.
     public var pgidFile: String?
+    /// Called by the output thread before each read of the job's pipe; may block to hold a fast job back.
+    public var waitForRoom: @Sendable () -> Void = {}
     public init() {}
 }
 
@@ -45,7 +47,7 @@ public final class JobRunner: Sendable {
     public let jobDir: String
     public let controlDir: String
     let environment: [String: String]
-    let options: RunnerOptions
+    public let options: RunnerOptions
     let output: @Sendable (Data) -> Void
     let clock = ContinuousClock()
     private let stopReason = Mutex<String?>(nil)
@@ -90,7 +92,7 @@ public final class JobRunner: Sendable {
         guard let fds = ProcessControl.cloexecPipe() else {
             return JobOutcome(result: .failed, exitCode: 1, failureReason: "cannot make a pipe: \(String(cString: strerror(errno)))")
         }
-        let pump = OutputPump(fd: fds.read, sink: output)
+        let pump = OutputPump(fd: fds.read, sink: output, waitForRoom: options.waitForRoom)
         pump.start()
         let outcome = await runSessions(outputFD: fds.write)
         close(fds.write)

@@ -29,12 +29,17 @@ public final class LogSpool: Sendable {
     /// Bytes the server acknowledged so far.
     public var acked: Int64 { state.withLock { $0.acked } }
 
-    /// Appends bytes; blocks (polling) while more than `limit` bytes are unacknowledged, unless closed.
-    public func append(_ bytes: [UInt8]) {
-        if bytes.isEmpty { return }
+    /// Blocks (polling) while more than `limit` bytes are unacknowledged, unless `stopWaiting` was called.
+    /// The output thread calls this before it reads the job's pipe, so a fast job waits on its full pipe.
+    public func waitForRoom() {
         while state.withLock({ $0.written - $0.acked > limit && !$0.closed }) {
             usleep(20_000)
         }
+    }
+
+    /// Appends bytes (never blocks on the limit; see `waitForRoom`).
+    public func append(_ bytes: [UInt8]) {
+        if bytes.isEmpty { return }
         let offset = state.withLock { $0.written }
         var done = 0
         bytes.withUnsafeBytes { raw in

@@ -9,13 +9,16 @@ import Glibc
 public final class OutputPump: Sendable {
     private let fd: Int32
     private let sink: @Sendable (Data) -> Void
+    private let waitForRoom: @Sendable () -> Void
     private let stopping = Atomic<Bool>(false)
     private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// A pump for the read end `fd` (it takes ownership and closes it when done).
-    public init(fd: Int32, sink: @escaping @Sendable (Data) -> Void) {
+    /// `waitForRoom` is called before each read and may block (backpressure).
+    public init(fd: Int32, sink: @escaping @Sendable (Data) -> Void, waitForRoom: @escaping @Sendable () -> Void = {}) {
         self.fd = fd
         self.sink = sink
+        self.waitForRoom = waitForRoom
     }
 
     /// Starts the reading thread.
@@ -50,6 +53,7 @@ public final class OutputPump: Sendable {
                 if stopping.load(ordering: .acquiring) { break }
                 continue
             }
+            waitForRoom()
             let n = read(fd, buffer, size)
             if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
             if n <= 0 { break }

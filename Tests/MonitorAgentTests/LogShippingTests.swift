@@ -124,7 +124,7 @@ final class FakeLogServer: Sendable {
         let wrote = Atomic<Int>(0)
         let chunk = [UInt8](repeating: 65, count: 64 * 1024)
         let writer = Thread {
-            for _ in 0..<64 { spool.append(chunk); wrote.add(1, ordering: .relaxed) }
+            for _ in 0..<64 { spool.waitForRoom(); spool.append(chunk); wrote.add(1, ordering: .relaxed) }
         }
         writer.start()
         #expect(await eventually(5) { wrote.load(ordering: .relaxed) >= 16 })
