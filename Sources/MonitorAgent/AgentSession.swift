@@ -56,7 +56,7 @@ public actor AgentSession {
         if stopping { return }
         stopping = true
         log("stopping: no new work\(current.map { "; cancelling job \($0.jobId)" } ?? "")")
-        current?.cancel(reason: "agent stopped")
+        current?.stopForShutdown()
         pollTask?.cancel()
     }
 

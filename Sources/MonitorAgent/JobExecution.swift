@@ -9,6 +9,7 @@ final class RunningJob: Sendable {
     let attempt: Int
     private let state = Mutex<(runtime: RuntimeState, runner: JobRunner?, cancel: String?, lost: Bool)>((.preparing, nil, nil, false))
     private let taskBox = Mutex<Task<Void, Never>?>(nil)
+    private let shipperBox = Mutex<LogShipper?>(nil)
 
     init(jobId: Int64, attempt: Int) {
         self.jobId = jobId
@@ -20,6 +21,13 @@ final class RunningJob: Sendable {
     var isLost: Bool { state.withLock { $0.lost } }
 
     func setTask(_ t: Task<Void, Never>) { taskBox.withLock { $0 = t } }
+    func setShipper(_ s: LogShipper) { shipperBox.withLock { $0 = s } }
+
+    /// The agent is stopping: cancel the job, and do not wait for an unreachable server for ever.
+    func stopForShutdown() {
+        cancel(reason: "agent stopped")
+        shipperBox.withLock { $0 }?.giveUpWhenUnreachable(after: .seconds(15))
+    }
     func setRuntime(_ r: RuntimeState) { state.withLock { if $0.cancel == nil { $0.runtime = r } } }
 
     /// Hands over the runner; a cancel that came earlier reaches it now.
@@ -131,6 +139,8 @@ extension AgentSession {
                                environment: env, options: jobOptions, output: { sink.write($0) })
         let shipper = LogShipper(spool: spool, jobId: job.id, attempt: job.attempt, base: job.logSize, monitor: monitor,
                                  append: api.appendLog)
+        running.setShipper(shipper)
+        if stopping { running.stopForShutdown() }
         let shipping = Task { await shipper.run(onFatal: { _ in running.lose() }) }
         var outcome: JobOutcome
         do {

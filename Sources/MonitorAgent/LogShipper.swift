@@ -17,6 +17,7 @@ public final class LogShipper: Sendable {
     let monitor: ConnectionMonitor?
     let interval: Duration
     private let state: Mutex<(base: Int64, finishing: Bool, fatal: ClientError?)>
+    private let giveUpAt = Mutex<ContinuousClock.Instant?>(nil)
 
     /// A shipper for job `jobId`/`attempt` whose first byte goes at server offset `base` (the job's `logSize`).
     public init(
@@ -35,6 +36,11 @@ public final class LogShipper: Sendable {
 
     /// Asks `run` to send what is left and return.
     public func finish() { state.withLock { $0.finishing = true } }
+
+    /// The agent is stopping: if the server stays unreachable past `after`, stop retrying (the job is lost anyway).
+    public func giveUpWhenUnreachable(after: Duration) {
+        giveUpAt.withLock { if $0 == nil { $0 = .now + after } }
+    }
 
     /// The error that stopped shipping for good, if any.
     public var fatalError: ClientError? { state.withLock { $0.fatal } }
@@ -78,6 +84,10 @@ public final class LogShipper: Sendable {
                 }
                 if error.isTransient {
                     monitor?.failed(error)
+                    if let limit = giveUpAt.withLock({ $0 }), ContinuousClock.now > limit {
+                        spool.stopWaiting()
+                        return
+                    }
                 } else if Self.isFatal(error) || oddFailures >= 5 {
                     state.withLock { $0.fatal = error }
                     spool.stopWaiting()
