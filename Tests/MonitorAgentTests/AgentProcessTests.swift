@@ -123,4 +123,24 @@ import Testing
         #expect(await eventually { (try? await server.admin.listAgents().map(\.uuid)) == [fresh] })
         #expect(fresh != uuid)
     }
+
+    @Test func aRestartAfterACrashKillsWhatTheCrashedRunLeftBehind() async throws {
+        let dir = makeTempDir("crash")
+        let server = try await TestServer.start(dir: dir)
+        defer { Task { await server.child.stop() } }
+        let agent = try startAgent(server, workDir: dir + "/w", dir: dir)
+        try await authorizeWhenRegistered(server, agent, workDir: dir + "/w")
+        let job = try await server.admin.createJob(JobSpec(name: "orphan", commands: ["sleep 300 & echo $! > ../../sleep.pid; wait"]))
+        _ = try await server.job(job.id) { $0.state == .building }
+        #expect(await eventually { FileManager.default.fileExists(atPath: dir + "/w/sleep.pid") })
+        let sleeper = try #require(Int32(try String(contentsOfFile: dir + "/w/sleep.pid", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        agent.signal(SIGKILL)
+        _ = await agent.exitStatus()
+        #expect(processAlive(sleeper))
+        let again = try startAgent(server, workDir: dir + "/w", dir: dir)
+        defer { Task { await again.stop() } }
+        #expect(await eventually { again.stderr.contains("left by an earlier run of the agent") })
+        #expect(await eventually { !processAlive(sleeper) })
+    }
 }
