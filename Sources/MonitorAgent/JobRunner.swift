@@ -106,7 +106,7 @@ public final class JobRunner: Sendable {
         let main = JobScript.main(spec: spec, jobDir: jobDir, statusPath: statusPath)
         let end: SessionEnd
         do {
-            end = try await session(main, name: "job.sh", outputFD: outputFD, deadline: deadline)
+            end = try await session(main, name: "job", outputFD: outputFD, deadline: deadline)
         } catch {
             return JobOutcome(result: .failed, exitCode: 127, failureReason: error.description)
         }
@@ -152,7 +152,7 @@ public final class JobRunner: Sendable {
             round += 1
             let script = JobScript.epilogueOnly(lines: Array(lines[next...]), from: next, jobDir: jobDir,
                                                 statusPath: statusPath, rc: rc)
-            let end = try await session(script, name: "epilogue-\(round).sh", outputFD: outputFD, deadline: deadline)
+            let end = try await session(script, name: "epilogue-\(round)", outputFD: outputFD, deadline: deadline)
             status = ScriptStatus(parsing: (try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? "")
             if case .exited = end { continue }
             return end
@@ -181,7 +181,7 @@ public final class JobRunner: Sendable {
         } catch {
             throw .io("cannot write \(path): \(error.localizedDescription)")
         }
-        let pid = try ProcessControl.spawnBash(script: path, environment: environment, outputFD: outputFD)
+        let pid = try ProcessControl.spawnBash(script: name, environment: environment, outputFD: outputFD, cwd: controlDir)
         PgidFile.record(pid, at: options.pgidFile)
         defer { PgidFile.clear(at: options.pgidFile) }
         var shell: ExitStatus?

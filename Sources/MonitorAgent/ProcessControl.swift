@@ -38,7 +38,10 @@ public enum ProcessControl {
 
     /// Spawns `/bin/bash SCRIPT` as the leader of a new session and process group, stdin from /dev/null,
     /// stdout and stderr to `outputFD`, no other descriptors, default signal handling. Returns its pid (= pgid).
-    public static func spawnBash(script: String, environment: [String: String], outputFD: Int32) throws(AgentError) -> pid_t {
+    /// With `cwd`, the child starts there and `script` may be relative (bash then names errors after it: "job: line 3: ...").
+    public static func spawnBash(
+        script: String, environment: [String: String], outputFD: Int32, cwd: String? = nil
+    ) throws(AgentError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         var attr = posix_spawnattr_t()
         posix_spawn_file_actions_init(&actions)
@@ -51,6 +54,7 @@ public enum ProcessControl {
         posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
         posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
         closeFrom3(&actions)
+        if let cwd { addChdir(&actions, cwd) }
 
         var empty = sigset_t()
         sigemptyset(&empty)
@@ -125,6 +129,13 @@ public enum ProcessControl {
         let name = "posix_spawn_file_actions_addclosefrom_np"
         guard let sym = dlsym(nil, name) else { return }
         _ = unsafeBitCast(sym, to: AddCloseFrom.self)(actions, 3)
+    }
+
+    /// Adds a chdir to spawn actions (glibc 2.29+); the script cds to the job dir itself either way.
+    private static func addChdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ dir: String) {
+        typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+        guard let sym = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else { return }
+        _ = unsafeBitCast(sym, to: AddChdir.self)(actions, dir)
     }
 
     private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
