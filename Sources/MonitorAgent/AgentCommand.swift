@@ -9,8 +9,9 @@ import Glibc
 public enum AgentCommand {
     /// Runs the command named by `args` (without the program name).
     public static func main(_ args: [String]) async -> Int32 {
+        signal(SIGPIPE, SIG_IGN)  // a closed log pipe must not kill the agent; jobs get the default back
         guard let command = args.first else {
-            FileHandle.standardError.write(Data("mms-agent: missing command\n\(StartOptions.usage)\n".utf8))
+            LocalRun.writeAll(2, Data("mms-agent: missing command\n\(StartOptions.usage)\n".utf8))
             return 2
         }
         switch command {
@@ -22,7 +23,7 @@ public enum AgentCommand {
             return 0
         case "run":
             guard args.count == 2 else {
-                FileHandle.standardError.write(Data("mms-agent: run needs exactly one job file\n\(StartOptions.usage)\n".utf8))
+                LocalRun.writeAll(2, Data("mms-agent: run needs exactly one job file\n\(StartOptions.usage)\n".utf8))
                 return 2
             }
             return await LocalRun.run(path: args[1])
@@ -31,12 +32,12 @@ public enum AgentCommand {
                 try await start(Array(args.dropFirst()))
                 return 0
             } catch {
-                FileHandle.standardError.write(Data("mms-agent: \(error.description)\n".utf8))
-                if case .usage = error { FileHandle.standardError.write(Data("\(StartOptions.usage)\n".utf8)) }
+                LocalRun.writeAll(2, Data("mms-agent: \(error.description)\n".utf8))
+                if case .usage = error { LocalRun.writeAll(2, Data("\(StartOptions.usage)\n".utf8)) }
                 return error.exitCode
             }
         default:
-            FileHandle.standardError.write(Data("mms-agent: unknown command '\(command)'\n\(StartOptions.usage)\n".utf8))
+            LocalRun.writeAll(2, Data("mms-agent: unknown command '\(command)'\n\(StartOptions.usage)\n".utf8))
             return 2
         }
     }

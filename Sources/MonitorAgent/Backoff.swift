@@ -35,7 +35,7 @@ public struct AgentLogger: Sendable {
 
     /// The live logger: `TIME mms-agent: MESSAGE` lines on stderr.
     public static let stderr = AgentLogger { line in
-        FileHandle.standardError.write(Data("\(RFC3339Now.string()) mms-agent: \(line)\n".utf8))
+        LocalRun.writeAll(2, Data("\(RFC3339Now.string()) mms-agent: \(line)\n".utf8))
     }
 
     /// Logs one line.

@@ -160,6 +160,9 @@ extension AgentSession {
         sink.finish()
         shipper.finish()
         await shipping.value
+        if let refused = shipper.abandonedError {
+            log("job \(job.id): the server kept refusing its log (\(refused.description)); the log is incomplete")
+        }
         if running.isLost {
             log("job \(job.id) is no longer this agent's (reassigned or finished on the server); stopped it")
             return

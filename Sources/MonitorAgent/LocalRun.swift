@@ -27,7 +27,7 @@ public enum LocalRun {
         do {
             spec = try load(path: path)
         } catch {
-            FileHandle.standardError.write(Data("mms-agent: \(error.description)\n".utf8))
+            LocalRun.writeAll(2, Data("mms-agent: \(error.description)\n".utf8))
             return error.exitCode
         }
         let base = NSTemporaryDirectory() + "mms-agent-run-\(getpid())-\(UUID().uuidString.prefix(8))"
@@ -42,12 +42,12 @@ public enum LocalRun {
         do {
             try runner.prepare()
         } catch {
-            FileHandle.standardError.write(Data("mms-agent: \(error.description)\n".utf8))
+            LocalRun.writeAll(2, Data("mms-agent: \(error.description)\n".utf8))
             return error.exitCode
         }
         let outcome = await runner.run()
         let summary = outcome.result == .passed ? "passed" : "\(outcome.result.rawValue): \(outcome.failureReason ?? "")"
-        FileHandle.standardError.write(Data("mms-agent: job '\(spec.name)' \(summary)\n".utf8))
+        LocalRun.writeAll(2, Data("mms-agent: job '\(spec.name)' \(summary)\n".utf8))
         return outcome.processExitCode
     }
 

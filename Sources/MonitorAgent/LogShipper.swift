@@ -16,7 +16,7 @@ public final class LogShipper: Sendable {
     let append: @Sendable (Int64, Int, Int64, Data) async throws(ClientError) -> Int64
     let monitor: ConnectionMonitor?
     let interval: Duration
-    private let state: Mutex<(base: Int64, finishing: Bool, fatal: ClientError?)>
+    private let state: Mutex<(base: Int64, finishing: Bool, fatal: ClientError?, abandoned: ClientError?)>
     private let giveUpAt = Mutex<ContinuousClock.Instant?>(nil)
 
     /// A shipper for job `jobId`/`attempt` whose first byte goes at server offset `base` (the job's `logSize`).
@@ -31,7 +31,7 @@ public final class LogShipper: Sendable {
         self.append = append
         self.monitor = monitor
         self.interval = interval
-        self.state = Mutex((base, false, nil))
+        self.state = Mutex((base, false, nil, nil))
     }
 
     /// Asks `run` to send what is left and return.
@@ -41,6 +41,9 @@ public final class LogShipper: Sendable {
     public func giveUpWhenUnreachable(after: Duration) {
         giveUpAt.withLock { if $0 == nil { $0 = .now + after } }
     }
+
+    /// The error that made the shipper give up on this log while the job is still ours, if any.
+    public var abandonedError: ClientError? { state.withLock { $0.abandoned } }
 
     /// The error that stopped shipping for good, if any.
     public var fatalError: ClientError? { state.withLock { $0.fatal } }
@@ -88,10 +91,15 @@ public final class LogShipper: Sendable {
                         spool.stopWaiting()
                         return
                     }
-                } else if Self.isFatal(error) || oddFailures >= 5 {
+                } else if Self.isFatal(error) {
                     state.withLock { $0.fatal = error }
                     spool.stopWaiting()
                     onFatal(error)
+                    return
+                } else if oddFailures >= 5 {
+                    // The server keeps refusing these bytes (a bug on one side): stop shipping, let the job finish.
+                    state.withLock { $0.abandoned = error }
+                    spool.stopWaiting()
                     return
                 } else {
                     oddFailures += 1
