@@ -106,7 +106,8 @@ public final class JobRunner: Sendable {
         let main = JobScript.main(spec: spec, jobDir: jobDir, statusPath: statusPath)
         let end: SessionEnd
         do {
-            end = try await session(main, name: "job", outputFD: outputFD, deadline: deadline)
+            end = try await session(main, name: "job", outputFD: outputFD, deadline: deadline,
+                                    deadlineNote: "timed out after \(spec.timeoutSeconds) s: stopping the job")
         } catch {
             return JobOutcome(result: .failed, exitCode: 127, failureReason: error.description)
         }
@@ -117,24 +118,22 @@ public final class JobRunner: Sendable {
         case .timedOut:
             let reason = "timed out after \(spec.timeoutSeconds) s"
             if status.lastEpilogueStarted != nil, let rc = status.commandsOutcome(commandCount: spec.commands.count) {
-                note("epilogue stopped: the job \(reason)")
-                return outcomeOf(rc)
+                return outcomeOf(rc)  // the epilogue was running: it does not change the result
             }
-            note("\(reason): stopping the job")
             let lines = JobScript.chosenEpilogue(spec.epilogue, passed: false)
             let epilogueDeadline = clock.now + options.epilogueAfterTimeout
-            _ = try? await continueEpilogue(lines, status: &status, rc: 124, statusPath: statusPath,
-                                            outputFD: outputFD, deadline: epilogueDeadline)
+            _ = try? await continueEpilogue(lines, status: &status, rc: 124, statusPath: statusPath, outputFD: outputFD,
+                                            deadline: epilogueDeadline, deadlineNote: "the epilogue timed out: stopping it")
             if let reason = stopReason.withLock({ $0 }) { return JobOutcome(result: .cancelled, failureReason: reason) }
             return JobOutcome(result: .failed, exitCode: 124, failureReason: reason)
         case .exited(let shell):
             var rc = status.commandsOutcome(commandCount: spec.commands.count) ?? shell.shellCode
             if status.commandsOutcome(commandCount: spec.commands.count) == nil && rc == 0 { rc = 1 }
             let lines = JobScript.chosenEpilogue(spec.epilogue, passed: rc == 0)
-            let cut = try? await continueEpilogue(lines, status: &status, rc: rc, statusPath: statusPath,
-                                                  outputFD: outputFD, deadline: deadline)
+            let cut = try? await continueEpilogue(
+                lines, status: &status, rc: rc, statusPath: statusPath, outputFD: outputFD, deadline: deadline,
+                deadlineNote: "timed out after \(spec.timeoutSeconds) s: stopping the epilogue")
             if case .cancelled(let reason) = cut { return JobOutcome(result: .cancelled, failureReason: reason) }
-            if case .timedOut = cut { note("epilogue stopped: the job timed out after \(spec.timeoutSeconds) s") }
             return outcomeOf(rc)
         }
     }
@@ -143,7 +142,7 @@ public final class JobRunner: Sendable {
     /// until all ran (a line that ends the shell does not stop the ones after it).
     private func continueEpilogue(
         _ lines: [String], status: inout ScriptStatus, rc: Int32, statusPath: String, outputFD: Int32,
-        deadline: ContinuousClock.Instant
+        deadline: ContinuousClock.Instant, deadlineNote: String
     ) async throws(AgentError) -> SessionEnd? {
         var round = 0
         while !status.epilogueDone {
@@ -152,7 +151,8 @@ public final class JobRunner: Sendable {
             round += 1
             let script = JobScript.epilogueOnly(lines: Array(lines[next...]), from: next, jobDir: jobDir,
                                                 statusPath: statusPath, rc: rc)
-            let end = try await session(script, name: "epilogue-\(round)", outputFD: outputFD, deadline: deadline)
+            let end = try await session(script, name: "epilogue-\(round)", outputFD: outputFD, deadline: deadline,
+                                        deadlineNote: deadlineNote)
             status = ScriptStatus(parsing: (try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? "")
             if case .exited = end { continue }
             return end
@@ -173,7 +173,7 @@ public final class JobRunner: Sendable {
 
     /// Runs one bash session to its end, or stops its group on cancel or at `deadline`.
     private func session(
-        _ script: String, name: String, outputFD: Int32, deadline: ContinuousClock.Instant
+        _ script: String, name: String, outputFD: Int32, deadline: ContinuousClock.Instant, deadlineNote: String
     ) async throws(AgentError) -> SessionEnd {
         let path = controlDir + "/" + name
         do {
@@ -196,6 +196,7 @@ public final class JobRunner: Sendable {
                 return .cancelled(reason)
             }
             if clock.now >= deadline {
+                if !isCancelled { note(deadlineNote) }
                 _ = await stopGroup(pid)
                 if let reason = stopReason.withLock({ $0 }) { return .cancelled(reason) }
                 return .timedOut

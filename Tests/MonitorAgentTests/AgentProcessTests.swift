@@ -143,4 +143,31 @@ import Testing
         #expect(await eventually { again.stderr.contains("left by an earlier run of the agent") })
         #expect(await eventually { !processAlive(sleeper) })
     }
+
+    @Test func newConfigurationReachesTheNextJobAndADisabledAgentFinishesButTakesNoMore() async throws {
+        let dir = makeTempDir("config")
+        let server = try await TestServer.start(dir: dir)
+        defer { Task { await server.child.stop() } }
+        let agent = try startAgent(server, workDir: dir + "/w", dir: dir)
+        defer { Task { await agent.stop() } }
+        try await authorizeWhenRegistered(server, agent, workDir: dir + "/w")
+        let uuid = try #require(await agentUUID(dir + "/w"))
+
+        _ = try await server.admin.putConfig("STAGE", ConfigEntryInput(value: "one", secret: false))
+        let first = try await server.admin.createJob(JobSpec(name: "c1", commands: ["echo stage=$STAGE"]))
+        #expect(try await server.job(first.id) { $0.state == .completed }.result == .passed)
+        #expect(try await server.log(first.id).contains("stage=one\n"))
+        _ = try await server.admin.putConfig("STAGE", ConfigEntryInput(value: "two", secret: false))
+        let second = try await server.admin.createJob(JobSpec(name: "c2", commands: ["echo stage=$STAGE"]))
+        #expect(try await server.job(second.id) { $0.state == .completed }.result == .passed)
+        #expect(try await server.log(second.id).contains("stage=two\n"))
+
+        let running = try await server.admin.createJob(JobSpec(name: "finishing", commands: ["sleep 1", "echo finished"]))
+        _ = try await server.job(running.id) { $0.state == .building }
+        _ = try await server.admin.patchAgent(uuid, AgentPatch(configState: .disabled))
+        let next = try await server.admin.createJob(JobSpec(name: "not taken", commands: ["true"]))
+        #expect(try await server.job(running.id) { $0.state == .completed }.result == .passed)
+        #expect(await eventually { agent.stderr.contains("disabled on the server") })
+        #expect(try await server.admin.getJob(next.id).state == .scheduled)
+    }
 }

@@ -129,4 +129,13 @@ import Testing
         #expect(!fds.contains(fd))
         #expect(fds.isSubset(of: [0, 1, 2, 255]))
     }
+
+    @Test func aTimeoutDuringTheEpilogueDoesNotChangeThePassingResult() async throws {
+        let spec = JobSpec(name: "slow-epilogue", commands: ["echo built"],
+                           epilogue: Epilogue(always: ["sleep 30"], onPass: ["echo never"]), timeoutSeconds: 1)
+        let (outcome, log, _) = try await runJob(spec)
+        #expect(outcome == JobOutcome(result: .passed, exitCode: 0))
+        #expect(log.contains("[mms] timed out after 1 s: stopping the job\n"))
+        #expect(!log.contains("\nnever\n"))
+    }
 }
