@@ -157,8 +157,9 @@ public actor AgentSession {
     func handle(_ answer: PingResponse) async {
         pingInterval = .seconds(max(1, answer.pingIntervalSeconds))
         if !MMSVersion.compatible(MMSVersion.current, answer.serverVersion) {
-            fatal = .versionMismatch(agent: MMSVersion.current, server: answer.serverVersion)
-            log(fatal!.description)
+            let mismatch = AgentError.versionMismatch(agent: MMSVersion.current, server: answer.serverVersion)
+            fatal = mismatch
+            log(mismatch.description)
             stop()
             return
         }
@@ -171,7 +172,7 @@ public actor AgentSession {
             case .pending: log("waiting for authorization: authorize \(options.name) (\(identity.uuid)) in mms-console")
             }
         }
-        if answer.configState == .enabled && (config == nil || answer.configVersion > config!.version) {
+        if answer.configState == .enabled && answer.configVersion > (config?.version ?? -1) {
             await loadConfig()
         }
     }

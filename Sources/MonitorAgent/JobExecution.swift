@@ -116,7 +116,7 @@ extension AgentSession {
     /// Runs a delivered job: reports, job dir, runner, log shipping, final report.
     func execute(_ job: Job, _ running: RunningJob) async {
         defer { if current === running { current = nil } }
-        if let wanted = job.configVersion, config == nil || wanted > config!.version { await loadConfig() }
+        if let wanted = job.configVersion, wanted > (config?.version ?? -1) { await loadConfig() }
         guard await report(job, JobStateReport(attempt: job.attempt, state: .preparing), running) else { return }
         let jobsDir = options.workDir + "/jobs"
         Self.removeOldJobDirs(jobsDir)
