@@ -23,7 +23,6 @@ public actor AgentSession {
     var stopping = false
     var fatal: AgentError?
     var reregistering = false
-    var pollTask: Task<Void, Never>?
 
     /// A session for `identity`; `makeAPI` builds the client for an identity (live or fake).
     public init(options: StartOptions, identity: AgentIdentity, log: AgentLogger = .stderr, grace: Duration = .seconds(10),
@@ -42,11 +41,10 @@ public actor AgentSession {
     public func run() async throws(AgentError) {
         try await register()
         if configState == .enabled { await loadConfig() }
-        let poll = Task { await self.pollLoop() }
-        pollTask = poll
+        // The poll is never cancelled: cancelling an in-flight URLSession call can leave it hanging for ever
+        // (swift-corelibs-foundation). It ends within its wait and sees `stopping`; the process exits first.
+        Task { await self.pollLoop() }
         await pingLoop()
-        poll.cancel()
-        await poll.value
         if let job = current { await job.task?.value }
         if let fatal { throw fatal }
     }
@@ -57,7 +55,6 @@ public actor AgentSession {
         stopping = true
         log("stopping: no new work\(current.map { "; cancelling job \($0.jobId)" } ?? "")")
         current?.stopForShutdown()
-        pollTask?.cancel()
     }
 
     // MARK: registration

@@ -9,9 +9,9 @@ import Testing
     @Test func pendingUntilAuthorizedThenRunsAJobWithTheWholeLogInOrder() async throws {
         let dir = makeTempDir("e2e")
         let server = try await TestServer.start(dir: dir)
-        defer { Task { await server.child.stop() } }
+        defer { server.child.signal(SIGTERM) }
         let agent = try startAgent(server, workDir: dir + "/w", name: "builder", dir: dir)
-        defer { Task { await agent.stop() } }
+        defer { agent.signal(SIGTERM) }
         let uuid = try #require(await agentUUID(dir + "/w"))
         #expect(await eventually { agent.stderr.contains("waiting for authorization: authorize builder (\(uuid)) in mms-console") })
         let mode = try FileManager.default.attributesOfItem(atPath: dir + "/w/config.properties")[.posixPermissions] as? Int
@@ -39,9 +39,9 @@ import Testing
     @Test func cancelKillsTheJobAndSigtermStopsTheAgentWithItsJobCancelled() async throws {
         let dir = makeTempDir("cancel")
         let server = try await TestServer.start(dir: dir)
-        defer { Task { await server.child.stop() } }
+        defer { server.child.signal(SIGTERM) }
         let agent = try startAgent(server, workDir: dir + "/w", dir: dir)
-        defer { Task { await agent.stop() } }
+        defer { agent.signal(SIGTERM) }
         try await authorizeWhenRegistered(server, agent, workDir: dir + "/w")
 
         let stubborn = JobSpec(name: "stubborn", commands: [
@@ -71,7 +71,7 @@ import Testing
     @Test func identitySurvivesARestartAndASecondAgentOnTheDirIsRefused() async throws {
         let dir = makeTempDir("ident")
         let server = try await TestServer.start(dir: dir)
-        defer { Task { await server.child.stop() } }
+        defer { server.child.signal(SIGTERM) }
         let first = try startAgent(server, workDir: dir + "/w", dir: dir)
         let uuid = try #require(await agentUUID(dir + "/w"))
         #expect(await eventually { first.stderr.contains("waiting for authorization") })
@@ -83,7 +83,7 @@ import Testing
         first.signal(SIGTERM)
         #expect(await first.exitStatus() == 0)
         let again = try startAgent(server, workDir: dir + "/w", dir: dir)
-        defer { Task { await again.stop() } }
+        defer { again.signal(SIGTERM) }
         #expect(await eventually { again.stderr.contains("known agent \(uuid)") && again.stderr.contains("waiting for authorization") })
         let agents = try await server.admin.listAgents()
         #expect(agents.map(\.uuid) == [uuid])
@@ -92,9 +92,9 @@ import Testing
     @Test func aServerRestartDuringAJobLosesNoLogBytes() async throws {
         let dir = makeTempDir("restart")
         let server = try await TestServer.start(dir: dir)
-        defer { Task { await server.child.stop() } }
+        defer { server.child.signal(SIGTERM) }
         let agent = try startAgent(server, workDir: dir + "/w", dir: dir)
-        defer { Task { await agent.stop() } }
+        defer { agent.signal(SIGTERM) }
         try await authorizeWhenRegistered(server, agent, workDir: dir + "/w")
         let job = try await server.admin.createJob(JobSpec(name: "ticks", commands: [
             "for i in $(seq 1 60); do echo tick $i; sleep 0.05; done",
@@ -112,9 +112,9 @@ import Testing
     @Test func aDeletedAgentRegistersAgainAsANewAgent() async throws {
         let dir = makeTempDir("deleted")
         let server = try await TestServer.start(dir: dir)
-        defer { Task { await server.child.stop() } }
+        defer { server.child.signal(SIGTERM) }
         let agent = try startAgent(server, workDir: dir + "/w", dir: dir)
-        defer { Task { await agent.stop() } }
+        defer { agent.signal(SIGTERM) }
         let uuid = try #require(await agentUUID(dir + "/w"))
         #expect(await eventually { agent.stderr.contains("waiting for authorization") })
         try await server.admin.deleteAgent(uuid)
@@ -127,7 +127,7 @@ import Testing
     @Test func aRestartAfterACrashKillsWhatTheCrashedRunLeftBehind() async throws {
         let dir = makeTempDir("crash")
         let server = try await TestServer.start(dir: dir)
-        defer { Task { await server.child.stop() } }
+        defer { server.child.signal(SIGTERM) }
         let agent = try startAgent(server, workDir: dir + "/w", dir: dir)
         try await authorizeWhenRegistered(server, agent, workDir: dir + "/w")
         let job = try await server.admin.createJob(JobSpec(name: "orphan", commands: ["sleep 300 & echo $! > ../../sleep.pid; wait"]))
@@ -139,7 +139,7 @@ import Testing
         _ = await agent.exitStatus()
         #expect(processAlive(sleeper))
         let again = try startAgent(server, workDir: dir + "/w", dir: dir)
-        defer { Task { await again.stop() } }
+        defer { again.signal(SIGTERM) }
         #expect(await eventually { again.stderr.contains("left by an earlier run of the agent") })
         #expect(await eventually { !processAlive(sleeper) })
     }
@@ -147,9 +147,9 @@ import Testing
     @Test func newConfigurationReachesTheNextJobAndADisabledAgentFinishesButTakesNoMore() async throws {
         let dir = makeTempDir("config")
         let server = try await TestServer.start(dir: dir)
-        defer { Task { await server.child.stop() } }
+        defer { server.child.signal(SIGTERM) }
         let agent = try startAgent(server, workDir: dir + "/w", dir: dir)
-        defer { Task { await agent.stop() } }
+        defer { agent.signal(SIGTERM) }
         try await authorizeWhenRegistered(server, agent, workDir: dir + "/w")
         let uuid = try #require(await agentUUID(dir + "/w"))
 
