@@ -200,8 +200,8 @@ public actor AgentSession {
 enum Host {
     static var name: String {
         var buf = [CChar](repeating: 0, count: 256)
-        gethostname(&buf, buf.count)
-        return String(cString: buf)
+        gethostname(&buf, buf.count - 1)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static var os: String {

@@ -135,3 +135,23 @@ final class FakeLogServer: Sendable {
         #expect(await eventually(5) { wrote.load(ordering: .relaxed) == 64 })
     }
 }
+
+@Suite struct BackoffAndStatusTests {
+    @Test func backoffDoublesWithJitterAndStaysUnderTheCap() {
+        var b = Backoff(initial: .milliseconds(100), cap: .seconds(2))
+        #expect(b.next(random: 0) == .milliseconds(50))
+        #expect(b.next(random: 0.999_999) > .milliseconds(199))
+        for _ in 0..<30 { #expect(b.next(random: 1) <= .seconds(2)) }
+        b.reset()
+        #expect(b.next(random: 1) == .milliseconds(100))
+    }
+
+    @Test func statusRecordsTellHowFarTheSessionGot() {
+        let s = ScriptStatus(parsing: "cmd 0 0\ncmd 1 0\nexit 2 5\nepi 0\nepi 1\ngarbage\n")
+        #expect(s.commandsOutcome(commandCount: 4) == 5)
+        #expect(s.lastEpilogueStarted == 1 && !s.epilogueDone)
+        #expect(ScriptStatus(parsing: "cmd 0 0\n").commandsOutcome(commandCount: 2) == nil)
+        #expect(ScriptStatus(parsing: "cmd 0 0\ncmd 1 0\nepi 0\ndone\n").commandsOutcome(commandCount: 2) == 0)
+        #expect(ScriptStatus(parsing: "").commandsOutcome(commandCount: 0) == 0)
+    }
+}

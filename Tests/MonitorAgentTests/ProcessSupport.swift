@@ -26,8 +26,8 @@ final class ChildProcess: @unchecked Sendable {  // Process is only touched from
     init(_ binary: String, _ args: [String], env: [String: String] = [:], dir: String) throws {
         outPath = dir + "/\(UUID().uuidString.prefix(6)).out"
         errPath = dir + "/\(UUID().uuidString.prefix(6)).err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: builtBinary(binary))
         process.arguments = args
         var environment = ProcessInfo.processInfo.environment
