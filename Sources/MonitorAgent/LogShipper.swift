@@ -3,8 +3,9 @@ import MonitorModels
 import ServerAPIClient
 import Synchronization
 
-/// Ships a job's spooled log to the server in chunks with byte offsets: at least every 250 ms while
-/// output flows, at most 256 KiB a chunk, retried until acknowledged; a `log_gap` resends from the
+/// Ships a job's spooled log to the server in chunks with byte offsets: as soon as output arrives
+/// (output that comes while a chunk is in flight goes in the next one, so batches form by themselves
+/// and a line reaches the server within milliseconds, well inside the contract's 250 ms), at most 256 KiB a chunk, retried until acknowledged; a `log_gap` resends from the
 /// server's size. It stops for good when the job is no longer this agent's (`job_reassigned`, ...).
 public final class LogShipper: Sendable {
     /// Largest chunk sent in one request.
@@ -22,7 +23,7 @@ public final class LogShipper: Sendable {
     /// A shipper for job `jobId`/`attempt` whose first byte goes at server offset `base` (the job's `logSize`).
     public init(
         spool: LogSpool, jobId: Int64, attempt: Int, base: Int64, monitor: ConnectionMonitor?,
-        interval: Duration = .milliseconds(250),
+        interval: Duration = .zero,
         append: @escaping @Sendable (Int64, Int, Int64, Data) async throws(ClientError) -> Int64
     ) {
         self.spool = spool
@@ -60,11 +61,11 @@ public final class LogShipper: Sendable {
             let pending = spool.written - acked
             if pending == 0 {
                 if finishing { return }
-                try? await Task.sleep(for: .milliseconds(20))
+                try? await Task.sleep(for: .milliseconds(5))
                 continue
             }
             if pending < Int64(Self.chunkLimit) && !finishing && ContinuousClock.now - lastSend < interval {
-                try? await Task.sleep(for: .milliseconds(20))
+                try? await Task.sleep(for: .milliseconds(5))
                 continue
             }
             let chunk = spool.read(from: acked, max: Self.chunkLimit)
