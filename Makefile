@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term
+APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term curl
 SWIFT ?= swift
 
-.PHONY: deps build release test demo bench clean
+.PHONY: deps build release test demo demo-stop bench clean
 
 # Installs the apt packages that are missing (apt-get update once, only when something is missing).
 deps:
@@ -29,10 +29,16 @@ test: deps
 	$(SWIFT) test
 
 demo: deps
-	@echo "make demo: not yet (arrives with the end-to-end issue)"
+	$(SWIFT) build -c release
+	@bash scripts/demo.sh
+
+demo-stop:
+	@bash scripts/demo.sh stop
 
 bench: deps
-	@echo "make bench: not yet (arrives with the end-to-end issue)"
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq wrk nginx-light >/dev/null; }
+	$(SWIFT) build -c release
+	python3 bench/bench.py
 
 clean:
 	rm -rf .build

@@ -71,14 +71,12 @@ extension ServiceCore {
         try requireAdmin(req)
         return try locked { () throws(APIError) -> Response in
             guard let record = dispatcher.agents[uuid] else { throw APIError(.notFound, "agent \(uuid) does not exist") }
-            let saved = dispatcher
-            try dispatcher.delete(uuid)
             do {
                 try store.deleteAgent(uuid)
             } catch {
-                dispatcher = saved
                 throw Self.unavailable(error)
             }
+            try dispatcher.delete(uuid)
             secretIndex[record.secretHash] = nil
             announce(.agentDeleted, uuid: uuid)
             http?.hub.wake([.agentNext(uuid)])

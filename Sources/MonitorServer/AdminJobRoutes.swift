@@ -41,18 +41,17 @@ extension ServiceCore {
             if let missing = spec.secrets.first(where: { !known.contains($0) }) {
                 throw APIError(.badRequest, "field 'secrets' names '\(missing)', which is not a secret configuration entry")
             }
-            let saved = dispatcher
+            let job: Job
             do {
-                let job = try store.db.transaction { () throws(DatabaseError) -> Job in try store.insertJob(spec, now: now) }
-                let changes = dispatcher.add(job, now: now)
-                try commit(changes, now: now)
+                job = try store.db.transaction { () throws(DatabaseError) -> Job in try store.insertJob(spec, now: now) }
+            } catch { throw Self.unavailable(error) }
+            // The job is stored: from here a failure to record its assignment only leaves it queued.
+            do {
+                let changes = try mutate(now: now) { d in d.add(job, now: now) }
                 return withReason(changes.jobs[job.id] ?? job, now: now)
-            } catch let e as DatabaseError {
-                dispatcher = saved
-                throw Self.unavailable(e)
             } catch {
-                dispatcher = saved
-                throw error as? APIError ?? APIError(.internalError, "could not create the job")
+                dispatcher.jobs[job.id] = job
+                return withReason(job, now: now)
             }
         }
     }

@@ -211,30 +211,33 @@ extension Dispatcher {
     mutating func tick(now: Date) -> Changes {
         var changes = Changes()
         let missingExpired = now.timeIntervalSince(startedAt) > lostContactAfter
-        for (uuid, r) in agents {
+        // Find first, change after: changing `agents` while iterating it would copy all of it.
+        var lost: [String] = []
+        var orphaned: [(uuid: String, jobId: Int64)] = []
+        for (uuid, r) in agents.storage {
             if r.heardSinceStart && !r.lostContact && !isReachable(r, now: now) {
-                agents[uuid]?.lostContact = true
-                changes.agents.insert(uuid)
-                if let id = r.currentJobId, let job = jobs[id] {
-                    if job.state == .cancelling {
-                        changes.merge(complete(id, result: .cancelled, exitCode: nil, reason: "cancelled by admin", now: now))
-                    } else {
-                        changes.merge(reschedule(id, line: "[mms] agent \(r.agent.name) lost contact; job rescheduled", now: now))
-                    }
-                }
-            } else if !r.heardSinceStart && missingExpired, let id = r.currentJobId, let job = jobs[id] {
-                if job.state == .cancelling {
-                    changes.merge(complete(id, result: .cancelled, exitCode: nil, reason: "cancelled by admin", now: now))
-                } else {
-                    changes.merge(reschedule(id, line: "[mms] agent \(r.agent.name) lost contact; job rescheduled", now: now))
-                }
+                lost.append(uuid)
+            } else if !r.heardSinceStart && missingExpired, let id = r.currentJobId {
+                orphaned.append((uuid, id))
             }
         }
-        for job in jobs.values where job.state == .cancelling {
-            if let asked = cancelAskedAt[job.id], now.timeIntervalSince(asked) > cancelGiveUpAfter {
-                changes.merge(complete(job.id, result: .cancelled, exitCode: nil,
-                                       reason: "cancelled by admin (agent did not confirm)", now: now))
+        for uuid in lost {
+            agents[uuid]?.lostContact = true
+            changes.agents.insert(uuid)
+            if let id = agents[uuid]?.currentJobId { orphaned.append((uuid, id)) }
+        }
+        for (uuid, id) in orphaned {
+            guard let job = jobs[id], let name = agents[uuid]?.agent.name else { continue }
+            if job.state == .cancelling {
+                changes.merge(complete(id, result: .cancelled, exitCode: nil, reason: "cancelled by admin", now: now))
+            } else {
+                changes.merge(reschedule(id, line: "[mms] agent \(name) lost contact; job rescheduled", now: now))
             }
+        }
+        let unconfirmed = cancelAskedAt.filter { now.timeIntervalSince($0.value) > cancelGiveUpAfter }.map(\.key)
+        for id in unconfirmed {
+            changes.merge(complete(id, result: .cancelled, exitCode: nil,
+                                   reason: "cancelled by admin (agent did not confirm)", now: now))
         }
         return changes
     }

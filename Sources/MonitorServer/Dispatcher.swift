@@ -44,9 +44,9 @@ struct Changes: Sendable {
 /// A value type driven by the service with the current time; it never touches a socket, a file or a clock.
 struct Dispatcher: Sendable {
     /// Every known agent by uuid.
-    var agents: [String: AgentRecord] = [:]
+    var agents = JournaledDictionary<String, AgentRecord>()
     /// Every job that is not completed, by id.
-    var jobs: [Int64: Job] = [:]
+    var jobs = JournaledDictionary<Int64, Job>()
     /// Which agent ran each attempt of each active job (to tell "reassigned" from "not yours").
     var attemptOwners: [Int64: [Int: String]] = [:]
     /// When a cancel was asked for each job in `cancelling`.
@@ -61,6 +61,27 @@ struct Dispatcher: Sendable {
     init(lostContactAfter: TimeInterval, startedAt: Date) {
         self.lostContactAfter = lostContactAfter
         self.startedAt = startedAt
+    }
+
+    /// Starts a step that can be undone with `rollback()`.
+    mutating func begin() -> (owners: [Int64: [Int: String]], cancels: [Int64: Date]) {
+        agents.begin()
+        jobs.begin()
+        return (attemptOwners, cancelAskedAt)
+    }
+
+    /// Keeps the step begun with `begin()`.
+    mutating func keep() {
+        agents.keep()
+        jobs.keep()
+    }
+
+    /// Undoes the step begun with `begin()`.
+    mutating func rollback(_ saved: (owners: [Int64: [Int: String]], cancels: [Int64: Date])) {
+        agents.rollback()
+        jobs.rollback()
+        attemptOwners = saved.owners
+        cancelAskedAt = saved.cancels
     }
 
     // MARK: - Views

@@ -10,6 +10,8 @@ final class LongPollHub: @unchecked Sendable {
     private var parked: [ObjectIdentifier: RequestContext] = [:]
     private var byKey: [WaitKey: Set<ObjectIdentifier>] = [:]
     private var stopping = false
+    /// Deadlines of parked polls, earliest first (entries of polls already resumed are skipped).
+    private var deadlines = DeadlineHeap()
 
     /// The current wake generation: take it when a check finds nothing, pass it to `park`.
     var currentGeneration: UInt64 { lock.withLock { generation } }
@@ -29,6 +31,7 @@ final class LongPollHub: @unchecked Sendable {
             let id = ObjectIdentifier(ctx)
             parked[id] = ctx
             byKey[poll.key, default: []].insert(id)
+            deadlines.push(poll.deadline, id)
             ctx.isParked = true
             MHD_suspend_connection(ctx.connection)
             return true
@@ -49,9 +52,10 @@ final class LongPollHub: @unchecked Sendable {
     /// Resumes the polls whose deadline has passed.
     func expire(now: Date) {
         lock.withLock {
-            let due = parked.filter { ($0.value.poll?.deadline ?? now) <= now }
-            for (id, ctx) in due {
-                if let key = ctx.poll?.key { byKey[key]?.remove(id) }
+            while let (deadline, id) = deadlines.peek(), deadline <= now {
+                deadlines.pop()
+                guard let ctx = parked[id], let poll = ctx.poll, poll.deadline <= now else { continue }
+                byKey[poll.key]?.remove(id)
                 resumeLocked(id)
             }
         }
@@ -64,6 +68,7 @@ final class LongPollHub: @unchecked Sendable {
             generation &+= 1
             for id in Array(parked.keys) { resumeLocked(id) }
             byKey.removeAll()
+            deadlines = DeadlineHeap()
         }
     }
 
@@ -71,5 +76,39 @@ final class LongPollHub: @unchecked Sendable {
         guard let ctx = parked.removeValue(forKey: id) else { return }
         ctx.isParked = false
         MHD_resume_connection(ctx.connection)
+    }
+}
+
+/// A binary min-heap of (deadline, poll) pairs.
+struct DeadlineHeap {
+    private var items: [(Date, ObjectIdentifier)] = []
+
+    func peek() -> (Date, ObjectIdentifier)? { items.first }
+
+    mutating func push(_ deadline: Date, _ id: ObjectIdentifier) {
+        items.append((deadline, id))
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard items[i].0 < items[parent].0 else { break }
+            items.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() {
+        guard !items.isEmpty else { return }
+        items.swapAt(0, items.count - 1)
+        items.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < items.count && items[l].0 < items[m].0 { m = l }
+            if r < items.count && items[r].0 < items[m].0 { m = r }
+            if m == i { return }
+            items.swapAt(i, m)
+            i = m
+        }
     }
 }

@@ -122,7 +122,7 @@ final class Ticker: @unchecked Sendable {
                 }
                 if stop { return }
                 ticks += 1
-                core.tick(now: Date(), flush: ticks % 50 == 0)
+                core.tick(now: Date(), flush: ticks % 100 == 0)
             }
         }
         t.name = "mms-ticker"

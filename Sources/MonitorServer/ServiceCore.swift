@@ -15,6 +15,9 @@ final class ServiceCore: @unchecked Sendable {
     let settings: ServerSettings
     let metrics = Metrics()
     weak var http: HTTPServer?
+    /// A second connection for the periodic lastSeenAt flush, so it never holds the main lock.
+    private var lastSeenDB: Database?
+    private let lastSeenLock = NSLock()
     /// Agents whose lastSeenAt changed since the last flush to disk.
     private var unsavedLastSeen: Set<String> = []
     /// Last time an agent.updated event went out for each agent (lastSeenAt-only changes are throttled).
@@ -40,6 +43,7 @@ final class ServiceCore: @unchecked Sendable {
             if let uuid = job.agentUuid, job.state.isActive { dispatcher.agents[uuid]?.currentJobId = job.id }
         }
         dispatcher.attemptOwners = try store.attemptOwners()
+        lastSeenDB = try? Database(path: store.path)
     }
 
     /// Runs `body` under the lock.
@@ -52,13 +56,14 @@ final class ServiceCore: @unchecked Sendable {
     /// Runs a dispatcher step and commits what it changed. When the store refuses the write, the
     /// dispatcher goes back to where it was and the caller gets 503.
     func mutate(now: Date, _ step: (inout Dispatcher) throws(APIError) -> Changes) throws(APIError) -> Changes {
-        let saved = dispatcher
+        let saved = dispatcher.begin()
         do {
             let changes = try step(&dispatcher)
             try commit(changes, now: now)
+            dispatcher.keep()
             return changes
         } catch {
-            dispatcher = saved
+            dispatcher.rollback(saved)
             throw error
         }
     }
@@ -144,23 +149,36 @@ final class ServiceCore: @unchecked Sendable {
         }
     }
 
-    /// Periodic work: lost contact, lastSeenAt flush, waitingReason changes.
+    /// Periodic work: lost contact, waitingReason changes, and (with `flush`) lastSeenAt to disk.
     func tick(now: Date, flush: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        let changes = dispatcher.tick(now: now)
-        try? commit(changes, now: now)
-        if flush && !unsavedLastSeen.isEmpty {
-            let uuids = unsavedLastSeen
+        var seen: [(String, Date)] = []
+        lock.withLock {
+            let changes = dispatcher.tick(now: now)
+            try? commit(changes, now: now)
+            announceWaitingReasons(now: now)
+            if flush {
+                seen = unsavedLastSeen.compactMap { uuid in dispatcher.agents[uuid]?.agent.lastSeenAt.map { (uuid, $0) } }
+                unsavedLastSeen.removeAll()
+            }
+        }
+        // Written outside the lock on a connection of its own: pings never wait for this write.
+        guard !seen.isEmpty, let db = lastSeenDB else { return }
+        lastSeenLock.withLock {
             do {
-                try store.db.transaction { () throws(DatabaseError) in
-                    for uuid in uuids {
-                        if let seen = dispatcher.agents[uuid]?.agent.lastSeenAt { try store.touchAgent(uuid, lastSeenAt: seen) }
+                try db.transaction { () throws(DatabaseError) in
+                    for (uuid, date) in seen {
+                        try db.query("UPDATE agents SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE uuid = ?",
+                                     [.date(date), .text(uuid)])
                     }
                 }
-                unsavedLastSeen.removeAll()
-            } catch {}
+            } catch {
+                lock.withLock { unsavedLastSeen.formUnion(seen.map(\.0)) }
+            }
         }
+    }
+
+    /// Publishes job.updated for scheduled jobs whose waitingReason changed. Call with the lock held.
+    private func announceWaitingReasons(now: Date) {
         var changedReasons = false
         for job in dispatcher.jobs.values where job.state == .scheduled {
             let reason = dispatcher.waitingReason(job, now: now) ?? ""
@@ -178,6 +196,10 @@ final class ServiceCore: @unchecked Sendable {
     /// Flushes lastSeenAt and closes the database (shutdown).
     func close() {
         tick(now: Date(), flush: true)
+        lastSeenLock.withLock {
+            lastSeenDB?.close()
+            lastSeenDB = nil
+        }
         lock.withLock { store.close() }
     }
 

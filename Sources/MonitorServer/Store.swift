@@ -6,12 +6,15 @@ import MonitorModels
 final class Store {
     static let schemaVersion: Int64 = 1
     let db: Database
+    /// The database file.
+    let path: String
     private let encoder = MMSJSON.encoder()
     private let decoder = MMSJSON.decoder()
 
     /// Opens or creates `DATA_DIR/mms.sqlite3` and brings its schema up to date.
     init(dataDir: String) throws(DatabaseError) {
-        db = try Database(path: dataDir + "/mms.sqlite3")
+        path = dataDir + "/mms.sqlite3"
+        db = try Database(path: path)
         try db.exec("PRAGMA journal_mode=WAL")
         try db.exec("PRAGMA synchronous=FULL")
         try db.exec("PRAGMA foreign_keys=ON")

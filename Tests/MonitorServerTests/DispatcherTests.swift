@@ -214,6 +214,36 @@ import Testing
         #expect(constantTimeEqual([1, 2], [1, 2]) && !constantTimeEqual([1, 2], [1, 3]) && !constantTimeEqual([1], [1, 2]))
     }
 
+    @Test func journalUndoesOnlyWhatAStepTouched() {
+        var d = JournaledDictionary<String, Int>()
+        d["a"] = 1
+        d["b"] = 2
+        d.begin()
+        d["a"] = 10
+        d["a"] = 11
+        d["c"] = 3
+        d.removeValue(forKey: "b")
+        d.rollback()
+        #expect(d["a"] == 1 && d["b"] == 2 && d["c"] == nil && d.count == 2)
+        d.begin()
+        d["a"] = 5
+        d.keep()
+        d.rollback()
+        #expect(d["a"] == 5)
+    }
+
+    @Test func dispatcherRollbackRestoresAgentsJobsAndOwners() {
+        var d = Dispatcher(lostContactAfter: 60, startedAt: Date(timeIntervalSince1970: 0))
+        let now = Date(timeIntervalSince1970: 10)
+        _ = d.register(RegisterRequest(uuid: "u", name: "a", hostname: "h", os: "linux"), secretHash: "h", ipAddress: nil,
+                       autoEnable: true, now: now)
+        let saved = d.begin()
+        _ = d.add(Job(id: 1, spec: JobSpec(name: "j", commands: []), createdAt: now), now: now)
+        #expect(d.jobs[1]?.state == .assigned && d.agents["u"]?.currentJobId == 1)
+        d.rollback(saved)
+        #expect(d.jobs[1] == nil && d.agents["u"]?.currentJobId == nil && d.attemptOwners.isEmpty)
+    }
+
     @Test func eventFeedWindowAndGone() {
         var feed = EventFeed(base: 100, capacity: 3)
         #expect(feed.after(100) == [])

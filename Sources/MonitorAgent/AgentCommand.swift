@@ -1,0 +1,75 @@
+import Foundation
+import MonitorModels
+import ServerAPIClient
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `mms-agent` command line: `start`, `run JOB.json`, `version`. Returns the process exit status.
+public enum AgentCommand {
+    /// Runs the command named by `args` (without the program name).
+    public static func main(_ args: [String]) async -> Int32 {
+        signal(SIGPIPE, SIG_IGN)  // a closed log pipe must not kill the agent; jobs get the default back
+        guard let command = args.first else {
+            LocalRun.writeAll(2, Data("mms-agent: missing command\n\(StartOptions.usage)\n".utf8))
+            return 2
+        }
+        switch command {
+        case "version", "--version":
+            print("mms-agent \(MMSVersion.current)")
+            return 0
+        case "help", "--help", "-h":
+            print(StartOptions.usage)
+            return 0
+        case "run":
+            guard args.count == 2 else {
+                LocalRun.writeAll(2, Data("mms-agent: run needs exactly one job file\n\(StartOptions.usage)\n".utf8))
+                return 2
+            }
+            return await LocalRun.run(path: args[1])
+        case "start":
+            do {
+                try await start(Array(args.dropFirst()))
+                return 0
+            } catch {
+                LocalRun.writeAll(2, Data("mms-agent: \(error.description)\n".utf8))
+                if case .usage = error { LocalRun.writeAll(2, Data("\(StartOptions.usage)\n".utf8)) }
+                return error.exitCode
+            }
+        default:
+            LocalRun.writeAll(2, Data("mms-agent: unknown command '\(command)'\n\(StartOptions.usage)\n".utf8))
+            return 2
+        }
+    }
+
+    /// `mms-agent start`: lock, identity, leftovers of a crashed run, then the session until SIGTERM.
+    static func start(_ args: [String]) async throws(AgentError) {
+        let options = try StartOptions.parse(args, env: ProcessInfo.processInfo.environment, hostname: Host.name)
+        let lock = try WorkDirLock.acquire(workDir: options.workDir)
+        defer { withExtendedLifetime(lock) {} }
+        let log = AgentLogger.stderr
+        if let pgid = PgidFile.killLeftovers(at: options.workDir + "/job.pgid") {
+            log("killed process group \(pgid) left by an earlier run of the agent")
+        }
+        let (identity, created) = try AgentIdentity.loadOrCreate(workDir: options.workDir)
+        log("mms-agent \(MMSVersion.current) starting: \(created ? "new" : "known") agent \(identity.uuid), "
+            + "work dir \(options.workDir), server \(options.serverURL.absoluteString)")
+        ProcessControl.becomeSubreaper()
+        let ca = options.caCert
+        let session = AgentSession(options: options, identity: identity, log: log, grace: graceFromEnvironment()) { id in
+            AgentAPI.live(serverURL: options.serverURL, secret: id.secret, caCertPath: ca)
+        }
+        let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { _ in Task { await session.stop() } }
+        defer { signals.cancel() }
+        try await session.run()
+        log("stopped")
+    }
+
+    /// The SIGTERM-to-SIGKILL grace period: 10 s, or MMS_AGENT_KILL_GRACE_MS (for tests).
+    static func graceFromEnvironment() -> Duration {
+        if let text = ProcessInfo.processInfo.environment["MMS_AGENT_KILL_GRACE_MS"], let ms = Int(text), ms >= 0 {
+            return .milliseconds(ms)
+        }
+        return .seconds(10)
+    }
+}

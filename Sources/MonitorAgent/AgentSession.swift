@@ -1,0 +1,220 @@
+import Foundation
+import MonitorModels
+import ServerAPIClient
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `mms-agent start` once the flags are read: registers, waits for authorization, pings on the server's
+/// interval, keeps one `next` long poll open, runs the jobs it is given, and stops cleanly on SIGTERM.
+public actor AgentSession {
+    let options: StartOptions
+    let log: AgentLogger
+    let makeAPI: @Sendable (AgentIdentity) -> AgentAPI
+    let monitor: ConnectionMonitor
+    var runnerOptions = RunnerOptions()
+    var identity: AgentIdentity
+    var api: AgentAPI
+    var configState: AgentConfigState = .pending
+    var pingInterval: Duration = .seconds(5)
+    var config: AgentConfig?
+    var current: RunningJob?
+    var holdPolls = false
+    var stopping = false
+    var fatal: AgentError?
+    var reregistering = false
+
+    /// A session for `identity`; `makeAPI` builds the client for an identity (live or fake).
+    public init(options: StartOptions, identity: AgentIdentity, log: AgentLogger = .stderr, grace: Duration = .seconds(10),
+                makeAPI: @escaping @Sendable (AgentIdentity) -> AgentAPI) {
+        self.options = options
+        self.identity = identity
+        self.log = log
+        self.makeAPI = makeAPI
+        self.api = makeAPI(identity)
+        self.monitor = ConnectionMonitor(serverURL: options.serverURL.absoluteString, log: log)
+        self.runnerOptions.grace = grace
+        self.runnerOptions.pgidFile = options.workDir + "/job.pgid"
+    }
+
+    /// Runs until SIGTERM (`stop`) or a fatal answer; returns normally for exit 0, throws for other exits.
+    public func run() async throws(AgentError) {
+        try await register()
+        if configState == .enabled { await loadConfig() }
+        // The poll is never cancelled: cancelling an in-flight URLSession call can leave it hanging for ever
+        // (swift-corelibs-foundation). It ends within its wait and sees `stopping`; the process exits first.
+        Task { await self.pollLoop() }
+        await pingLoop()
+        if let job = current { await job.task?.value }
+        if let fatal { throw fatal }
+    }
+
+    /// Stops taking work, cancels the running job ("agent stopped") and lets `run` return once it is reported.
+    public func stop() {
+        if stopping { return }
+        stopping = true
+        log("stopping: no new work\(current.map { "; cancelling job \($0.jobId)" } ?? "")")
+        current?.stopForShutdown()
+    }
+
+    // MARK: registration
+
+    func register() async throws(AgentError) {
+        var backoff = Backoff()
+        while !stopping {
+            let request = RegisterRequest(
+                uuid: identity.uuid, name: options.name, hostname: Host.name, os: Host.os, version: MMSVersion.current,
+                resources: options.resources, environments: options.environments, autoRegisterKey: options.autoRegisterKey)
+            do {
+                let (agent, pending) = try await api.register(request)
+                monitor.succeeded()
+                configState = pending ? .pending : agent.configState
+                if pending {
+                    log("waiting for authorization: authorize \(options.name) (\(identity.uuid)) in mms-console")
+                } else {
+                    log("registered as \(agent.name) (\(identity.uuid)), \(agent.configState.rawValue)")
+                }
+                return
+            } catch {
+                if error.isTransient {
+                    monitor.failed(error)
+                    try? await Task.sleep(for: backoff.next())
+                    continue
+                }
+                throw await registrationError(error)
+            }
+        }
+    }
+
+    private func registrationError(_ error: ClientError) async -> AgentError {
+        switch error.code {
+        case .versionMismatch:
+            let server = (try? await api.version().version) ?? "unknown"
+            return .versionMismatch(agent: MMSVersion.current, server: server)
+        case .unauthorized:
+            return .identityRejected("the server refused agent \(identity.uuid): it knows this UUID with another secret. "
+                + "To register this box as a new agent, remove \(AgentIdentity.path(in: options.workDir)) and start again")
+        case .badRequest:
+            return .usage("the server refused the registration: \(error.description)")
+        default:
+            return .identityRejected("registration failed: \(error.description)")
+        }
+    }
+
+    /// The server deleted this agent (404): start over with a new identity.
+    func reregisterAsNew(deleted uuid: String) async {
+        guard uuid == identity.uuid, !reregistering, !stopping else { return }
+        reregistering = true
+        defer { reregistering = false }
+        let fresh = AgentIdentity.generate()
+        do {
+            try fresh.save(workDir: options.workDir)
+        } catch {
+            log("cannot save the new identity: \(error.description)")
+            return
+        }
+        log("agent \(uuid) was deleted on the server; registering again as a new agent \(fresh.uuid)")
+        identity = fresh
+        api = makeAPI(fresh)
+        config = nil
+        do {
+            try await register()
+        } catch {
+            fatal = error
+            stop()
+        }
+    }
+
+    // MARK: ping
+
+    func pingLoop() async {
+        var backoff = Backoff()
+        while !stopping {
+            let uuid = identity.uuid
+            let request = PingRequest(runtimeState: current?.runtimeState ?? .idle, jobId: current?.jobId,
+                                      freeSpaceBytes: Host.freeSpace(options.workDir))
+            do {
+                let answer = try await api.ping(uuid, request)
+                monitor.succeeded()
+                backoff.reset()
+                await handle(answer)
+            } catch {
+                if error.code == .notFound {
+                    await reregisterAsNew(deleted: uuid)
+                    continue
+                }
+                if error.isTransient { monitor.failed(error) } else { log("ping refused: \(error.description)") }
+                await sleepUnlessStopping(backoff.next())
+                continue
+            }
+            await sleepUnlessStopping(pingInterval)
+        }
+    }
+
+    func handle(_ answer: PingResponse) async {
+        pingInterval = .seconds(max(1, answer.pingIntervalSeconds))
+        if !MMSVersion.compatible(MMSVersion.current, answer.serverVersion) {
+            let mismatch = AgentError.versionMismatch(agent: MMSVersion.current, server: answer.serverVersion)
+            fatal = mismatch
+            log(mismatch.description)
+            stop()
+            return
+        }
+        let old = configState
+        configState = answer.configState
+        if old != answer.configState {
+            switch answer.configState {
+            case .enabled: log(old == .pending ? "authorized: taking jobs" : "enabled again: taking jobs")
+            case .disabled: log("disabled on the server: finishing the running job, taking no new work")
+            case .pending: log("waiting for authorization: authorize \(options.name) (\(identity.uuid)) in mms-console")
+            }
+        }
+        if answer.configState == .enabled && answer.configVersion > (config?.version ?? -1) {
+            await loadConfig()
+        }
+    }
+
+    /// Reads the configuration entries; keeps the ones held when the server refuses.
+    func loadConfig() async {
+        do {
+            let fresh = try await api.config(identity.uuid)
+            config = fresh
+        } catch {
+            if error.code == .agentNotAuthorized {
+                log("configuration not readable: this agent is not enabled on the server")
+            } else {
+                log("cannot read configuration: \(error.description)")
+            }
+        }
+    }
+
+    func sleepUnlessStopping(_ duration: Duration) async {
+        let until = ContinuousClock.now + duration
+        while !stopping && ContinuousClock.now < until {
+            try? await Task.sleep(for: min(.milliseconds(100), until - .now))
+        }
+    }
+}
+
+/// Facts about this box sent at registration.
+enum Host {
+    static var name: String {
+        var buf = [CChar](repeating: 0, count: 256)
+        gethostname(&buf, buf.count - 1)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static var os: String {
+        var u = utsname()
+        uname(&u)
+        let sys = withUnsafeBytes(of: &u.sysname) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let rel = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return "\(sys) \(rel)"
+    }
+
+    static func freeSpace(_ path: String) -> Int64? {
+        var s = statvfs()
+        guard statvfs(path, &s) == 0 else { return nil }
+        return Int64(s.f_bavail) * Int64(s.f_frsize)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import MonitorModels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The job dir on disk: made fresh, with the job's files at their modes.
+public enum JobFiles {
+    /// Removes `path` if present and makes it again (with parents), mode 0700.
+    public static func freshDir(_ path: String) throws(AgentError) {
+        let fm = FileManager.default
+        do {
+            if fm.fileExists(atPath: path) { try fm.removeItem(atPath: path) }
+            try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .io("cannot make the directory \(path): \(error.localizedDescription); check the work dir's permissions")
+        }
+    }
+
+    /// Writes each file relative to `dir`, making parent dirs, and sets its mode exactly.
+    public static func write(_ files: [JobFile], into dir: String) throws(AgentError) {
+        for file in files {
+            if let problem = Validation.filePathProblem(file.path) {
+                throw .badJobFile("file path '\(file.path)' \(problem)")
+            }
+            guard let mode = Validation.parseMode(file.mode) else {
+                throw .badJobFile("file '\(file.path)' has mode '\(file.mode)'; use an octal mode like \"0644\"")
+            }
+            let full = dir + "/" + file.path
+            let parent = (full as NSString).deletingLastPathComponent
+            do {
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                try Data(file.content.utf8).write(to: URL(fileURLWithPath: full))
+            } catch {
+                throw .io("cannot write job file \(file.path): \(error.localizedDescription)")
+            }
+            guard chmod(full, mode_t(mode)) == 0 else {
+                throw .io("cannot set mode \(file.mode) on job file \(file.path): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+}
+
+/// WORK_DIR/job.pgid: the running job's process group, so a restarted agent can kill leftovers.
+public enum PgidFile {
+    /// Records `pgid` (with the boot id, so a reboot's reused numbers are never killed).
+    public static func record(_ pgid: pid_t, at path: String?) {
+        guard let path else { return }
+        try? "\(pgid) \(ProcessControl.bootID())\n".write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Removes the record.
+    public static func clear(at path: String?) {
+        guard let path else { return }
+        unlink(path)
+    }
+
+    /// Kills (SIGKILL) the group an earlier agent run recorded, if it is from this boot; returns the pgid killed.
+    @discardableResult
+    public static func killLeftovers(at path: String) -> pid_t? {
+        defer { unlink(path) }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let f = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard f.count >= 2, let pgid = pid_t(f[0]), pgid > 1, String(f[1]) == ProcessControl.bootID() else { return nil }
+        guard ProcessControl.groupAlive(pgid) else { return nil }
+        ProcessControl.signalGroup(pgid, SIGKILL)
+        return pgid
+    }
+}

@@ -1,1 +1,0 @@
-// MonitorAgent: see STYLE.md for what lives here.

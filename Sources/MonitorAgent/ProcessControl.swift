@@ -1,0 +1,147 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a child process ended, decoded from a `waitpid` status.
+public enum ExitStatus: Sendable, Equatable {
+    case exited(Int32)
+    case signalled(Int32)
+
+    /// Decodes a raw `waitpid` status (the WIFEXITED/WTERMSIG macros, which Swift cannot see).
+    public init(raw: Int32) {
+        let sig = raw & 0x7f
+        self = sig == 0 ? .exited((raw >> 8) & 0xff) : .signalled(sig)
+    }
+
+    /// The shell's convention: the exit code, or 128 + signal.
+    public var shellCode: Int32 {
+        switch self {
+        case .exited(let c): c
+        case .signalled(let s): 128 + s
+        }
+    }
+}
+
+/// Low-level process control for jobs: spawning bash in its own session, signalling and reaping its group.
+public enum ProcessControl {
+    /// Makes this process the reaper of its orphaned descendants (Linux), so a job's grandchildren can be
+    /// reaped and counted; some container inits never reap. Idempotent; failure only weakens orphan checks.
+    public static func becomeSubreaper() {
+        #if os(Linux)
+        typealias PrctlFn = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+        guard let sym = dlsym(nil, "prctl") else { return }
+        let prctl = unsafeBitCast(sym, to: PrctlFn.self)
+        _ = prctl(36 /* PR_SET_CHILD_SUBREAPER */, 1, 0, 0, 0)
+        #endif
+    }
+
+    /// Spawns `/bin/bash SCRIPT` as the leader of a new session and process group, stdin from /dev/null,
+    /// stdout and stderr to `outputFD`, no other descriptors, default signal handling. Returns its pid (= pgid).
+    /// With `cwd`, the child starts there and `script` may be relative (bash then names errors after it: "job: line 3: ...").
+    public static func spawnBash(
+        script: String, environment: [String: String], outputFD: Int32, cwd: String? = nil
+    ) throws(AgentError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        var attr = posix_spawnattr_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawnattr_init(&attr)
+        defer {
+            posix_spawn_file_actions_destroy(&actions)
+            posix_spawnattr_destroy(&attr)
+        }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
+        posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
+        closeFrom3(&actions)
+        if let cwd { addChdir(&actions, cwd) }
+
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        let setsid: Int32 = 0x80  // POSIX_SPAWN_SETSID (glibc >= 2.26)
+        posix_spawnattr_setflags(&attr, Int16(setsid | Int32(POSIX_SPAWN_SETSIGMASK) | Int32(POSIX_SPAWN_SETSIGDEF)))
+
+        let argv = ["/bin/bash", "--noprofile", "--norc", script]
+        let envp = environment.map { "\($0.key)=\($0.value)" }.sorted()
+        var pid: pid_t = 0
+        let rc = withCStrings(argv) { cargv in
+            withCStrings(envp) { cenv in
+                posix_spawn(&pid, "/bin/bash", &actions, &attr, cargv, cenv)
+            }
+        }
+        guard rc == 0 else {
+            throw .spawnFailed("cannot start /bin/bash: \(String(cString: strerror(rc))); is bash installed?")
+        }
+        return pid
+    }
+
+    /// Reaps every finished child in process group `pgid` without blocking; returns (pid, status) pairs.
+    public static func reapGroup(_ pgid: pid_t) -> [(pid_t, ExitStatus)] {
+        var out: [(pid_t, ExitStatus)] = []
+        while true {
+            var status: Int32 = 0
+            let p = waitpid(-pgid, &status, WNOHANG)
+            if p <= 0 { break }
+            out.append((p, ExitStatus(raw: status)))
+        }
+        return out
+    }
+
+    /// True while any process (zombies included) is in group `pgid`.
+    public static func groupAlive(_ pgid: pid_t) -> Bool {
+        kill(-pgid, 0) == 0 || errno == EPERM
+    }
+
+    /// Sends `signal` to every process in group `pgid`.
+    public static func signalGroup(_ pgid: pid_t, _ signal: Int32) {
+        _ = kill(-pgid, signal)
+    }
+
+    /// The kernel's boot id, to tell whether a recorded pgid is from this boot.
+    public static func bootID() -> String {
+        (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
+    }
+
+    /// `pipe2(O_CLOEXEC)`: a pipe whose ends no spawned job inherits (dup2 into 1/2 clears the flag there).
+    public static func cloexecPipe() -> (read: Int32, write: Int32)? {
+        var fds: [Int32] = [0, 0]
+        typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+        if let sym = dlsym(nil, "pipe2") {
+            let pipe2 = unsafeBitCast(sym, to: Pipe2.self)
+            guard pipe2(&fds, O_CLOEXEC) == 0 else { return nil }
+        } else {
+            guard pipe(&fds) == 0 else { return nil }
+            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        }
+        return (fds[0], fds[1])
+    }
+
+    /// Adds "close every descriptor from 3 up" to spawn actions (glibc 2.34+), so nothing the agent holds leaks.
+    private static func closeFrom3(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>) {
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        let name = "posix_spawn_file_actions_addclosefrom_np"
+        guard let sym = dlsym(nil, name) else { return }
+        _ = unsafeBitCast(sym, to: AddCloseFrom.self)(actions, 3)
+    }
+
+    /// Adds a chdir to spawn actions (glibc 2.29+); the script cds to the job dir itself either way.
+    private static func addChdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ dir: String) {
+        typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+        guard let sym = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else { return }
+        _ = unsafeBitCast(sym, to: AddChdir.self)(actions, dir)
+    }
+
+    private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+        var ptrs: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+        ptrs.append(nil)
+        defer { for p in ptrs { free(p) } }
+        return body(ptrs)
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import MonitorModels
+
+/// The settings of `mms-agent start`, from flags with environment fallbacks (flags win).
+public struct StartOptions: Sendable, Equatable {
+    public var serverURL: URL
+    public var name: String
+    public var workDir: String
+    public var resources: [String] = []
+    public var environments: [String] = []
+    public var autoRegisterKey: String?
+    public var caCert: String?
+
+    /// The usage text of `mms-agent`.
+    public static let usage = """
+    usage: mms-agent start --server URL [--name NAME] [--work-dir DIR] [--resources a,b] [--environments e,f]
+                           [--auto-register-key KEY] [--ca-cert PEM]
+           mms-agent run JOB.json
+           mms-agent version
+    """
+
+    /// Parses the arguments after `start`. `env` supplies MS_MON_SERVER_URL, MS_MON_AGENT_NAME,
+    /// MMS_AGENT_WORK_DIR, MMS_AUTO_REGISTER_KEY; `hostname` is the default name.
+    public static func parse(_ args: [String], env: [String: String], hostname: String) throws(AgentError) -> StartOptions {
+        var flags: [String: String] = [:]
+        let known = ["--server", "--name", "--work-dir", "--resources", "--environments", "--auto-register-key", "--ca-cert"]
+        var i = 0
+        while i < args.count {
+            var flag = args[i]
+            var value: String?
+            if let eq = flag.firstIndex(of: "="), flag.hasPrefix("--") {
+                value = String(flag[flag.index(after: eq)...])
+                flag = String(flag[..<eq])
+            }
+            guard known.contains(flag) else { throw .usage("unknown flag \(flag)") }
+            if value == nil {
+                i += 1
+                guard i < args.count else { throw .usage("flag \(flag) needs a value") }
+                value = args[i]
+            }
+            flags[flag] = value
+            i += 1
+        }
+        guard let server = flags["--server"] ?? env["MS_MON_SERVER_URL"], !server.isEmpty else {
+            throw .usage("flag --server is required (or set MS_MON_SERVER_URL)")
+        }
+        guard let url = URL(string: server), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw .usage("flag --server must be an http or https URL like http://127.0.0.1:8765, not '\(server)'")
+        }
+        let name = flags["--name"] ?? env["MS_MON_AGENT_NAME"] ?? hostname
+        if name.isEmpty { throw .usage("flag --name must not be empty") }
+        var options = StartOptions(serverURL: url, name: name, workDir: flags["--work-dir"] ?? env["MMS_AGENT_WORK_DIR"] ?? "./mms-agent")
+        options.resources = try list(flags["--resources"], flag: "--resources")
+        options.environments = try list(flags["--environments"], flag: "--environments")
+        options.autoRegisterKey = flags["--auto-register-key"] ?? env["MMS_AUTO_REGISTER_KEY"]
+        options.caCert = flags["--ca-cert"]
+        if let ca = options.caCert, !FileManager.default.isReadableFile(atPath: ca) {
+            throw .usage("flag --ca-cert names \(ca), which cannot be read")
+        }
+        options.workDir = URL(fileURLWithPath: options.workDir).standardizedFileURL.path
+        return options
+    }
+
+    private static func list(_ text: String?, flag: String) throws(AgentError) -> [String] {
+        guard let text else { return [] }
+        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for item in items where !Validation.isTagName(item) {
+            throw .usage("flag \(flag): '\(item)' must match [A-Za-z0-9_.-]{1,64}")
+        }
+        return items
+    }
+}

@@ -1,0 +1,422 @@
+#!/usr/bin/env python3
+"""make bench: measures MMS on loopback and writes bench/results.json.
+
+Figures: dispatch latency (job POST -> first output byte of its first command, read by a log long poll),
+log latency (a line written by a job -> read by a console-style log long poll), cancel latency
+(cancel POST -> SIGTERM seen by the job), 10,000 simulated agents (ping every 5 s over short-lived
+connections, each holding a `next` long poll) with ping p99 and server RSS, small GET requests per
+second with wrk against mms-server and nginx in the same run, and the console's frame time and RSS
+with 10,000 agents. Bounded: every phase has a count and a deadline; loopback only.
+"""
+import asyncio, json, os, platform, random, re, resource, shutil, signal, socket, statistics
+import subprocess, sys, tempfile, time, urllib.request, uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, ".build", "release")
+OUT = os.path.join(ROOT, "bench", "results.json")
+TMP = tempfile.mkdtemp(prefix="mms-bench-")
+PROCS = []
+
+
+def pct(values, p):
+    if not values:
+        return None
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, int(round(p / 100.0 * (len(s) - 1)))))
+    return s[k]
+
+
+def ms(v):
+    return None if v is None else round(v * 1000, 2)
+
+
+def start(cmd, log, **kw):
+    f = open(os.path.join(TMP, log), "wb")
+    p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kw)
+    PROCS.append(p)
+    return p
+
+
+def stop_all():
+    for p in reversed(PROCS):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.time() + 15
+    for p in PROCS:
+        try:
+            p.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+
+
+class Server:
+    def __init__(self, name, extra=()):
+        data = os.path.join(TMP, name)
+        self.proc = start([os.path.join(BIN, "mms-server"), "--port", "0", "--data-dir", data, *extra], name + ".log")
+        deadline = time.time() + 20
+        self.url = None
+        while time.time() < deadline and self.url is None:
+            with open(os.path.join(TMP, name + ".log"), "rb") as f:
+                m = re.search(rb"listening on (http://[0-9.]+:(\d+))", f.read())
+            if m:
+                self.url, self.port = m.group(1).decode(), int(m.group(2))
+            else:
+                time.sleep(0.05)
+        if not self.url:
+            raise SystemExit("mms-server did not start")
+        self.token = open(os.path.join(data, "admin.token")).read().strip()
+
+    def call(self, method, path, body=None, token=None, timeout=30, raw=False):
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Authorization", "Bearer " + (token or self.token))
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            payload = r.read()
+            if raw:
+                return r.status, dict(r.headers), payload
+            return json.loads(payload) if payload else None
+
+
+def wait_for(cond, seconds, what):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise SystemExit("timed out waiting for " + what)
+
+
+def read_log_until(srv, job_id, needle, deadline):
+    """Console-style reader: log long polls from offset 0 until `needle` appears; returns (bytes, time seen)."""
+    offset, buf = 0, b""
+    while time.time() < deadline:
+        status, headers, body = srv.call("GET", f"/api/v1/jobs/{job_id}/log?offset={offset}&wait=10", raw=True, timeout=20)
+        now = time.time()
+        buf += body
+        offset += len(body)
+        if needle in buf:
+            return buf, now
+        if headers.get("X-Log-Complete") == "true" and not body:
+            break
+    raise SystemExit(f"job {job_id}: {needle!r} never arrived; log: {buf[-300:]!r}")
+
+
+def bench_dispatch(srv, n=40):
+    lat = []
+    for i in range(n):
+        marker = f"first-output-{i}"
+        t0 = time.time()
+        job = srv.call("POST", "/api/v1/jobs", {"name": f"dispatch {i}", "commands": [f"echo {marker}"], "resources": ["bench"]})
+        _, seen = read_log_until(srv, job["id"], (marker + "\n").encode() + b"", t0 + 30)
+        lat.append(seen - t0)
+        wait_for(lambda: srv.call("GET", f"/api/v1/jobs/{job['id']}")["state"] == "completed", 30, "job end")
+    return lat
+
+
+def bench_log(srv, lines=200):
+    script = f"for i in $(seq 1 {lines}); do echo \"t=$(date +%s.%N)\"; sleep 0.02; done"
+    job = srv.call("POST", "/api/v1/jobs", {"name": "log latency", "commands": [script], "resources": ["bench"]})
+    offset, lat, pending = 0, [], b""
+    deadline = time.time() + 60
+    while time.time() < deadline and len(lat) < lines:
+        _, headers, body = srv.call("GET", f"/api/v1/jobs/{job['id']}/log?offset={offset}&wait=10", raw=True, timeout=20)
+        now = time.time()
+        offset += len(body)
+        pending += body
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            if line.startswith(b"t="):
+                lat.append(now - float(line[2:]))
+        if headers.get("X-Log-Complete") == "true":
+            break
+    return lat
+
+
+def bench_cancel(srv, n=15):
+    lat = []
+    for i in range(n):
+        mark = os.path.join(TMP, f"cancel-{i}")
+        script = f"trap 'date +%s.%N > {mark}; exit 0' TERM; echo ready; while true; do sleep 0.01; done"
+        job = srv.call("POST", "/api/v1/jobs", {"name": f"cancel {i}", "commands": [script], "resources": ["bench"]})
+        read_log_until(srv, job["id"], b"ready\n", time.time() + 30)
+        time.sleep(0.05)  # let the loop start
+        t0 = time.time()
+        srv.call("POST", f"/api/v1/jobs/{job['id']}/cancel")
+        wait_for(lambda: os.path.exists(mark) and os.path.getsize(mark) > 0, 20, "SIGTERM mark")
+        lat.append(float(open(mark).read().strip()) - t0)
+        wait_for(lambda: srv.call("GET", f"/api/v1/jobs/{job['id']}")["state"] == "completed", 30, "cancelled job end")
+    return lat
+
+
+async def connect(host, port):
+    """A non-blocking socket connected without a resolver round trip (asyncio's streams resolve in a thread)."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        await loop.sock_connect(sock, (host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def read_response(sock):
+    """Reads one HTTP response (Content-Length framed); returns its status."""
+    loop = asyncio.get_running_loop()
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = await loop.sock_recv(sock, 65536)
+        if not chunk:
+            raise ConnectionResetError("closed")
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    m = re.search(rb"content-length: (\d+)", head, re.I)
+    need = int(m.group(1)) if m else 0
+    while len(rest) < need:
+        chunk = await loop.sock_recv(sock, 65536)
+        if not chunk:
+            raise ConnectionResetError("closed")
+        rest += chunk
+    return int(head.split(b" ", 2)[1])
+
+
+async def http_once(host, port, request, timeout=30):
+    sock = await asyncio.wait_for(connect(host, port), timeout)
+    try:
+        await asyncio.get_running_loop().sock_sendall(sock, request)
+        return await asyncio.wait_for(read_response(sock), timeout)
+    finally:
+        sock.close()
+
+
+async def register_fleet(srv, count):
+    """Registers `count` simulated agents and authorizes them; returns [(uuid, secret)]."""
+    host, port = "127.0.0.1", srv.port
+    agents = [(str(uuid.uuid4()), uuid.uuid4().hex) for _ in range(count)]
+    sem = asyncio.Semaphore(64)
+
+    async def register(u, s):
+        body = json.dumps({"uuid": u, "name": "sim-" + u[:8], "hostname": "sim", "os": "linux", "version": VERSION,
+                           "resources": ["sim"], "environments": []}).encode()
+        req = (f"POST /api/v1/agents/register HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {s}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+        async with sem:
+            return await http_once(host, port, req)
+
+    codes = await asyncio.gather(*(register(u, s) for u, s in agents))
+    if any(c not in (200, 202) for c in codes):
+        raise SystemExit(f"registration failed: {set(codes)}")
+    for i in range(0, count, 2000):
+        srv.call("PATCH", "/api/v1/agents", {"uuids": [u for u, _ in agents[i:i + 2000]], "configState": "enabled"})
+    return agents
+
+
+async def fleet_worker(port, agents, end, out):
+    """Each agent holds a `next` poll on its own connection and pings every 5 s on short-lived ones."""
+    host = "127.0.0.1"
+    loop = asyncio.get_running_loop()
+    ping_lat, errors, polls_open, polls_max = [], [0], [0], [0]
+
+    async def poller(u, s):
+        req = f"GET /api/v1/agents/{u}/next?wait=20 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {s}\r\n\r\n".encode()
+        await asyncio.sleep(random.random() * 4)
+        try:
+            sock = await connect(host, port)
+        except OSError:
+            errors[0] += 1
+            return
+        polls_open[0] += 1
+        polls_max[0] = max(polls_max[0], polls_open[0])
+        try:
+            while time.time() < end:
+                await loop.sock_sendall(sock, req)
+                await read_response(sock)
+        except OSError:
+            if time.time() < end:
+                errors[0] += 1
+        finally:
+            polls_open[0] -= 1
+            sock.close()
+
+    async def pinger(u, s):
+        body = b'{"runtimeState":"idle"}'
+        req = (f"POST /api/v1/agents/{u}/ping HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {s}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+        await asyncio.sleep(5 + random.random() * 5)  # after the polls are open
+        while time.time() < end - 1:
+            t0 = time.perf_counter()
+            sock = None
+            try:
+                sock = await connect(host, port)
+                await loop.sock_sendall(sock, req)
+                code = await read_response(sock)
+                if code == 200:
+                    ping_lat.append(time.perf_counter() - t0)
+                else:
+                    errors[0] += 1
+            except OSError:
+                errors[0] += 1
+            finally:
+                if sock:
+                    sock.close()
+            await asyncio.sleep(5)
+
+    await asyncio.gather(*(poller(u, s) for u, s in agents), *(pinger(u, s) for u, s in agents))
+    out.put((ping_lat, errors[0], polls_max[0]))
+
+
+def _worker_main(port, agents, end, out):
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+    asyncio.run(fleet_worker(port, agents, end, out))
+
+
+def fleet(srv, count, seconds, workers=2):
+    """10k simulated agents split over `workers` client processes (one Python loop cannot drive them all)."""
+    import multiprocessing as mp
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+    agents = asyncio.run(register_fleet(srv, count))
+    end = time.time() + seconds
+    out = mp.Queue()
+    procs = [mp.Process(target=_worker_main, args=(srv.port, agents[i::workers], end, out)) for i in range(workers)]
+    for p in procs:
+        p.start()
+    samples = []
+    while time.time() < end:
+        time.sleep(1)
+        samples.append(rss_kib(srv.proc.pid) or 0)
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(30)
+    pings = [x for r in results for x in r[0]]
+    return pings, sum(r[1] for r in results), sum(r[2] for r in results), samples
+
+
+def wrk(url, seconds=5):
+    out = subprocess.run(["wrk", "-t2", "-c50", f"-d{seconds}s", url], capture_output=True, text=True, timeout=seconds + 30).stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    return float(m.group(1)) if m else None
+
+
+def nginx_server():
+    root = os.path.join(TMP, "nginx")
+    os.makedirs(os.path.join(root, "html"), exist_ok=True)
+    with open(os.path.join(root, "html", "healthz"), "w") as f:
+        f.write('{"status":"ok"}')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = os.path.join(root, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""daemon off; worker_processes 2; pid {root}/nginx.pid; error_log {root}/error.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; client_body_temp_path {root}; proxy_temp_path {root}; fastcgi_temp_path {root};
+  uwsgi_temp_path {root}; scgi_temp_path {root};
+  server {{ listen 127.0.0.1:{port}; root {root}/html; default_type application/json; }} }}
+""")
+    start(["nginx", "-c", conf, "-p", root], "nginx.log")
+    wait_for(lambda: _can_connect(port), 10, "nginx")
+    return f"http://127.0.0.1:{port}/healthz"
+
+
+def _can_connect(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def console_frame():
+    exe = os.path.join(BIN, "mms-console")
+    out = subprocess.run([exe, "--measure-render", "10000"], capture_output=True, text=True, timeout=120)
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": (out.stderr or out.stdout).strip()[-200:]}
+
+
+VERSION = "0.0.0"
+
+
+def main():
+    global VERSION
+    VERSION = subprocess.run([os.path.join(BIN, "mms-agent"), "version"], capture_output=True, text=True).stdout.split()[-1]
+    results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"}
+    try:
+        srv = Server("server", ["--auto-register-key", "bench-key"])
+        start([os.path.join(BIN, "mms-agent"), "start", "--server", srv.url, "--name", "bench-agent", "--work-dir",
+               os.path.join(TMP, "agent"), "--resources", "bench", "--auto-register-key", "bench-key"], "agent.log")
+        wait_for(lambda: any(a["status"] == "idle" for a in srv.call("GET", "/api/v1/agents")["agents"]), 30, "agent idle")
+        d = bench_dispatch(srv)
+        results["dispatch_ms"] = {"p50": ms(pct(d, 50)), "p99": ms(pct(d, 99)), "n": len(d), "target_p99": 50}
+        lg = bench_log(srv)
+        results["log_ms"] = {"p50": ms(pct(lg, 50)), "p99": ms(pct(lg, 99)), "n": len(lg), "target_p99": 250}
+        c = bench_cancel(srv)
+        results["cancel_ms"] = {"p50": ms(pct(c, 50)), "p99": ms(pct(c, 99)), "n": len(c), "target_p99": 500}
+
+        fleet_srv = Server("fleet")
+        pings, errors, polls, samples = fleet(fleet_srv, 10_000, 45)
+        results["fleet_10k"] = {
+            "agents": 10_000, "pings": len(pings), "errors": errors,
+            "ping_p50_ms": ms(pct(pings, 50)), "ping_p99_ms": ms(pct(pings, 99)), "target_ping_p99_ms": 50,
+            "polls_open_max": polls, "server_rss_mib": round(max(samples, default=0) / 1024, 1)}
+
+        mms_rps = wrk(srv.url + "/healthz")
+        nginx_rps = wrk(nginx_server())
+        results["http_get_rps"] = {"mms_server": mms_rps, "nginx_static": nginx_rps,
+                                   "ratio": round(mms_rps / nginx_rps, 2) if mms_rps and nginx_rps else None, "target_ratio": 1.0}
+        results["console"] = console_frame()
+    finally:
+        stop_all()
+        shutil.rmtree(TMP, ignore_errors=True)
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w") as f:
+        json.dump(results, f, indent=2)
+    table(results)
+
+
+def table(r):
+    def row(name, value, target, ok):
+        mark = "" if ok is None else ("met" if ok else "MISSED")
+        print(f"| {name:<44} | {value:>24} | {target:>12} | {mark:<6} |")
+    print(f"MMS bench, {r['date']}, {r['machine']}\n")
+    print(f"| {'figure':<44} | {'measured':>24} | {'target':>12} | {'':<6} |")
+    print(f"|{'-' * 46}|{'-' * 26}|{'-' * 14}|{'-' * 8}|")
+    for key, label, target in [("dispatch_ms", "dispatch latency (POST -> first output byte)", 50),
+                               ("log_ms", "log latency (job line -> console read)", 250),
+                               ("cancel_ms", "cancel latency (POST -> SIGTERM in job)", 500)]:
+        v = r.get(key, {})
+        row(label, f"p50 {v.get('p50')} ms, p99 {v.get('p99')} ms", f"p99 <= {target} ms",
+            None if v.get("p99") is None else v["p99"] <= target)
+    f = r.get("fleet_10k", {})
+    row("10k agents: ping latency", f"p50 {f.get('ping_p50_ms')} ms, p99 {f.get('ping_p99_ms')} ms", "p99 < 50 ms",
+        None if f.get("ping_p99_ms") is None else f["ping_p99_ms"] < 50)
+    row("10k agents: polls held / errors / pings", f"{f.get('polls_open_max')} / {f.get('errors')} / {f.get('pings')}", "", None)
+    row("10k agents: server RSS", f"{f.get('server_rss_mib')} MiB", "", None)
+    h = r.get("http_get_rps", {})
+    row("GET req/s mms-server vs nginx static", f"{h.get('mms_server')} vs {h.get('nginx_static')}", ">= 1.0x",
+        None if h.get("ratio") is None else h["ratio"] >= 1.0)
+    row("  ratio", f"{h.get('ratio')}x", "", None)
+    c = r.get("console", {})
+    row("console frame, 10k agents", f"{c.get('frame_ms')} ms", "< 5 ms", None if c.get("frame_ms") is None else c["frame_ms"] < 5)
+    row("console RSS, 10k agents", f"{c.get('rss_mib')} MiB", "", None)
+
+
+if __name__ == "__main__":
+    main()
