@@ -165,9 +165,9 @@ func selectionDetail(_ s: AppState) -> String? {
     switch s.view {
     case .agents:
         guard let a = s.selectedAgent else { return nil }
-        var parts = [a.name, a.status.displayName, "\(a.os) \(a.version)".trimmingCharacters(in: .whitespaces)]
-        if let ip = a.ipAddress { parts.append(ip) }
-        if a.status == .pending { parts.append("press a to authorize") }
+        var parts = [a.name, a.status == .pending ? "Pending: press a to authorize" : a.status.displayName]
+        if let job = a.currentJobId { parts.append("job \(job) (Enter opens its log)") }
+        parts += [a.ipAddress ?? "", "\(a.os) \(a.version)".trimmingCharacters(in: .whitespaces)]
         return parts.filter { !$0.isEmpty }.joined(separator: " · ")
     case .jobs:
         guard let j = s.selectedJob else { return nil }
