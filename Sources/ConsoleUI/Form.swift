@@ -87,7 +87,7 @@ public struct Form: Sendable, Equatable {
 
     /// The form to add an entry, or to edit `entry` (a secret's value starts empty: the server never returns it).
     public static func configEntry(_ entry: ConfigEntry?) -> Form {
-        Form(kind: .configEntry(existing: entry?.name), title: entry == nil ? "Add configuration entry" : "Edit \(entry!.name)", fields: [
+        Form(kind: .configEntry(existing: entry?.name), title: entry.map { "Edit \($0.name)" } ?? "Add configuration entry", fields: [
             FormField("Name", value: entry?.name ?? "", hint: "letters, digits, _ (env var name)", editable: entry == nil),
             FormField("Secret", .toggle, value: entry?.secret == true ? "yes" : "no", hint: "Space toggles; secrets are never shown again"),
             FormField("Value", .secretText, value: entry?.secret == false ? (entry?.value ?? "") : "",

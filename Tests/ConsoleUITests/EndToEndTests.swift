@@ -3,7 +3,7 @@ import MonitorModels
 import ServerAPIClient
 import Testing
 
-/// The real mms-console in tmux against a real mms-server and an agent: authorize, post a job, read its log, quit.
+/// The real mms-console in tmux against a real mms-server and a real mms-agent: authorize, post a job, read its log, quit.
 @Suite(.serialized) struct EndToEndTests {
     @Test func operatorAuthorizesAnAgentRunsAJobAndReadsItsLog() async throws {
         let server = try ServerProcess()
@@ -79,62 +79,25 @@ import Testing
     }
 }
 
-/// The agent for the end-to-end test: the real `mms-agent` binary when it is built, else a scripted agent
-/// speaking the agent API (register, poll, report, ship the log) so the console path is the same.
+/// The real `mms-agent` for the end-to-end test, in its own temporary work dir.
 final class AgentUnderTest: @unchecked Sendable {
-    private var process: Process?
-    private var task: Task<Void, Never>?
+    private let process = Process()
     let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("mms-e2e-agent-\(UUID().uuidString)").path
 
     init(server: ServerProcess, name: String) throws {
-        let binary = ServerProcess.productsDir.appendingPathComponent("mms-agent")
-        if Self.isReal(binary) {
-            let p = Process()
-            p.executableURL = binary
-            p.arguments = ["start", "--server", server.url.absoluteString, "--name", name, "--work-dir", workDir]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            process = p
-        } else {
-            task = Task { await Self.scripted(server: server, name: name) }
-        }
+        process.executableURL = ServerProcess.productsDir.appendingPathComponent("mms-agent")
+        process.arguments = ["start", "--server", server.url.absoluteString, "--name", name, "--work-dir", workDir]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
     }
 
+    /// SIGTERM (the agent cancels and reports any job), wait, remove the work dir.
     func stop() {
-        task?.cancel()
-        if let p = process, p.isRunning {
-            p.terminate()
-            p.waitUntilExit()
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: workDir)
-    }
-
-    /// True when `mms-agent version` works (the placeholder exits 1).
-    static func isReal(_ binary: URL) -> Bool {
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else { return false }
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = ["version"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    }
-
-    /// Registers, long-polls for work, runs nothing but reports the job as a shell would have: echo line and output.
-    static func scripted(server: ServerProcess, name: String) async {
-        let uuid = UUID().uuidString.lowercased()
-        let api = AgentAPI.live(serverURL: server.url, secret: String(repeating: "ab", count: 32))
-        _ = try? await api.register(RegisterRequest(uuid: uuid, name: name, hostname: "e2e-host", os: "linux"))
-        while !Task.isCancelled {
-            guard case .job(let job)? = try? await api.next(uuid, 2) else { continue }
-            _ = try? await api.reportState(job.id, JobStateReport(attempt: job.attempt, state: .preparing))
-            _ = try? await api.reportState(job.id, JobStateReport(attempt: job.attempt, state: .building))
-            let log = job.spec.commands.map { "$ \($0)\n\($0.replacingOccurrences(of: "echo ", with: ""))\n" }.joined()
-            _ = try? await api.appendLog(job.id, job.attempt, job.logSize, Data(log.utf8))
-            _ = try? await api.reportState(job.id, JobStateReport(attempt: job.attempt, state: .completed, result: .passed, exitCode: 0))
-        }
     }
 }

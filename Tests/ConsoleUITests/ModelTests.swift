@@ -131,3 +131,33 @@ import Testing
         }
     }
 }
+
+@Suite struct TinyTerminalTests {
+    /// Every view and overlay renders at sizes far below 80x24 without trapping.
+    @Test func everythingRendersAtAnySize() {
+        let setups: [(inout AppState) -> Void] = [
+            { _ in },
+            { _ = $0.press(.char("?")) },
+            { _ = $0.press(.char("d")) },
+            { _ = $0.press(.char("e")) },
+            { _ = $0.press(.char("/")) },
+            { _ = $0.press(.char("2"), .char("n")) },
+            { _ = $0.press(.char("3"), .char("n"), .tab, .char(" ")) },
+            { s in
+                _ = s.press(.char("2"), .down, .down, .enter)
+                _ = s.update(.logReceived(jobId: 41, Fixtures.logSlice(lines: 30)))
+                _ = s.press(.char("w"), .char("/"))
+            },
+        ]
+        for (w, h) in [(0, 0), (1, 1), (5, 3), (12, 6), (30, 8), (79, 23), (200, 60)] {
+            let size = Size(width: w, height: h)
+            for setup in setups {
+                var s = Fixtures.state(size)
+                setup(&s)
+                _ = s.update(.resized(size))
+                let b = render(s, size)
+                #expect(b.size == size)
+            }
+        }
+    }
+}
