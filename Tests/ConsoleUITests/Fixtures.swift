@@ -63,6 +63,7 @@ enum Fixtures {
         for i in 1...n {
             switch i {
             case 3: text += "$ make -j8 firmware\n"
+            case 5: text += "録画 stream ✓ saved to /srv/recordings/ärm-05.mkv\n"
             case 7: text += "\u{1B}[31merror:\u{1B}[0m disk quota exceeded on /srv/recordings\tretrying\n"
             default: text += "line \(i): compiling module_\(i).c " + String(repeating: "·", count: i % 5) + "\n"
             }
