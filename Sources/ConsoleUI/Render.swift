@@ -75,13 +75,13 @@ func renderTabs(_ s: AppState, _ b: inout ScreenBuffer) {
         if !s.agentFilter.isEmpty { info.append("filter: \(s.agentFilter)") }
         info.append("sort: \(s.agentSort.rawValue)")
         if !s.marked.isEmpty { info.append("\(s.marked.count) marked") }
-        info.append("\(s.agentRows.count)/\(s.agents.count)")
+        info.append(position(s.agentCursor, s.agentRows.count) + (s.agentFilter.isEmpty ? "" : " of \(s.agents.count)"))
     case .jobs:
         if !s.jobFilter.isEmpty { info.append("filter: \(s.jobFilter)") }
         info.append("sort: \(s.jobSort.rawValue)")
-        info.append(s.jobRows.count == 1 ? "1 job" : "\(s.jobRows.count) jobs")
+        info.append(position(s.jobCursor, s.jobRows.count) + (s.jobRows.count == 1 ? " job" : " jobs"))
     case .config, .log:
-        info.append(s.config.count == 1 ? "1 entry" : "\(s.config.count) entries")
+        info.append(position(s.configCursor, s.config.count) + (s.config.count == 1 ? " entry" : " entries"))
     }
     if s.readOnly { info.insert("READ-ONLY", at: 0) }
     let text = info.joined(separator: " · ") + " "
@@ -90,6 +90,11 @@ func renderTabs(_ s: AppState, _ b: inout ScreenBuffer) {
         let clipped = text.clipped(to: room)
         b.put(clipped, y: 2, x: b.size.width - CharWidth.of(text: clipped), style: .dim)
     }
+}
+
+/// "row/rows" of a list ("0/0" when empty): where the cursor is.
+func position(_ c: ListCursor, _ count: Int) -> String {
+    count == 0 ? "0/0" : "\(min(c.index, count - 1) + 1)/\(count)"
 }
 
 /// The line above the footer: the filter or search being typed, or the last message.

@@ -63,10 +63,6 @@ func renderTable(
             b.put(text.clipped(to: col.width), y: y, x: col.x + 1, width: col.width, style: s)
         }
     }
-    if count > height, height > 0 {
-        let pos = "\(c.index + 1)/\(count)"
-        b.put(pos, y: Layout.listTop - 1, x: b.size.width - CharWidth.of(text: pos) - 1, style: .columnHeader)
-    }
 }
 
 func renderAgents(_ s: AppState, _ b: inout ScreenBuffer) {

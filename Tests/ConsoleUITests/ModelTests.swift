@@ -88,7 +88,7 @@ import Testing
         _ = s.update(.snapshot(agents: many, jobs: []))
         _ = s.press(.end)
         let screen = render(s, Fixtures.large).text
-        #expect(screen.contains("agent-09999") && screen.contains("10000/10000"))
+        #expect(screen.contains("agent-09999") && screen.contains("10000/10000"), "row 10000 of 10000")
         #expect(screen.contains("10000 Idle"))
     }
 }

@@ -23,13 +23,23 @@ final class Tmux: @unchecked Sendable {
     /// Waits until the window shows `text` (polling, with a deadline); returns the last capture.
     @discardableResult
     func waitFor(_ text: String, seconds: Double = 10) async -> (found: Bool, screen: String) {
+        await waitUntil(seconds: seconds) { $0.contains(text) }
+    }
+
+    /// Waits until the window satisfies `condition` (polling, with a deadline); returns the last capture.
+    func waitUntil(seconds: Double = 10, _ condition: (String) -> Bool) async -> (found: Bool, screen: String) {
         let deadline = Date().addingTimeInterval(seconds)
         var screen = capture()
-        while !screen.contains(text), Date() < deadline {
+        while !condition(screen), Date() < deadline {
             try? await Task.sleep(for: .milliseconds(50))
             screen = capture()
         }
-        return (screen.contains(text), screen)
+        return (condition(screen), screen)
+    }
+
+    /// Changes the window size (the console gets SIGWINCH).
+    func resize(width: Int, height: Int) {
+        _ = try? run(["resize-window", "-t", "e2e", "-x", String(width), "-y", String(height)], capture: false)
     }
 
     func kill() {

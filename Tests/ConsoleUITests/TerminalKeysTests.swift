@@ -1,0 +1,62 @@
+import Foundation
+import MonitorModels
+import ServerAPIClient
+import Testing
+import ConsoleUI
+
+/// Keys and resize through real ncurses in tmux (TERM=tmux-256color), at 80x24, read-only.
+@Suite(.serialized) struct TerminalKeysTests {
+    @Test func navigationKeysEscResizeAndReadOnly() async throws {
+        let server = try ServerProcess()
+        defer { server.stop(); server.removeData() }
+        for i in 1...60 {
+            let uuid = UUID().uuidString.lowercased()
+            let api = AgentAPI.live(serverURL: server.url, secret: uuid.replacingOccurrences(of: "-", with: "") + String(repeating: "cd", count: 16))
+            _ = try await api.register(RegisterRequest(uuid: uuid, name: String(format: "box-%02d", i), hostname: "h", os: "linux"))
+        }
+        let console = ServerProcess.productsDir.appendingPathComponent("mms-console").path
+        let tmux = try Tmux(width: 80, height: 24, command:
+            "env TERM=tmux-256color MMS_ADMIN_TOKEN=\(server.token) \(console) --server \(server.url.absoluteString) --read-only; "
+            + "echo CONSOLE-EXITED $?; sleep 20")
+        defer { tmux.kill() }
+
+        var step = await tmux.waitFor("box-01")
+        #expect(step.found && step.screen.contains("1/60"), "first page:\n\(step.screen)")
+        tmux.send("End")
+        step = await tmux.waitFor("60/60")
+        #expect(step.found && step.screen.contains("box-60") && !step.screen.contains("box-01"), "End:\n\(step.screen)")
+        tmux.send("Home")
+        step = await tmux.waitFor(" 1/60")
+        #expect(step.found && step.screen.contains("box-01"), "Home:\n\(step.screen)")
+        tmux.send("PageDown")
+        step = await tmux.waitFor("\(Layout.listHeight(Size(width: 80, height: 24)) + 1)/60")
+        #expect(step.found, "PgDn:\n\(step.screen)")
+        tmux.send("PageUp", "Down", "Down", "Up")
+        step = await tmux.waitFor(" 2/60")
+        #expect(step.found, "PgUp, Down, Down, Up:\n\(step.screen)")
+
+        tmux.send("/")
+        tmux.send("box-5", literal: true)
+        step = await tmux.waitFor("filter: box-5")
+        #expect(step.found && !step.screen.contains("box-01"), "filter typed:\n\(step.screen)")
+        tmux.send("Enter", "Escape", "2")
+        step = await tmux.waitFor("No jobs yet")
+        #expect(step.found, "Esc then 2 at once: Esc is not taken as Alt:\n\(step.screen)")
+
+        tmux.send("n")
+        step = await tmux.waitFor("read-only")
+        #expect(step.found, "read-only refuses:\n\(step.screen)")
+
+        tmux.resize(width: 120, height: 40)
+        step = await tmux.waitUntil { screen in
+            let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+            return lines.count >= 40 && lines.contains { $0.hasSuffix("running") && $0.count > 110 }
+        }
+        #expect(step.found, "resize redraws at 120x40 (header reaches the right edge):\n\(step.screen)")
+
+        tmux.send("C-c")
+        step = await tmux.waitFor("CONSOLE-EXITED 0")
+        #expect(step.found, "Ctrl-C exits 0:\n\(step.screen)")
+    }
+}
+
