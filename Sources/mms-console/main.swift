@@ -42,6 +42,8 @@ do {
             + "pass the token from DATA_DIR/admin.token with --token-file")
     case .api(403, _):
         fail("the server at \(options.serverURL) did not accept this token for admin calls (\(error.description))")
+    case .unreachable(let message) where message.contains("SSL") || message.contains("TLS") || message.contains("certificate"):
+        fail("\(message). The server's TLS certificate is not trusted by this machine.")
     case .unreachable:
         fail("\(error.description). Is mms-server running? Pass --server URL or set MMS_SERVER_URL.")
     default:
