@@ -82,40 +82,56 @@ public struct LogState: Sendable, Equatable {
 
 /// Everything on screen. Changed only by `update`; drawn by `render`.
 public struct AppState: Sendable, Equatable {
+    /// The server this console manages, as shown in the title.
     public var serverURL: String
+    /// Set by --read-only: every change is refused with a message.
     public var readOnly: Bool
+    /// Whether the events long poll currently reaches the server.
     public var connection: ConnectionState = .connected
+    /// The clock for "last seen" and durations (moved by `.tick`).
     public var now: Date
+    /// The terminal size (for paging and scrolling).
     public var size: Size
+    /// The screen shown.
     public var view: View = .agents
     /// The list the log returns to on Esc.
     public var returnView: View = .jobs
+    /// Help is open over the current view.
     public var showHelp = false
+    /// The prompt, form or input line that has the keyboard, if any.
     public var modal: Modal?
+    /// The status line: the outcome of the last change, or an error.
     public var message: Message?
 
+    /// Every agent the server knows, by uuid.
     public var agents: [String: Agent] = [:]
     /// Agent uuids in display order, filter applied.
     public var agentRows: [String] = []
     public var agentCursor = ListCursor()
     public var agentFilter = ""
     public var agentSort = AgentSort.name
+    /// Agents marked with Space (a and d act on them).
     public var marked: Set<String> = []
+    /// Agents per status, for the header.
     public var agentCounts: [AgentStatus: Int] = [:]
 
+    /// Jobs known to the console (the newest at start, then every job the events mention), by id.
     public var jobs: [Int64: Job] = [:]
     /// Job ids in display order, filter applied.
     public var jobRows: [Int64] = []
     public var jobCursor = ListCursor()
     public var jobFilter = ""
     public var jobSort = JobSort.newest
+    /// Scheduled jobs, and jobs an agent holds, for the header.
     public var jobsWaiting = 0
     public var jobsRunning = 0
 
+    /// Configuration entries by name (loaded when Config opens and after each change).
     public var config: [ConfigEntry] = []
     public var configLoaded = false
     public var configCursor = ListCursor()
 
+    /// The open log, while the Log view is shown.
     public var log: LogState?
 
     /// A new state for a console talking to `serverURL`.
