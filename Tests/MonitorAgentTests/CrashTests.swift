@@ -1,0 +1,69 @@
+import Foundation
+import MonitorModels
+import ServerAPIClient
+import Testing
+@testable import MonitorAgent
+
+/// The durability promise under `kill -9`: whatever got a 2xx is never lost, no job is stuck,
+/// agents reconnect by themselves.
+@Suite(.serialized) struct CrashTests {
+    static let lines = 30
+
+    static func spec(_ n: Int) -> JobSpec {
+        JobSpec(name: "steady \(n)", commands: ["for i in $(seq 1 \(lines)); do echo \"job \(n) line $i\"; sleep 0.05; done"])
+    }
+
+    /// The log a job writes when it runs once.
+    static func expectedLog(_ n: Int) -> String {
+        "$ for i in $(seq 1 \(lines)); do echo \"job \(n) line $i\"; sleep 0.05; done\n"
+            + (1...lines).map { "job \(n) line \($0)\n" }.joined()
+    }
+
+    @Test func killNineTheServerWhileJobsRunLosesNothingAcknowledged() async throws {
+        let dir = makeTempDir("crash")
+        let server = try await TestServer.start(dir: dir)
+        defer { server.child.signal(SIGKILL) }
+        var agents: [ChildProcess] = []
+        defer { for a in agents { a.signal(SIGTERM) } }
+        for name in ["crash-a", "crash-b"] {
+            let agent = try startAgent(server, workDir: dir + "/\(name)", name: name, dir: dir)
+            agents.append(agent)
+            try await authorizeWhenRegistered(server, agent, workDir: dir + "/\(name)")
+        }
+        var acknowledged: [(id: Int64, n: Int)] = []
+        var n = 0
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<3 {
+            for _ in 0..<3 {
+                n += 1
+                // Only jobs whose creation got an answer count; a request cut by the kill may or may not exist.
+                if let job = try? await server.admin.createJob(Self.spec(n)) { acknowledged.append((job.id, n)) }
+            }
+            // A random moment while jobs run and ship their logs (chaos timing, not a wait for a condition).
+            try await Task.sleep(for: .milliseconds(Int.random(in: 200...900, using: &rng)))
+            server.child.signal(SIGKILL)
+            #expect(await server.child.exitStatus(within: 10) != nil)
+            let (fresh, _) = try await TestServer.launch(dataDir: server.dataDir, dir: dir, port: server.url.port ?? 0)
+            server.child = fresh
+        }
+        #expect(acknowledged.count >= 6)
+        for (id, n) in acknowledged {
+            let job = try await server.job(id, within: 120) { $0.state == .completed }
+            #expect(job.state == .completed && job.result == .passed, "job \(id): \(job.state) \(String(describing: job.result))")
+            let log = try await server.log(id)
+            if log.contains("[mms] ") {
+                // Rescheduled: every attempt's run is whole and in order, separated by the server's line.
+                let runs = log.split(separator: "[mms] ").map(String.init)
+                let last = runs.last.map { String($0.drop { $0 != "\n" }.dropFirst()) } ?? ""
+                #expect(last == Self.expectedLog(n), "job \(id) last attempt: \(last.suffix(200))")
+            } else {
+                #expect(log == Self.expectedLog(n), "job \(id) log: \(log.suffix(300))")
+            }
+        }
+        // Agents reconnected by themselves and are idle again.
+        let idle = await eventually(30) {
+            (try? await server.admin.listAgents().allSatisfy { $0.status == .idle }) ?? false
+        }
+        #expect(idle)
+    }
+}
