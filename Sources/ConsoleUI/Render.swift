@@ -172,6 +172,8 @@ func selectionDetail(_ s: AppState) -> String? {
         guard let a = s.selectedAgent else { return nil }
         var parts = [a.name, a.status == .pending ? "Pending: press a to authorize" : a.status.displayName]
         if let job = a.currentJobId { parts.append("job \(job) (Enter opens its log)") }
+        if !a.resources.isEmpty { parts.append("resources " + a.resources.joined(separator: ",")) }
+        if !a.environments.isEmpty { parts.append("env " + a.environments.joined(separator: ",")) }
         parts += [a.ipAddress ?? "", "\(a.os) \(a.version)".trimmingCharacters(in: .whitespaces)]
         return parts.filter { !$0.isEmpty }.joined(separator: " · ")
     case .jobs:
