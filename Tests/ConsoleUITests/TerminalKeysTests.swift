@@ -23,11 +23,11 @@ import ConsoleUI
         var step = await tmux.waitFor("box-01")
         #expect(step.found && step.screen.contains("1/60"), "first page:\n\(step.screen)")
         tmux.send("End")
-        step = await tmux.waitFor("60/60")
-        #expect(step.found && step.screen.contains("box-60") && !step.screen.contains("box-01"), "End:\n\(step.screen)")
+        step = await tmux.waitUntil { $0.contains("60/60") && $0.contains("box-60") && !$0.contains("box-01") }
+        #expect(step.found, "End:\n\(step.screen)")
         tmux.send("Home")
-        step = await tmux.waitFor(" 1/60")
-        #expect(step.found && step.screen.contains("box-01"), "Home:\n\(step.screen)")
+        step = await tmux.waitUntil { $0.contains(" 1/60") && $0.contains("box-01") }
+        #expect(step.found, "Home:\n\(step.screen)")
         tmux.send("PageDown")
         step = await tmux.waitFor("\(Layout.listHeight(Size(width: 80, height: 24)) + 1)/60")
         #expect(step.found, "PgDn:\n\(step.screen)")
