@@ -71,7 +71,7 @@ public enum KeyHints {
         case .config:
             viewSection = [
                 KeyHint("n", "add an entry (secret input is not echoed)"),
-                KeyHint("e", "edit the entry's value"),
+                KeyHint("e Enter", "edit the entry's value"),
                 KeyHint("x", "delete the entry (asks y/n)"),
             ]
         case .log:

@@ -58,5 +58,31 @@ import ConsoleUI
         step = await tmux.waitFor("CONSOLE-EXITED 0")
         #expect(step.found, "Ctrl-C exits 0:\n\(step.screen)")
     }
-}
 
+    @Test func coloursAndNoColor() async throws {
+        let server = try ServerProcess()
+        defer { server.stop(); server.removeData() }
+        let uuid = UUID().uuidString.lowercased()
+        let agentAPI = AgentAPI.live(serverURL: server.url, secret: uuid.replacingOccurrences(of: "-", with: "") + "ef")
+        _ = try await agentAPI.register(RegisterRequest(uuid: uuid, name: "pending-box", hostname: "h", os: "linux"))
+        let console = ServerProcess.productsDir.appendingPathComponent("mms-console").path
+        for noColor in [false, true] {
+            let env = noColor ? "NO_COLOR=1 " : "-u NO_COLOR "
+            let tmux = try Tmux(width: 80, height: 24, command:
+                "env \(env)TERM=tmux-256color MMS_ADMIN_TOKEN=\(server.token) \(console) --server \(server.url.absoluteString); sleep 20")
+            defer { tmux.kill() }
+            let step = await tmux.waitFor("pending-box")
+            #expect(step.found)
+            let styled = tmux.captureWithEscapes()
+            // Pending is drawn black on yellow (explicit background) with colour; reverse/bold/underline without.
+            let colourCodes = ["\u{1B}[43m", "\u{1B}[44m", "\u{1B}[30m"]
+            if noColor {
+                #expect(!colourCodes.contains { styled.contains($0) }, "NO_COLOR draws no colours:\n\(styled)")
+                #expect(styled.contains("\u{1B}[1;7m") || styled.contains("\u{1B}[7m"), "NO_COLOR uses reverse video")
+            } else {
+                #expect(colourCodes.allSatisfy { styled.contains($0) }, "status colours with explicit backgrounds:\n\(styled)")
+            }
+            tmux.send("q")
+        }
+    }
+}

@@ -15,6 +15,11 @@ final class Tmux: @unchecked Sendable {
         (try? run(["capture-pane", "-p", "-t", "e2e"])) ?? ""
     }
 
+    /// What the window shows now, with its colour and attribute escape sequences.
+    func captureWithEscapes() -> String {
+        (try? run(["capture-pane", "-p", "-e", "-t", "e2e"])) ?? ""
+    }
+
     /// Sends keys by tmux name ("Enter", "Escape") or, with `literal`, as text.
     func send(_ keys: String..., literal: Bool = false) {
         _ = try? run(["send-keys", "-t", "e2e"] + (literal ? ["-l"] : []) + keys, capture: false)
