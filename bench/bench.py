@@ -342,8 +342,8 @@ def _can_connect(port):
 
 
 def console_frame():
-    exe = os.path.join(BIN, "mms-console")
-    out = subprocess.run([exe, "--measure-render", "10000"], capture_output=True, text=True, timeout=120)
+    exe = os.path.join(BIN, "mms-bench")
+    out = subprocess.run([exe, "console-frame", "10000"], capture_output=True, text=True, timeout=120)
     try:
         return json.loads(out.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
