@@ -161,3 +161,15 @@ import Testing
         }
     }
 }
+
+@Suite struct WaitingReasonTests {
+    @Test func atLeastFortyCharactersOfTheReasonAt120Columns() {
+        var s = Fixtures.state(Fixtures.large)
+        let reason = "no agent has resources [gpu, cuda12, arm64]; 4 agents are busy and 2 are disabled"
+        let job = Job(id: 99, spec: JobSpec(name: "a-rather-long-job-name-for-rendering", commands: ["x"]), waitingReason: reason)
+        _ = s.update(.events([Event(seq: 1, type: .jobUpdated, job: job)]))
+        _ = s.press(.char("2"))
+        let row = render(s, Fixtures.large).text.split(separator: "\n").first { $0.contains("99 ") }
+        #expect(row?.contains(String(reason.prefix(40))) == true, "row: \(row ?? "none")")
+    }
+}
