@@ -57,17 +57,9 @@ public final class NCursesBackend: TerminalBackend {
 
     /// Draws `buffer`, touching only the cells that differ from the last frame.
     public func draw(_ buffer: ScreenBuffer) {
-        let full = previous?.size != buffer.size
-        if full { cnc_clear() }
-        for y in 0..<buffer.size.height {
-            var first = -1, last = -1
-            for x in 0..<buffer.size.width where full || previous?[y, x] != buffer[y, x] {
-                if first < 0 { first = x }
-                last = x
-            }
-            guard first >= 0 else { continue }
-            if buffer[y, first].isContinuation, first > 0 { first -= 1 }
-            drawRun(buffer, y, first, last)
+        if previous?.size != buffer.size { cnc_clear() }
+        for span in buffer.changedSpans(since: previous) {
+            drawRun(buffer, span.y, span.first, span.last)
         }
         previous = buffer
         cnc_refresh()

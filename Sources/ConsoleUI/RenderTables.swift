@@ -68,11 +68,11 @@ func renderTable(
 func renderAgents(_ s: AppState, _ b: inout ScreenBuffer) {
     let columns = [
         Column(title: "", min: 1, max: 1, priority: 100),
-        Column(title: "NAME", min: 12, max: 24, priority: 10),
+        Column(title: "NAME", min: 12, max: 20, priority: 10),
         Column(title: "STATUS", min: 12, max: 12, priority: 9),
-        Column(title: "HOST", min: 10, max: 22, priority: 5),
+        Column(title: "HOST", min: 10, max: 22, priority: 6),
         Column(title: "VERSION", min: 7, max: 8, priority: 3),
-        Column(title: "RESOURCES", min: 10, max: 26, priority: 6),
+        Column(title: "RESOURCES", min: 10, max: 20, priority: 5),
         Column(title: "ENVS", min: 8, max: 16, priority: 4),
         Column(title: "JOB", min: 6, max: 8, priority: 8),
         Column(title: "LAST SEEN", min: 9, max: 9, priority: 7),

@@ -92,6 +92,25 @@ public struct ScreenBuffer: Sendable, Equatable {
         }
     }
 
+    /// Per row, the first and last column that differ from `previous` (every row when there is none or
+    /// its size differs): what the backend redraws. A span never starts on the right half of a wide character.
+    public func changedSpans(since previous: ScreenBuffer?) -> [(y: Int, first: Int, last: Int)] {
+        let full = previous?.size != size
+        var spans: [(y: Int, first: Int, last: Int)] = []
+        for y in 0..<size.height {
+            var first = -1, last = -1
+            let row = y * size.width
+            for x in 0..<size.width where full || previous?.cells[row + x] != cells[row + x] {
+                if first < 0 { first = x }
+                last = x
+            }
+            guard first >= 0 else { continue }
+            if cells[row + first].isContinuation, first > 0 { first -= 1 }
+            spans.append((y, first, last))
+        }
+        return spans
+    }
+
     /// Row `y` as plain text (wide characters once, trailing spaces trimmed).
     public func line(_ y: Int) -> String {
         var s = ""

@@ -161,3 +161,41 @@ import Testing
         }
     }
 }
+
+@Suite struct WaitingReasonTests {
+    @Test func atLeastFortyCharactersOfTheReasonAt120Columns() {
+        var s = Fixtures.state(Fixtures.large)
+        let reason = "no agent has resources [gpu, cuda12, arm64]; 4 agents are busy and 2 are disabled"
+        let job = Job(id: 99, spec: JobSpec(name: "a-rather-long-job-name-for-rendering", commands: ["x"]), waitingReason: reason)
+        _ = s.update(.events([Event(seq: 1, type: .jobUpdated, job: job)]))
+        _ = s.press(.char("2"))
+        let row = render(s, Fixtures.large).text.split(separator: "\n").first { $0.contains("99 ") }
+        #expect(row?.contains(String(reason.prefix(40))) == true, "row: \(row ?? "none")")
+    }
+}
+
+@Suite struct DiffTests {
+    @Test func onlyChangedCellsAreRedrawn() {
+        let s = Fixtures.state()
+        let a = render(s, Fixtures.small)
+        #expect(a.changedSpans(since: nil).count == 24, "first frame: every row")
+        #expect(a.changedSpans(since: a).isEmpty, "same frame: nothing")
+        var later = s
+        _ = later.update(.tick(Fixtures.now.addingTimeInterval(60)))
+        let b = render(later, Fixtures.small)
+        let spans = b.changedSpans(since: a)
+        #expect(spans.allSatisfy { $0.first >= 70 }, "a minute later only the LAST SEEN column changes: \(spans)")
+        var moved = s
+        _ = moved.press(.down)
+        #expect(render(moved, Fixtures.small).changedSpans(since: a).map(\.y).sorted() == [2, 4, 5, 22], "row position, the two cursor rows, the status line")
+    }
+
+    @Test func aSpanStartsOnTheLeftHalfOfAWideCharacter() {
+        var a = ScreenBuffer(Size(width: 6, height: 1))
+        a.put("ab録c", y: 0, x: 0)
+        var b = a
+        b.put("d", y: 0, x: 5)
+        b.restyle(y: 0, x: 3, width: 1, style: .bold)
+        #expect(b.changedSpans(since: a).first?.first == 2)
+    }
+}
