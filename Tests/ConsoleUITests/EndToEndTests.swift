@@ -84,9 +84,9 @@ final class AgentUnderTest: @unchecked Sendable {
     private let process = Process()
     let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("mms-e2e-agent-\(UUID().uuidString)").path
 
-    init(server: ServerProcess, name: String) throws {
+    init(server: ServerProcess, name: String, extra: [String] = []) throws {
         process.executableURL = ServerProcess.productsDir.appendingPathComponent("mms-agent")
-        process.arguments = ["start", "--server", server.url.absoluteString, "--name", name, "--work-dir", workDir]
+        process.arguments = ["start", "--server", server.url.absoluteString, "--name", name, "--work-dir", workDir] + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
