@@ -10,17 +10,32 @@ DEMO="$ROOT/demo-data"
 PIDS="$DEMO/pids"
 KEY=demo-auto-register-key
 
-stop_fleet() {
-  [ -f "$PIDS" ] || return 0
-  # agents first (they cancel and report their jobs), then the server
-  tac "$PIDS" | while read -r pid; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 100); do
-    alive=0
-    while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done < "$PIDS"
-    [ "$alive" = 0 ] && break
+wait_gone() {  # wait_gone SECONDS PID... : true when all ended in time
+  local limit=$1; shift
+  for _ in $(seq 1 $((limit * 10))); do
+    local alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && return 0
     sleep 0.1
   done
-  while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done < "$PIDS"
+  return 1
+}
+
+stop_fleet() {
+  [ -f "$PIDS" ] || return 0
+  local server agents
+  server=$(head -n 1 "$PIDS")
+  agents=$(tail -n +2 "$PIDS")
+  # Agents first, while the server can still take their reports: each cancels its job
+  # ("agent stopped"), ships the log and exits. Then the server.
+  if [ -n "$agents" ]; then
+    kill -TERM $agents 2>/dev/null || true
+    wait_gone 30 $agents || kill -KILL $agents 2>/dev/null || true
+  fi
+  if [ -n "$server" ]; then
+    kill -TERM "$server" 2>/dev/null || true
+    wait_gone 10 "$server" || kill -KILL "$server" 2>/dev/null || true
+  fi
   rm -f "$PIDS"
 }
 
@@ -31,6 +46,7 @@ if [ "${1:-}" = "stop" ]; then
 fi
 
 stop_fleet   # a fleet left from an earlier demo
+rm -rf "$DEMO"   # every demo starts fresh: new server data, new agent identities, the sample jobs only
 mkdir -p "$DEMO"
 : > "$PIDS"
 
