@@ -30,11 +30,13 @@ let package = Package(
 
         .testTarget(name: "MonitorModelsTests", dependencies: ["MonitorModels"]),
         .testTarget(name: "MonitorServerTests", dependencies: ["MonitorServer", "MonitorModels", "CSQLite"]),
-        .testTarget(name: "ServerAPIClientTests", dependencies: ["ServerAPIClient", "MonitorServer", "MonitorModels"]),
+        // Helpers for tests that drive the real binaries (a server process, line reading, polling with a deadline).
+        .target(name: "MMSTestSupport", path: "Tests/MMSTestSupport"),
+        .testTarget(name: "ServerAPIClientTests", dependencies: ["ServerAPIClient", "MonitorServer", "MonitorModels", "MMSTestSupport"]),
         .testTarget(name: "MonitorAgentTests", dependencies: ["MonitorAgent", "MonitorServer", "ServerAPIClient", "MonitorModels"]),
         .testTarget(
             name: "ConsoleUITests",
-            dependencies: ["ConsoleUI", "MonitorServer", "ServerAPIClient", "MonitorModels"],
+            dependencies: ["ConsoleUI", "MonitorServer", "ServerAPIClient", "MonitorModels", "MMSTestSupport"],
             exclude: ["__Snapshots__"]
         ),
     ],

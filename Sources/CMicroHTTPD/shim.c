@@ -37,33 +37,26 @@ struct MHD_Daemon *cmhd_start(const struct cmhd_config *c,
     }
     if (c->tls_cert_pem) flags |= MHD_USE_TLS;
     unsigned int pool = c->thread_pool_size > 1 ? c->thread_pool_size : 0;
-    struct MHD_Daemon *d;
-    errno = 0;
+    // One option list for plain and TLS daemons (MHD_OPTION_ARRAY), the logger first as MHD asks.
+    struct MHD_OptionItem opts[12];
+    int n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, c->connection_limit, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, pool, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_cls};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL};
     if (c->tls_cert_pem) {
-        d = MHD_start_daemon(flags, c->port, NULL, NULL, handler, handler_cls,
-                             MHD_OPTION_EXTERNAL_LOGGER, cmhd_log, NULL,
-                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                             MHD_OPTION_CONNECTION_LIMIT, c->connection_limit,
-                             MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout,
-                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
-                             MHD_OPTION_THREAD_POOL_SIZE, pool,
-                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-                             MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096,
-                             MHD_OPTION_HTTPS_MEM_CERT, c->tls_cert_pem,
-                             MHD_OPTION_HTTPS_MEM_KEY, c->tls_key_pem,
-                             MHD_OPTION_END);
-    } else {
-        d = MHD_start_daemon(flags, c->port, NULL, NULL, handler, handler_cls,
-                             MHD_OPTION_EXTERNAL_LOGGER, cmhd_log, NULL,
-                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                             MHD_OPTION_CONNECTION_LIMIT, c->connection_limit,
-                             MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout,
-                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
-                             MHD_OPTION_THREAD_POOL_SIZE, pool,
-                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-                             MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096,
-                             MHD_OPTION_END);
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)c->tls_cert_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)c->tls_key_pem};
     }
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    errno = 0;
+    struct MHD_Daemon *d = MHD_start_daemon(flags, c->port, NULL, NULL, handler, handler_cls,
+                                            MHD_OPTION_EXTERNAL_LOGGER, cmhd_log, NULL,
+                                            MHD_OPTION_ARRAY, opts,
+                                            MHD_OPTION_END);
     if (!d) {
         snprintf(errbuf, errlen, "cannot listen on %s port %u: %s", c->host, (unsigned)c->port,
                  errno ? strerror(errno) : "libmicrohttpd refused the settings");

@@ -1,4 +1,5 @@
 import Foundation
+import MMSTestSupport
 import MonitorModels
 import ServerAPIClient
 import Testing
@@ -45,8 +46,14 @@ import Testing
         step = await tmux.waitFor("2 Pending")
         #expect(step.found, "both pending:\n\(step.screen)")
 
-        // Mark both and authorize them with one key.
-        tmux.send("Space", "j", "Space", "a")
+        // Mark both (Space marks and moves down) and authorize them with one key.
+        tmux.send("Home", "Space")
+        step = await tmux.waitFor("1 marked")
+        #expect(step.found, "first mark:\n\(step.screen)")
+        tmux.send("Space")
+        step = await tmux.waitFor("2 marked")
+        #expect(step.found, "second mark:\n\(step.screen)")
+        tmux.send("a")
         step = await tmux.waitFor("authorized 2 agents")
         #expect(step.found, "bulk authorize:\n\(step.screen)")
         step = await tmux.waitFor("2 Idle", seconds: 30)

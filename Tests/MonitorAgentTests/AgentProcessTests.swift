@@ -49,13 +49,11 @@ import Testing
         ], epilogue: Epilogue(always: ["echo epilogue"]))
         let first = try await server.admin.createJob(stubborn)
         _ = try await server.job(first.id) { $0.state == .building }
-        #expect(await eventually { FileManager.default.fileExists(atPath: dir + "/w/gc.pid") })
+        let gc = try #require(await waitForPid(atPath: dir + "/w/gc.pid"))
         _ = try await server.admin.cancelJob(first.id)
         let cancelled = try await server.job(first.id) { $0.state == .completed }
         #expect(cancelled.result == .cancelled)
         #expect(cancelled.failureReason == "cancelled by admin")
-        let gc = try #require(Int32(try String(contentsOfFile: dir + "/w/gc.pid", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(!processAlive(gc))
         #expect(!(try await server.log(first.id)).contains("epilogue\n"))
 
@@ -132,9 +130,7 @@ import Testing
         try await authorizeWhenRegistered(server, agent, workDir: dir + "/w")
         let job = try await server.admin.createJob(JobSpec(name: "orphan", commands: ["sleep 300 & echo $! > ../../sleep.pid; wait"]))
         _ = try await server.job(job.id) { $0.state == .building }
-        #expect(await eventually { FileManager.default.fileExists(atPath: dir + "/w/sleep.pid") })
-        let sleeper = try #require(Int32(try String(contentsOfFile: dir + "/w/sleep.pid", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let sleeper = try #require(await waitForPid(atPath: dir + "/w/sleep.pid"))
         agent.signal(SIGKILL)
         _ = await agent.exitStatus()
         #expect(processAlive(sleeper))

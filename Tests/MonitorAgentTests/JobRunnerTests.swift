@@ -96,8 +96,7 @@ import Testing
         let pidBox = OutputBox()
         let started = Date()
         let (outcome, log, _) = try await runJob(spec, grace: .milliseconds(700)) { runner, _, jobDir in
-            _ = await eventually { FileManager.default.fileExists(atPath: jobDir + "/grandchild.pid") }
-            let text = (try? String(contentsOfFile: jobDir + "/grandchild.pid", encoding: .utf8)) ?? ""
+            let text = await waitForPid(atPath: jobDir + "/grandchild.pid").map { "\($0)\n" } ?? ""
             pidBox.append(Data(text.utf8))
             runner.cancel(reason: "cancelled by admin")
         }

@@ -51,3 +51,15 @@ func runJob(
     if let during { await during(runner, box, dir + "/job") }
     return (await outcome, box.text, dir + "/job")
 }
+
+/// The pid a job wrote to `path`, once the file holds a whole line (a shell creates the file before
+/// it writes to it); nil when none came within the time.
+func waitForPid(atPath path: String, within seconds: Double = 10) async -> Int32? {
+    var pid: Int32?
+    _ = await eventually(seconds) {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        pid = text.hasSuffix("\n") ? Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+        return pid != nil
+    }
+    return pid
+}

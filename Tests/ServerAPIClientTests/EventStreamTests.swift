@@ -1,4 +1,5 @@
 import Foundation
+import MMSTestSupport
 import MonitorModels
 import Testing
 @testable import ServerAPIClient

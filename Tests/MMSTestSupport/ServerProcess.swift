@@ -1,15 +1,15 @@
 import Foundation
-// A copy of Tests/ServerAPIClientTests/ServerProcess.swift: test targets cannot share sources.
 
 /// A real `mms-server` process on 127.0.0.1 (port 0 unless given) with a temporary data dir.
-final class ServerProcess: @unchecked Sendable {
-    let process = Process()
-    let dataDir: String
-    let url: URL
-    let token: String
+/// Shared by the test targets that drive real binaries (a library target: test targets cannot share sources).
+public final class ServerProcess: @unchecked Sendable {
+    public let process = Process()
+    public let dataDir: String
+    public let url: URL
+    public let token: String
 
     /// The directory holding the built products (mms-server, mms-console, mms-agent): next to the test bundle.
-    static var productsDir: URL {
+    public static var productsDir: URL {
         let candidates = [
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
             Bundle.main.bundleURL.deletingLastPathComponent(),
@@ -26,7 +26,7 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Starts the server and waits (up to 20 s) for its `mms-server listening on URL` line.
-    init(dataDir: String? = nil, port: Int = 0, extra: [String] = []) throws {
+    public init(dataDir: String? = nil, port: Int = 0, extra: [String] = []) throws {
         let dir = dataDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("mms-client-\(UUID().uuidString)").path
         self.dataDir = dir
         process.executableURL = Self.productsDir.appendingPathComponent("mms-server")
@@ -46,10 +46,10 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// The port the server listens on.
-    var port: Int { url.port ?? 0 }
+    public var port: Int { url.port ?? 0 }
 
     /// SIGTERM and wait for the exit.
-    func stop() {
+    public func stop() {
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
@@ -60,20 +60,20 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Removes the data dir (after the last server on it stopped).
-    func removeData() {
+    public func removeData() {
         try? FileManager.default.removeItem(atPath: dataDir)
     }
 }
 
-enum ServerProcessError: Error { case didNotStart }
+public enum ServerProcessError: Error { case didNotStart }
 
 /// Reads lines from a pipe on a background thread so a test can wait for one with a deadline.
-final class LineReader: @unchecked Sendable {
+public final class LineReader: @unchecked Sendable {
     private let lock = NSCondition()
     private var lines: [String] = []
     private var buffer = Data()
 
-    init(_ handle: FileHandle) {
+    public init(_ handle: FileHandle) {
         Thread.detachNewThread { [self] in
             while true {
                 let data = handle.availableData
@@ -91,7 +91,7 @@ final class LineReader: @unchecked Sendable {
     }
 
     /// The first line containing `text`, or nil once `deadline` passes.
-    func line(containing text: String, deadline: Date) -> String? {
+    public func line(containing text: String, deadline: Date) -> String? {
         lock.lock()
         defer { lock.unlock() }
         while true {
@@ -102,7 +102,7 @@ final class LineReader: @unchecked Sendable {
 }
 
 /// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
-func eventually(_ seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(_ seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if try await condition() { return true }
