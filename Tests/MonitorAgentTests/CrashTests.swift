@@ -66,4 +66,42 @@ import Testing
         }
         #expect(idle)
     }
+
+    @Test func killNineAnAgentMidJobTheJobCompletesElsewhereAndItsProcessesDie() async throws {
+        let dir = makeTempDir("agentcrash")
+        let server = try await TestServer.start(dir: dir, extra: ["--lost-contact-after", "2"])
+        defer { server.child.signal(SIGTERM) }
+        let first = try startAgent(server, workDir: dir + "/first", name: "first", dir: dir)
+        defer { first.signal(SIGKILL) }
+        try await authorizeWhenRegistered(server, first, workDir: dir + "/first")
+        let spec = JobSpec(name: "survivor", commands: [
+            "sleep 300 & echo $! > ../../sleeper-$(basename $(dirname $(pwd)))-$$.pid",
+            "for i in $(seq 1 20); do echo tick $i; sleep 0.1; done",
+        ])
+        let job = try await server.admin.createJob(spec)
+        _ = try await server.job(job.id) { $0.state == .building && $0.agentUuid != nil }
+        let firstWork = dir + "/first"
+        #expect(await eventually { ((try? FileManager.default.contentsOfDirectory(atPath: firstWork)) ?? []).contains { $0.hasSuffix(".pid") } })
+        let pidFile = try #require(try FileManager.default.contentsOfDirectory(atPath: firstWork).first { $0.hasSuffix(".pid") })
+        let orphan = try #require(await waitForPid(atPath: firstWork + "/" + pidFile))
+        first.signal(SIGKILL)
+        _ = await first.exitStatus()
+        #expect(processAlive(orphan), "the job's processes outlive a SIGKILLed agent until it starts again")
+
+        // A second agent takes the job once the first has lost contact; the log says why.
+        let second = try startAgent(server, workDir: dir + "/second", name: "second", dir: dir)
+        defer { second.signal(SIGTERM) }
+        try await authorizeWhenRegistered(server, second, workDir: dir + "/second")
+        let done = try await server.job(job.id, within: 60) { $0.state == .completed }
+        #expect(done.result == .passed && done.attempt == 2 && done.agentName == "second")
+        let log = try await server.log(job.id)
+        #expect(log.contains("[mms] agent first lost contact; job rescheduled\n"))
+        #expect(log.hasSuffix((1...20).map { "tick \($0)\n" }.joined()))
+
+        // The first agent starts again on its work dir: it kills what its crashed run left behind.
+        let again = try startAgent(server, workDir: firstWork, name: "first", dir: dir)
+        defer { again.signal(SIGTERM) }
+        #expect(await eventually(15) { !processAlive(orphan) })
+        #expect(await eventually(15) { again.stderr.contains("left by an earlier run of the agent") })
+    }
 }

@@ -65,9 +65,9 @@ final class TestServer: @unchecked Sendable {
     var url: URL
     let admin: AdminAPI
 
-    static func start(dir: String, port: Int = 0) async throws -> TestServer {
+    static func start(dir: String, port: Int = 0, extra: [String] = []) async throws -> TestServer {
         let dataDir = dir + "/data"
-        let (child, url) = try await launch(dataDir: dataDir, dir: dir, port: port)
+        let (child, url) = try await launch(dataDir: dataDir, dir: dir, port: port, extra: extra)
         let token = try String(contentsOfFile: dataDir + "/admin.token", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         return TestServer(dataDir: dataDir, child: child, url: url, admin: .live(serverURL: url, token: token))
@@ -80,8 +80,9 @@ final class TestServer: @unchecked Sendable {
         self.admin = admin
     }
 
-    static func launch(dataDir: String, dir: String, port: Int) async throws -> (ChildProcess, URL) {
-        let child = try ChildProcess("mms-server", ["--port", String(port), "--data-dir", dataDir, "--ping-interval", "1"], dir: dir)
+    static func launch(dataDir: String, dir: String, port: Int, extra: [String] = []) async throws -> (ChildProcess, URL) {
+        let child = try ChildProcess("mms-server", ["--port", String(port), "--data-dir", dataDir, "--ping-interval", "1"] + extra,
+                                     dir: dir)
         var url: URL?
         _ = await eventually(15) {
             if let line = child.stdout.split(separator: "\n").first(where: { $0.hasPrefix("mms-server listening on ") }) {
