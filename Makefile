@@ -5,7 +5,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term curl
 SWIFT ?= swift
 
-.PHONY: deps build release test demo demo-stop bench clean
+.PHONY: deps build release test demo demo-stop bench schemathesis clean
 
 # Installs the apt packages that are missing (apt-get update once, only when something is missing).
 deps:
@@ -39,6 +39,11 @@ bench: deps
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq wrk nginx-light >/dev/null; }
 	$(SWIFT) build -c release
 	python3 bench/bench.py
+
+# Property-based API testing against docs/openapi.yaml (installs schemathesis into .build-venv; ~10 min).
+schemathesis: deps
+	$(SWIFT) build
+	bash scripts/schemathesis.sh
 
 clean:
 	rm -rf .build

@@ -61,6 +61,7 @@ extension ServiceCore {
         return try locked { () throws(APIError) -> Response in
             let record = try requireAgent(req, uuid: uuid)
             let body = try Input.body(req, as: PingRequest.self)
+            if let free = body.freeSpaceBytes, free < 0 { throw APIError(.badRequest, "field 'freeSpaceBytes' must not be negative") }
             let changes = try apply(now: now) { d in d.ping(uuid, jobId: body.jobId, now: now) }
             if changes.agents.isEmpty { noteContact(uuid, now: now) }
             return .json(PingResponse(

@@ -90,6 +90,9 @@ import MonitorModels
         #expect(cfg.entries["RECORDER_PASSWORD"] == "hunter22" && cfg.secret == ["RECORDER_PASSWORD"] && cfg.version == 2)
         let ping = try await s.call("POST", "/api/v1/agents/\(uuid)/ping", token: secret, json: #"{"runtimeState":"idle"}"#)
         #expect(try ping.decode(PingResponse.self).configVersion == 2)
+        let negative = try await s.call("POST", "/api/v1/agents/\(uuid)/ping", token: secret,
+                                        json: #"{"runtimeState":"idle","freeSpaceBytes":-1}"#)
+        #expect(negative.status == 400 && negative.errorMessage == "field 'freeSpaceBytes' must not be negative")
         #expect(try await s.call("DELETE", "/api/v1/config/ENDPOINT", token: s.admin).status == 204)
         #expect(try await s.call("DELETE", "/api/v1/config/ENDPOINT", token: s.admin).status == 404)
         let bad = try await s.createJobReply(#"{"name":"j","commands":["true"],"secrets":["NOPE"]}"#)
