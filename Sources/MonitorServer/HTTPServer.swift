@@ -125,16 +125,22 @@ final class HTTPServer: @unchecked Sendable {
     }
 
     private func newContext(_ connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?) -> RequestContext {
-        var addr = [CChar](repeating: 0, count: 64)
-        cmhd_client_address(connection, &addr, addr.count)
+        let methodText = method.map { String(cString: $0) } ?? "GET"
+        // The peer address is only kept by registration (a POST): skip the lookup for everything else.
+        var address = ""
+        if methodText == "POST" {
+            var addr = [CChar](repeating: 0, count: 64)
+            cmhd_client_address(connection, &addr, addr.count)
+            address = String(decoding: addr.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
         let request = Request(
-            method: method.map { String(cString: $0) } ?? "GET",
+            method: methodText,
             path: url.map { String(cString: $0) } ?? "/",
             query: RequestContext.queryArguments(connection),
             authorization: RequestContext.header(connection, "Authorization"),
             contentType: RequestContext.header(connection, "Content-Type"),
             body: Data(),
-            clientAddress: String(decoding: addr.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            clientAddress: address)
         return RequestContext(connection: connection, request: request, bodyLimit: BodyLimit.json)
     }
 

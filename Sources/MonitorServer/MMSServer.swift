@@ -89,8 +89,11 @@ extension Router {
     /// Every route of the contract.
     static func mms(_ core: ServiceCore) -> Router {
         var r = Router()
-        r.add("GET", "/healthz") { _, _ throws(APIError) in .respond(.json(HealthStatus())) }
-        r.add("GET", "/api/v1/version") { _, _ throws(APIError) in .respond(.json(VersionInfo())) }
+        // Answers that never change are encoded once (these are the hot path of health checks).
+        let health = Response.json(HealthStatus())
+        let version = Response.json(VersionInfo())
+        r.add("GET", "/healthz") { _, _ throws(APIError) in .respond(health) }
+        r.add("GET", "/api/v1/version") { _, _ throws(APIError) in .respond(version) }
         r.add("GET", "/metrics") { _, _ throws(APIError) in
             .respond(Response(status: 200, body: Data(core.renderMetrics().utf8), contentType: "text/plain; version=0.0.4"))
         }
