@@ -86,7 +86,7 @@ import Testing
         #expect(outcome.processExitCode == 124)
         #expect(log.contains("[mms] timed out after 1 s"))
         #expect(log.contains("cleanup\n") && log.contains("fail-hook\n") && !log.contains("pass-hook"))
-        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(Date().timeIntervalSince(started) < 120, "a hang, not a speed check")
     }
 
     @Test func cancelKillsAGrandchildThatIgnoresSIGTERMAfterTheGrace() async throws {

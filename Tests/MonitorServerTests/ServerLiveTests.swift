@@ -14,7 +14,7 @@ import MonitorModels
         let started = Date()
         let job = try await s.createJob(JobSpec(name: "j", commands: ["true"]))
         let r = try await poll
-        #expect(r.status == 200 && Date().timeIntervalSince(started) < 5)
+        #expect(r.status == 200 && Date().timeIntervalSince(started) < 19, "answered by the job, not by the poll's 20 s deadline")
         guard case .job(let j) = try r.decode(NextMessage.self) else { Issue.record("no job"); return }
         #expect(j.id == job.id)
         // A cancel reaches the held poll too.
@@ -104,7 +104,7 @@ import MonitorModels
             for try await status in group { statuses.append(status) }
             #expect(statuses.filter { $0 == 204 }.count == 20 && statuses.filter { $0 == 200 }.count == 20)
         }
-        #expect(Date().timeIntervalSince(started) < 30)
+        #expect(Date().timeIntervalSince(started) < 55, "answered at stop, not at the polls' 60 s deadline")
     }
 
     @Test func aRestartKeepsEverything() async throws {
