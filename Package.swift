@@ -29,11 +29,14 @@ let package = Package(
         .executableTarget(name: "mms-bench", dependencies: ["ConsoleUI", "MonitorModels"]),
 
         .testTarget(name: "MonitorModelsTests", dependencies: ["MonitorModels"]),
-        .testTarget(name: "MonitorServerTests", dependencies: ["MonitorServer", "MonitorModels", "CSQLite"]),
+        .testTarget(name: "MonitorServerTests", dependencies: ["MonitorServer", "MonitorModels", "CSQLite", "MMSTestSupport"]),
         // Helpers for tests that drive the real binaries (a server process, line reading, polling with a deadline).
         .target(name: "MMSTestSupport", path: "Tests/MMSTestSupport"),
         .testTarget(name: "ServerAPIClientTests", dependencies: ["ServerAPIClient", "MonitorServer", "MonitorModels", "MMSTestSupport"]),
-        .testTarget(name: "MonitorAgentTests", dependencies: ["MonitorAgent", "MonitorServer", "ServerAPIClient", "MonitorModels"]),
+        .testTarget(
+            name: "MonitorAgentTests",
+            dependencies: ["MonitorAgent", "MonitorServer", "ServerAPIClient", "MonitorModels", "MMSTestSupport"]
+        ),
         .testTarget(
             name: "ConsoleUITests",
             dependencies: ["ConsoleUI", "MonitorServer", "ServerAPIClient", "MonitorModels", "MMSTestSupport"],

@@ -1,5 +1,6 @@
 import Foundation
 import MonitorModels
+import MMSTestSupport
 import ServerAPIClient
 import Testing
 @testable import MonitorAgent
@@ -7,33 +8,6 @@ import Testing
 /// Hostile clients against the real mms-server process: many idle connections, raw garbage,
 /// invalid UTF-8. The server keeps answering and nothing it stored changes.
 @Suite(.serialized) struct HostileInputTests {
-    /// A raw TCP connection to 127.0.0.1:port (nil when the client runs out of descriptors).
-    static func connectRaw(_ port: Int) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if ok != 0 { close(fd); return nil }
-        return fd
-    }
-
-    /// Sends raw bytes and reads what comes back until the server closes or answers.
-    static func exchange(_ port: Int, _ bytes: [UInt8]) -> String {
-        guard let fd = connectRaw(port) else { return "" }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        _ = bytes.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        var buf = [UInt8](repeating: 0, count: 4096)
-        let n = recv(fd, &buf, buf.count, 0)
-        return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : ""
-    }
-
     @Test func tenThousandIdleConnectionsAndTheServerStillAnswers() async throws {
         var limit = rlimit()
         getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
@@ -47,24 +21,19 @@ import Testing
         var fds: [Int32] = []
         defer { for fd in fds { close(fd) } }
         for _ in 0..<10_000 {
-            guard let fd = Self.connectRaw(port) else { break }
+            guard let fd = RawHTTP.connect(port: port) else { break }
             fds.append(fd)
         }
         #expect(fds.count == 10_000)
-        let answer = Self.exchange(port, Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        let answer = RawHTTP.exchange(port: port, Data("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
         #expect(answer.hasPrefix("HTTP/1.1 200"), "answer with 10,000 idle connections open: \(answer.prefix(100))")
         // Some of the idle ones are still served too.
         let request = Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
         var served = 0
         for fd in fds.prefix(50) {
-            _ = request.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            _ = RawHTTP.send(fd, Data(request))
         }
-        for fd in fds.prefix(50) {
-            var tv = timeval(tv_sec: 5, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            var buf = [UInt8](repeating: 0, count: 512)
-            if recv(fd, &buf, buf.count, 0) > 12, String(decoding: buf[0..<12], as: UTF8.self) == "HTTP/1.1 200" { served += 1 }
-        }
+        for fd in fds.prefix(50) where RawHTTP.receive(fd, seconds: 5).hasPrefix("HTTP/1.1 200") { served += 1 }
         #expect(served == 50)
     }
 
@@ -87,10 +56,10 @@ import Testing
             Array("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Length: -5\r\n\r\n".utf8),
         ]
         for bytes in cases {
-            let answer = Self.exchange(port, bytes)
+            let answer = RawHTTP.exchange(port: port, Data(bytes))
             #expect(!answer.contains(" 500 "), "no server error for \(bytes.prefix(40)): \(answer.prefix(200))")
         }
-        let bad = Self.exchange(port, Array("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Length: \(invalidName.count)\r\nConnection: close\r\n\r\n".utf8) + invalidName)
+        let bad = RawHTTP.exchange(port: port, Data("POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Length: \(invalidName.count)\r\nConnection: close\r\n\r\n".utf8) + invalidName)
         #expect(bad.hasPrefix("HTTP/1.1 400"), "invalid UTF-8 in a name is a 400: \(bad.prefix(200))")
         #expect(try await server.admin.listJobs(nil, nil).isEmpty)
         // Invalid UTF-8 in a log is stored and returned byte for byte.

@@ -1,4 +1,5 @@
 import Foundation
+import MMSTestSupport
 import Testing
 import MonitorModels
 @testable import MonitorServer
@@ -80,28 +81,8 @@ import MonitorModels
         #expect(jobs.jobs.isEmpty)
     }
 
-    /// Sends raw bytes on a new connection and returns the first answer's status line.
     static func rawExchange(port: Int, head: String, chunks: [Data] = []) -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard ok == 0 else { return "" }
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        for part in [Data(head.utf8)] + chunks {
-            let sent = part.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent < 0 { break }  // the server may answer and close before the whole body is sent
-        }
-        var buf = [UInt8](repeating: 0, count: 2048)
-        let n = recv(fd, &buf, buf.count, 0)
-        return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : ""
+        RawHTTP.exchange(port: port, Data(head.utf8), chunks: chunks)
     }
 
     @Test func oversizedBodiesAre413() async throws {
