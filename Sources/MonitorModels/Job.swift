@@ -98,17 +98,17 @@ public struct JobSpec: Codable, Sendable, Equatable {
         try encodeFields(into: &c)
     }
 
+    /// Writes the spec's fields (a Job writes them flat beside its own).
     func encodeFields(into c: inout KeyedEncodingContainer<CodingKeys>) throws {
-        func key(_ k: CodingKeys) -> CodingKeys { k }
-        try c.encode(name, forKey: key(.name))
-        try c.encode(commands, forKey: key(.commands))
-        try c.encode(env, forKey: key(.env))
-        try c.encode(files, forKey: key(.files))
-        try c.encode(epilogue, forKey: key(.epilogue))
-        try c.encode(resources, forKey: key(.resources))
-        try c.encode(environment, forKey: key(.environment))
-        try c.encode(timeoutSeconds, forKey: key(.timeoutSeconds))
-        try c.encode(secrets, forKey: key(.secrets))
+        try c.encode(name, forKey: .name)
+        try c.encode(commands, forKey: .commands)
+        try c.encode(env, forKey: .env)
+        try c.encode(files, forKey: .files)
+        try c.encode(epilogue, forKey: .epilogue)
+        try c.encode(resources, forKey: .resources)
+        try c.encode(environment, forKey: .environment)
+        try c.encode(timeoutSeconds, forKey: .timeoutSeconds)
+        try c.encode(secrets, forKey: .secrets)
     }
 }
 
