@@ -183,7 +183,11 @@ public final class JobRunner: Sendable {
         }
         let pid = try ProcessControl.spawnBash(script: name, environment: environment, outputFD: outputFD, cwd: controlDir)
         PgidFile.record(pid, at: options.pgidFile)
-        defer { PgidFile.clear(at: options.pgidFile) }
+        let watchdog = ProcessControl.spawnWatchdog(pgid: pid, grace: options.grace)
+        defer {
+            watchdog?.dismiss()
+            PgidFile.clear(at: options.pgidFile)
+        }
         var shell: ExitStatus?
         while true {
             for (p, st) in ProcessControl.reapGroup(pid) where p == pid { shell = st }

@@ -131,6 +131,11 @@ import Testing
         let job = try await server.admin.createJob(JobSpec(name: "orphan", commands: ["sleep 300 & echo $! > ../../sleep.pid; wait"]))
         _ = try await server.job(job.id) { $0.state == .building }
         let sleeper = try #require(await waitForPid(atPath: dir + "/w/sleep.pid"))
+        // The job's watchdog would stop the job when the agent dies; take it out first, so this test
+        // exercises the fallback: the next start on the work dir kills what job.pgid names.
+        for watchdog in childProcesses(of: agent.pid).filter({ commandLine($0).contains("read _; kill -TERM") }) {
+            kill(watchdog, SIGKILL)
+        }
         agent.signal(SIGKILL)
         _ = await agent.exitStatus()
         #expect(processAlive(sleeper))
