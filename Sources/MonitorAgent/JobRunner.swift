@@ -182,8 +182,8 @@ public final class JobRunner: Sendable {
             throw .io("cannot write \(path): \(error.localizedDescription)")
         }
         let pid = try ProcessControl.spawnBash(script: name, environment: environment, outputFD: outputFD, cwd: controlDir)
+        let watchdog = ProcessControl.spawnWatchdog(pgid: pid, grace: options.grace)  // first: it costs one spawn
         PgidFile.record(pid, at: options.pgidFile)
-        let watchdog = ProcessControl.spawnWatchdog(pgid: pid, grace: options.grace)
         defer {
             watchdog?.dismiss()
             PgidFile.clear(at: options.pgidFile)

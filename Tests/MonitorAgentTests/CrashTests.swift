@@ -84,6 +84,12 @@ import Testing
         #expect(await eventually { ((try? FileManager.default.contentsOfDirectory(atPath: firstWork)) ?? []).contains { $0.hasSuffix(".pid") } })
         let pidFile = try #require(try FileManager.default.contentsOfDirectory(atPath: firstWork).first { $0.hasSuffix(".pid") })
         let orphan = try #require(await waitForPid(atPath: firstWork + "/" + pidFile))
+        // Mid-job means after the agent has set the job up: its watchdog runs and job.pgid is written.
+        // (Under load the job can write its pid file before the agent has done either.)
+        #expect(await eventually {
+            FileManager.default.fileExists(atPath: firstWork + "/job.pgid")
+                && childProcesses(of: first.pid).contains { commandLine($0).contains("read _; kill -TERM") }
+        })
         first.signal(SIGKILL)
         _ = await first.exitStatus()
         // The job's watchdog saw its agent die and stopped the job's group (the grace here is 0.5 s).
