@@ -133,6 +133,10 @@ import Testing
         let sleeper = try #require(await waitForPid(atPath: dir + "/w/sleep.pid"))
         // The job's watchdog would stop the job when the agent dies; take it out first, so this test
         // exercises the fallback: the next start on the work dir kills what job.pgid names.
+        #expect(await eventually {
+            FileManager.default.fileExists(atPath: dir + "/w/job.pgid")
+                && childProcesses(of: agent.pid).contains { commandLine($0).contains("read _; kill -TERM") }
+        })
         for watchdog in childProcesses(of: agent.pid).filter({ commandLine($0).contains("read _; kill -TERM") }) {
             kill(watchdog, SIGKILL)
         }
