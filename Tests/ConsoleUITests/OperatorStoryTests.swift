@@ -5,7 +5,7 @@ import ServerAPIClient
 import Testing
 
 /// The whole operator story of the README, at 80x24 as over ssh: a server, two pending agents, the
-/// sample jobs from assets/jobs; the operator authorizes both agents at once, watches a job pass, opens
+/// sample jobs from assets/jobs; the operator authorizes both agents, watches a job pass, opens
 /// the long job's live log, cancels it, quits, and no process of the cancelled job is left.
 @Suite(.serialized) struct OperatorStoryTests {
     static let assets = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../assets/jobs")
@@ -46,16 +46,15 @@ import Testing
         step = await tmux.waitFor("2 Pending")
         #expect(step.found, "both pending:\n\(step.screen)")
 
-        // Mark both (Space marks and moves down) and authorize them with one key.
-        tmux.send("Home", "Space")
-        step = await tmux.waitFor("1 marked")
-        #expect(step.found, "first mark:\n\(step.screen)")
-        tmux.send("Space")
-        step = await tmux.waitFor("2 marked")
-        #expect(step.found, "second mark:\n\(step.screen)")
-        tmux.send("a")
-        step = await tmux.waitFor("authorized 2 agents")
-        #expect(step.found, "bulk authorize:\n\(step.screen)")
+        // Authorize each: select it (its name leads the status line), press a, read the answer.
+        for name in ["build-01", "rec-01"] {
+            tmux.send(name == "build-01" ? "Home" : "End")
+            step = await tmux.waitFor("\(name) · Pending")
+            #expect(step.found, "\(name) selected:\n\(step.screen)")
+            tmux.send("a")
+            step = await tmux.waitFor("authorized \(name)")
+            #expect(step.found, "authorize \(name):\n\(step.screen)")
+        }
         step = await tmux.waitFor("2 Idle", seconds: 30)
         #expect(step.found, "both idle without a keypress:\n\(step.screen)")
 

@@ -27,12 +27,12 @@ final class Tmux: @unchecked Sendable {
 
     /// Waits until the window shows `text` (polling, with a deadline); returns the last capture.
     @discardableResult
-    func waitFor(_ text: String, seconds: Double = 10) async -> (found: Bool, screen: String) {
+    func waitFor(_ text: String, seconds: Double = 30) async -> (found: Bool, screen: String) {
         await waitUntil(seconds: seconds) { $0.contains(text) }
     }
 
     /// Waits until the window satisfies `condition` (polling, with a deadline); returns the last capture.
-    func waitUntil(seconds: Double = 10, _ condition: (String) -> Bool) async -> (found: Bool, screen: String) {
+    func waitUntil(seconds: Double = 30, _ condition: (String) -> Bool) async -> (found: Bool, screen: String) {
         let deadline = Date().addingTimeInterval(seconds)
         var screen = capture()
         while !condition(screen), Date() < deadline {

@@ -102,7 +102,7 @@ public final class LineReader: @unchecked Sendable {
 }
 
 /// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
-public func eventually(_ seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if try await condition() { return true }

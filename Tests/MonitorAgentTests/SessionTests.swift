@@ -84,7 +84,7 @@ final class FakeAgentServer: Sendable {
         let session = AgentSession(options: try options(dir), identity: .generate(), log: fake.logger,
                                    grace: .milliseconds(300)) { _ in fake.api() }
         let running = Task { try await session.run() }
-        #expect(await eventually(15) { fake.logText.contains("job 5 is no longer this agent's") })
+        #expect(await eventually(60) { fake.logText.contains("job 5 is no longer this agent's") })
         let pid = try #require(Int32((try String(contentsOfFile: dir + "/shell.pid", encoding: .utf8))
             .trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(await eventually { !processAlive(pid) })

@@ -103,7 +103,7 @@ final class TestServer: @unchecked Sendable {
 }
 
 /// Polls a condition until it holds or the deadline passes (tests never sleep to wait).
-func eventually(_ seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
+func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let until = Date().addingTimeInterval(seconds)
     while Date() < until {
         if try await condition() { return true }
