@@ -56,37 +56,12 @@ public enum ProcessControl {
     public static func spawnBash(
         script: String, environment: [String: String], outputFD: Int32, cwd: String? = nil
     ) throws(AgentError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        var attr = posix_spawnattr_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawnattr_init(&attr)
-        defer {
-            posix_spawn_file_actions_destroy(&actions)
-            posix_spawnattr_destroy(&attr)
-        }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
-        posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
-        closeFrom3(&actions)
-        if let cwd { addChdir(&actions, cwd) }
-
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        let setsid: Int32 = 0x80  // POSIX_SPAWN_SETSID (glibc >= 2.26)
-        posix_spawnattr_setflags(&attr, Int16(setsid | Int32(POSIX_SPAWN_SETSIGMASK) | Int32(POSIX_SPAWN_SETSIGDEF)))
-
-        let argv = ["/bin/bash", "--noprofile", "--norc", script]
         let envp = environment.map { "\($0.key)=\($0.value)" }.sorted()
-        var pid: pid_t = 0
-        let rc = withCStrings(argv) { cargv in
-            withCStrings(envp) { cenv in
-                posix_spawn(&pid, "/bin/bash", &actions, &attr, cargv, cenv)
-            }
+        let (rc, pid) = spawnInNewSession(["/bin/bash", "--noprofile", "--norc", script], environment: envp, cwd: cwd,
+                                          resetSignals: true) { actions in
+            posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_adddup2(actions, outputFD, 1)
+            posix_spawn_file_actions_adddup2(actions, outputFD, 2)
         }
         guard rc == 0 else {
             throw .spawnFailed("cannot start /bin/bash: \(String(cString: strerror(rc))); is bash installed?")
@@ -102,29 +77,15 @@ public enum ProcessControl {
     public static func spawnWatchdog(pgid: pid_t, grace: Duration) -> Watchdog? {
         guard let (readEnd, writeEnd) = cloexecPipe() else { return nil }
         defer { close(readEnd) }
-        var actions = posix_spawn_file_actions_t()
-        var attr = posix_spawnattr_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawnattr_init(&attr)
-        defer {
-            posix_spawn_file_actions_destroy(&actions)
-            posix_spawnattr_destroy(&attr)
-        }
-        posix_spawn_file_actions_adddup2(&actions, readEnd, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        closeFrom3(&actions)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        let setsid: Int32 = 0x80  // POSIX_SPAWN_SETSID: signals to the agent's group do not reach it
-        posix_spawnattr_setflags(&attr, Int16(setsid | Int32(POSIX_SPAWN_SETSIGMASK)))
         let (secs, attos) = grace.components
         let seconds = String(format: "%.3f", Double(secs) + Double(attos) / 1e18)
         let script = "read _; kill -TERM -\(pgid) 2>/dev/null; sleep \(seconds); kill -KILL -\(pgid) 2>/dev/null"
-        var pid: pid_t = 0
-        let rc = withCStrings(["/bin/sh", "-c", script]) { argv in
-            withCStrings(["PATH=/usr/bin:/bin"]) { env in posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, env) }
+        // Its own session: signals to the agent's group do not reach it.
+        let (rc, pid) = spawnInNewSession(["/bin/sh", "-c", script], environment: ["PATH=/usr/bin:/bin"],
+                                          resetSignals: false) { actions in
+            posix_spawn_file_actions_adddup2(actions, readEnd, 0)
+            posix_spawn_file_actions_addopen(actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(actions, 2, "/dev/null", O_WRONLY, 0)
         }
         guard rc == 0 else {
             close(writeEnd)
@@ -174,6 +135,44 @@ public enum ProcessControl {
             _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
         }
         return (fds[0], fds[1])
+    }
+
+    /// posix_spawn of `argv` (argv[0] is the program's path) as the leader of a new session and process
+    /// group, with the descriptors `stdio` sets up and none from 3 up, no blocked signals, and (with
+    /// `resetSignals`) the usual signals back at their defaults. Returns posix_spawn's code and the pid.
+    private static func spawnInNewSession(
+        _ argv: [String], environment: [String], cwd: String? = nil, resetSignals: Bool,
+        stdio: (UnsafeMutablePointer<posix_spawn_file_actions_t>) -> Void
+    ) -> (Int32, pid_t) {
+        var actions = posix_spawn_file_actions_t()
+        var attr = posix_spawnattr_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawnattr_init(&attr)
+        defer {
+            posix_spawn_file_actions_destroy(&actions)
+            posix_spawnattr_destroy(&attr)
+        }
+        stdio(&actions)
+        closeFrom3(&actions)
+        if let cwd { addChdir(&actions, cwd) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        let setsid: Int32 = 0x80  // POSIX_SPAWN_SETSID (glibc >= 2.26)
+        var flags = setsid | Int32(POSIX_SPAWN_SETSIGMASK)
+        if resetSignals {
+            var defaults = sigset_t()
+            sigemptyset(&defaults)
+            for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, s) }
+            posix_spawnattr_setsigdefault(&attr, &defaults)
+            flags |= Int32(POSIX_SPAWN_SETSIGDEF)
+        }
+        posix_spawnattr_setflags(&attr, Int16(flags))
+        var pid: pid_t = 0
+        let rc = withCStrings(argv) { cargv in
+            withCStrings(environment) { cenv in posix_spawn(&pid, argv[0], &actions, &attr, cargv, cenv) }
+        }
+        return (rc, pid)
     }
 
     /// Adds "close every descriptor from 3 up" to spawn actions (glibc 2.34+), so nothing the agent holds leaks.
