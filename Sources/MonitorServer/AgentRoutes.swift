@@ -63,7 +63,7 @@ extension ServiceCore {
             let body = try Input.body(req, as: PingRequest.self)
             if let free = body.freeSpaceBytes, free < 0 { throw APIError(.badRequest, "field 'freeSpaceBytes' must not be negative") }
             let changes = try apply(now: now) { d in d.ping(uuid, jobId: body.jobId, now: now) }
-            if changes.agents.isEmpty { noteContact(uuid, now: now) }
+            noteContact(uuid, after: changes, now: now)
             return .json(PingResponse(
                 configState: dispatcher.agents[uuid]?.agent.configState ?? record.agent.configState,
                 pingIntervalSeconds: settings.pingIntervalSeconds, serverVersion: MMSVersion.current,
@@ -80,7 +80,7 @@ extension ServiceCore {
                                "agent \(record.agent.name) is not authorized; an operator must authorize it in mms-console")
             }
             let changes = try apply(now: now) { d in d.contact(uuid, now: now) }
-            if changes.agents.isEmpty { noteContact(uuid, now: now) }
+            noteContact(uuid, after: changes, now: now)
             let entries: [(name: String, value: String, secret: Bool, updatedAt: Date)]
             do { entries = try store.configEntries() } catch { throw Self.unavailable(error) }
             var values: [String: String] = [:]
@@ -148,7 +148,7 @@ extension ServiceCore {
                 c.merge(d.report(jobId, body, now: now))
                 return c
             }
-            if changes.agents.isEmpty { noteContact(uuid, now: now) }
+            noteContact(uuid, after: changes, now: now)
             guard let job = changes.jobs[jobId] ?? dispatcher.jobs[jobId] else {
                 throw APIError(.jobFinished, "job \(jobId) is already completed")
             }

@@ -39,7 +39,7 @@ extension ServiceCore {
                 http?.hub.wake([.log(jobId)])
             }
             let changes = try apply(now: now) { d in d.contact(uuid, now: now) }
-            if changes.agents.isEmpty { noteContact(uuid, now: now) }
+            noteContact(uuid, after: changes, now: now)
             return .json(LogAppendResponse(size: max(size, end)))
         }
     }

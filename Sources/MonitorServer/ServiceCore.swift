@@ -139,8 +139,10 @@ final class ServiceCore: @unchecked Sendable {
         return j
     }
 
-    /// Records contact that did not change any status: lastSeenAt is flushed to disk periodically.
-    func noteContact(_ uuid: String, now: Date) {
+    /// Records an agent's contact that `changes` did not already save and announce: its lastSeenAt is
+    /// flushed to disk periodically, and announced at most every 10 s.
+    func noteContact(_ uuid: String, after changes: Changes, now: Date) {
+        guard !changes.agents.contains(uuid) else { return }
         unsavedLastSeen.insert(uuid)
         if let last = lastAnnounced[uuid], now.timeIntervalSince(last) < 10 { return }
         if let a = dispatcher.view(uuid) {
