@@ -5,19 +5,52 @@
 #include <string.h>
 #include <errno.h>
 #include <sys/resource.h>
+#include <pthread.h>
+#include <time.h>
+
+// libmicrohttpd's own diagnostics go to stderr, one line each, at most one a second per kind of message
+// (a client refused at the connection cap is one line per attempt: an attack must not flood the log).
+#define CMHD_LOG_KINDS 16
+static struct { const char *fmt; time_t second; unsigned long suppressed; } cmhd_log_kinds[CMHD_LOG_KINDS];
+static pthread_mutex_t cmhd_log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void cmhd_log(void *cls, const char *fmt, va_list ap) {
     (void)cls;
-    // libmicrohttpd's own diagnostics go to stderr, one line each.
-    fputs("mms-server: http: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    size_t n = strlen(fmt);
-    if (n == 0 || fmt[n - 1] != '\n') fputc('\n', stderr);
+    time_t now = time(NULL);
+    unsigned long suppressed = 0;
+    pthread_mutex_lock(&cmhd_log_lock);
+    int slot = -1, oldest = 0;
+    for (int i = 0; i < CMHD_LOG_KINDS; i++) {
+        if (cmhd_log_kinds[i].fmt == fmt) { slot = i; break; }
+        if (cmhd_log_kinds[i].second < cmhd_log_kinds[oldest].second) oldest = i;
+    }
+    if (slot >= 0 && cmhd_log_kinds[slot].second == now) {
+        cmhd_log_kinds[slot].suppressed++;
+        pthread_mutex_unlock(&cmhd_log_lock);
+        return;
+    }
+    if (slot < 0) {
+        slot = oldest;
+        cmhd_log_kinds[slot].fmt = fmt;
+        cmhd_log_kinds[slot].suppressed = 0;
+    }
+    suppressed = cmhd_log_kinds[slot].suppressed;
+    cmhd_log_kinds[slot].suppressed = 0;
+    cmhd_log_kinds[slot].second = now;
+    pthread_mutex_unlock(&cmhd_log_lock);
+
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n > 0 && line[n - 1] == '\n') line[--n] = 0;
+    if (suppressed) fprintf(stderr, "mms-server: http: %s (%lu more like it since the last such line)\n", line, suppressed);
+    else fprintf(stderr, "mms-server: http: %s\n", line);
 }
 
 struct MHD_Daemon *cmhd_start(const struct cmhd_config *c,
                               MHD_AccessHandlerCallback handler, void *handler_cls,
                               MHD_RequestCompletedCallback completed, void *completed_cls,
+                              MHD_NotifyConnectionCallback connection_events, void *connection_events_cls,
                               char *errbuf, size_t errlen) {
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
@@ -38,7 +71,7 @@ struct MHD_Daemon *cmhd_start(const struct cmhd_config *c,
     if (c->tls_cert_pem) flags |= MHD_USE_TLS;
     unsigned int pool = c->thread_pool_size > 1 ? c->thread_pool_size : 0;
     // One option list for plain and TLS daemons (MHD_OPTION_ARRAY), the logger first as MHD asks.
-    struct MHD_OptionItem opts[12];
+    struct MHD_OptionItem opts[14];
     int n = 0;
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, c->connection_limit, NULL};
@@ -47,6 +80,8 @@ struct MHD_Daemon *cmhd_start(const struct cmhd_config *c,
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, pool, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_cls};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_ip_connection_limit, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)connection_events, connection_events_cls};
     if (c->tls_cert_pem) {
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)c->tls_cert_pem};
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)c->tls_key_pem};
@@ -79,6 +114,11 @@ void cmhd_client_address(struct MHD_Connection *connection, char *buf, size_t bu
     } else if (sa->sa_family == AF_INET6) {
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)buflen);
     }
+}
+
+int cmhd_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info ? info->connect_fd : -1;
 }
 
 unsigned long cmhd_raise_nofile_limit(void) {

@@ -10,11 +10,17 @@ final class HTTPServer: @unchecked Sendable {
         var port: UInt16
         var threads: Int = 2
         var connectionTimeoutSeconds: Int = 90
+        /// Seconds a client has to send a request head (also the keep-alive idle limit), and its body.
+        var headerTimeoutSeconds: Int = 30
+        var bodyTimeoutSeconds: Int = 60
+        /// Connections one client address may hold; 0 for no cap.
+        var connectionsPerIP: Int = 0
         var tlsCertPEM: String?
         var tlsKeyPEM: String?
     }
 
     let hub = LongPollHub()
+    private(set) var deadlines = RequestDeadlines(headSeconds: 30, bodySeconds: 60)
     private let route: @Sendable (Request) -> RouteResult
     private let observe: @Sendable (_ request: Request, _ status: Int, _ seconds: Double) -> Void
     private var daemon: OpaquePointer?
@@ -32,6 +38,7 @@ final class HTTPServer: @unchecked Sendable {
 
     /// Starts listening; throws a sentence when the address cannot be used.
     func start(_ s: Settings) throws(ServerStartError) {
+        deadlines = RequestDeadlines(headSeconds: s.headerTimeoutSeconds, bodySeconds: s.bodyTimeoutSeconds)
         let limit = Int(cmhd_raise_nofile_limit())
         connectionLimit = max(64, limit - 64)  // leave room for the database, logs and the listener
         var errbuf = [CChar](repeating: 0, count: 512)
@@ -42,8 +49,9 @@ final class HTTPServer: @unchecked Sendable {
                     var c = cmhd_config(
                         host: host, port: s.port, connection_limit: UInt32(connectionLimit),
                         connection_timeout: UInt32(s.connectionTimeoutSeconds), thread_pool_size: UInt32(s.threads),
-                        tls_cert_pem: cert, tls_key_pem: key)
-                    return cmhd_start(&c, HTTPServer.accessHandler, cls, HTTPServer.completedHandler, cls, &errbuf, errbuf.count)
+                        per_ip_connection_limit: UInt32(s.connectionsPerIP), tls_cert_pem: cert, tls_key_pem: key)
+                    return cmhd_start(&c, HTTPServer.accessHandler, cls, HTTPServer.completedHandler, cls,
+                                      HTTPServer.connectionHandler, cls, &errbuf, errbuf.count)
                 }
             }
         }
@@ -75,6 +83,7 @@ final class HTTPServer: @unchecked Sendable {
     }
 
     private func runDeadlines() {
+        var lastCut = DispatchTime.now().uptimeNanoseconds
         while true {
             let stop = timerStop.withLock { () -> Bool in
                 if !timerStopped { _ = timerStop.wait(until: Date().addingTimeInterval(0.025)) }
@@ -82,6 +91,11 @@ final class HTTPServer: @unchecked Sendable {
             }
             if stop { return }
             hub.expire(now: Date())
+            let now = RequestDeadlines.now()
+            if now &- lastCut >= 250_000_000 {
+                deadlines.cut(now: now)
+                lastCut = now
+            }
         }
     }
 
@@ -91,9 +105,11 @@ final class HTTPServer: @unchecked Sendable {
         guard let cls, let connection, let conCls, let uploadSize else { return .NO }
         let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
         if conCls.pointee == nil {
+            server.deadlines.headArrived(connection)
             let ctx = server.newContext(connection, url: url, method: method)
             conCls.pointee = Unmanaged.passRetained(ctx).toOpaque()
             if let len = RequestContext.header(connection, "Content-Length").flatMap(Int.init), len > ctx.bodyLimit {
+                server.deadlines.requestArrived(connection)
                 ctx.tooLarge = true
                 ctx.routed = true
                 return server.send(ctx, .error(APIError(.payloadTooLarge, "the body is larger than \(ctx.bodyLimit) bytes")))
@@ -114,14 +130,28 @@ final class HTTPServer: @unchecked Sendable {
             uploadSize.pointee = 0
             return .YES
         }
+        if !ctx.routed { server.deadlines.requestArrived(connection) }
         return server.respond(ctx)
     }
 
-    private static let completedHandler: MHD_RequestCompletedCallback = { _, _, conCls, _ in
+    private static let completedHandler: MHD_RequestCompletedCallback = { cls, connection, conCls, _ in
+        if let cls, let connection {
+            Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().deadlines.answered(connection)
+        }
         guard let conCls, let raw = conCls.pointee else { return }
         let ctx = Unmanaged<RequestContext>.fromOpaque(raw).takeRetainedValue()
         conCls.pointee = nil
         ctx.poll?.finished?()
+    }
+
+    private static let connectionHandler: MHD_NotifyConnectionCallback = { cls, connection, _, event in
+        guard let cls, let connection else { return }
+        let deadlines = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().deadlines
+        switch event {
+        case .CONNECTION_NOTIFY_STARTED: deadlines.opened(connection, socket: cmhd_connection_fd(connection))
+        case .CONNECTION_NOTIFY_CLOSED: deadlines.closed(connection)
+        default: break
+        }
     }
 
     private func newContext(_ connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?) -> RequestContext {

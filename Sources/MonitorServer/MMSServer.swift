@@ -61,7 +61,9 @@ public final class MMSServer: @unchecked Sendable {
             }
             tls = (c, k)
         }
-        try http.start(.init(host: o.host, port: o.port, threads: o.threads, tlsCertPEM: tls?.0, tlsKeyPEM: tls?.1))
+        try http.start(.init(host: o.host, port: o.port, threads: o.threads, headerTimeoutSeconds: o.headerTimeout,
+                             bodyTimeoutSeconds: o.bodyTimeout, connectionsPerIP: o.maxConnectionsPerIP,
+                             tlsCertPEM: tls?.0, tlsKeyPEM: tls?.1))
         port = Int(http.port)
         let scheme = tls == nil ? "http" : "https"
         let hostPart = o.host.contains(":") ? "[\(o.host)]" : o.host

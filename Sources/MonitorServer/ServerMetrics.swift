@@ -20,6 +20,13 @@ extension ServiceCore {
         for s in JobState.allCases { out += "mms_jobs{state=\"\(s.rawValue)\"} \(jobCounts[s] ?? 0)\n" }
         out += "# HELP mms_long_polls_parked Long polls waiting now.\n# TYPE mms_long_polls_parked gauge\n"
         out += "mms_long_polls_parked \(parked)\n"
+        if let cut = http?.deadlines.counts() {
+            out += "# HELP mms_http_connections_cut_total Connections closed for sending a request too slowly "
+            out += "(head: includes kept-alive connections idle past --header-timeout).\n"
+            out += "# TYPE mms_http_connections_cut_total counter\n"
+            out += "mms_http_connections_cut_total{waiting_for=\"head\"} \(cut.head)\n"
+            out += "mms_http_connections_cut_total{waiting_for=\"body\"} \(cut.body)\n"
+        }
         return out + metrics.render()
     }
 }

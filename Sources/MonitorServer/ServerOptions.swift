@@ -13,6 +13,12 @@ public struct ServerOptions: Sendable, Equatable {
     public var tlsKey: String?
     /// libmicrohttpd epoll threads.
     public var threads = 2
+    /// Seconds a client has to send a request head (also how long an idle kept-alive connection stays).
+    public var headerTimeout = 30
+    /// Seconds a client has to send a request body once its head arrived.
+    public var bodyTimeout = 60
+    /// Connections one client address may hold at once; 0 for no cap.
+    public var maxConnectionsPerIP = 0
 
     public init() {}
 
@@ -28,6 +34,7 @@ public struct ServerOptions: Sendable, Equatable {
                           [--admin-token TOKEN] [--auto-register-key KEY]
                           [--ping-interval 5] [--lost-contact-after 300]
                           [--tls-cert PEM --tls-key PEM] [--version] [--help]
+        tuning: [--threads 2] [--header-timeout 30] [--body-timeout 60] [--max-connections-per-ip 0]
         env: MMS_HOST, MMS_PORT, MMS_DATA_DIR, MMS_ADMIN_TOKEN, MMS_AUTO_REGISTER_KEY (flags win)
         """
 
@@ -66,6 +73,9 @@ public struct ServerOptions: Sendable, Equatable {
             case "--tls-cert": o.tlsCert = try v()
             case "--tls-key": o.tlsKey = try v()
             case "--threads": o.threads = try int(try v(), flag: "--threads", 1...64)
+            case "--header-timeout": o.headerTimeout = try int(try v(), flag: "--header-timeout", 1...3600)
+            case "--body-timeout": o.bodyTimeout = try int(try v(), flag: "--body-timeout", 1...3600)
+            case "--max-connections-per-ip": o.maxConnectionsPerIP = try int(try v(), flag: "--max-connections-per-ip", 0...1_000_000)
             default: throw OptionsError("unknown flag \(arg)")
             }
             i += 1

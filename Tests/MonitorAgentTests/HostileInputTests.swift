@@ -15,7 +15,8 @@ import Testing
         setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         try #require(limit.rlim_cur > 10_300, "needs an open-files hard limit above 10,300")
         let dir = makeTempDir("idle")
-        let server = try await TestServer.start(dir: dir)
+        // Idle connections are what this test holds: give them more than the default 30 s to send a request.
+        let server = try await TestServer.start(dir: dir, extra: ["--header-timeout", "600"])
         defer { server.child.signal(SIGTERM) }
         let port = server.url.port ?? 0
         var fds: [Int32] = []

@@ -268,5 +268,11 @@ import Testing
         #expect(throws: OptionsError("--tls-cert and --tls-key go together")) {
             try ServerOptions.parse(["--tls-cert", "a.pem"], environment: [:])
         }
+        let tuned = try ServerOptions.parse(["--header-timeout", "5", "--body-timeout=7", "--max-connections-per-ip", "100"], environment: [:])
+        guard case .run(let t) = tuned else { Issue.record("expected run"); return }
+        #expect(t.headerTimeout == 5 && t.bodyTimeout == 7 && t.maxConnectionsPerIP == 100)
+        #expect(throws: OptionsError("--header-timeout must be a whole number from 1 to 3600, not '0'")) {
+            try ServerOptions.parse(["--header-timeout", "0"], environment: [:])
+        }
     }
 }
