@@ -5,7 +5,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term curl
 SWIFT ?= swift
 
-.PHONY: deps build release test demo demo-stop bench schemathesis clean
+.PHONY: deps build release test soak demo demo-stop bench schemathesis clean
 
 # Installs the apt packages that are missing (apt-get update once, only when something is missing).
 deps:
@@ -27,6 +27,12 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+
+# The crash and hostile-client suites at a larger scale (MMS_SOAK=1: 25 server kills with 4 agents,
+# the agent crash 5 times); ~10 min.
+soak: deps
+	$(SWIFT) build --build-tests
+	MMS_SOAK=1 $(SWIFT) test --filter 'CrashTests|SlowClientTests|HostileInputTests|ServerDiskFullTests'
 
 demo: deps
 	$(SWIFT) build -c release

@@ -6,8 +6,13 @@ import Testing
 
 /// The durability promise under `kill -9`: whatever got a 2xx is never lost, no job is stuck,
 /// agents reconnect by themselves.
+/// `make soak` sets MMS_SOAK=1: more kills, more agents, the agent crash repeated.
 @Suite(.serialized) struct CrashTests {
     static let lines = 30
+    static let soak = ProcessInfo.processInfo.environment["MMS_SOAK"] == "1"
+    static let serverKills = soak ? 25 : 3
+    static let agentNames = soak ? ["crash-a", "crash-b", "crash-c", "crash-d"] : ["crash-a", "crash-b"]
+    static let agentCrashRuns = soak ? Array(1...5) : [1]
 
     static func spec(_ n: Int) -> JobSpec {
         JobSpec(name: "steady \(n)", commands: ["for i in $(seq 1 \(lines)); do echo \"job \(n) line $i\"; sleep 0.05; done"])
@@ -25,7 +30,7 @@ import Testing
         defer { server.child.signal(SIGKILL) }
         var agents: [ChildProcess] = []
         defer { for a in agents { a.signal(SIGTERM) } }
-        for name in ["crash-a", "crash-b"] {
+        for name in Self.agentNames {
             let agent = try startAgent(server, workDir: dir + "/\(name)", name: name, dir: dir)
             agents.append(agent)
             try await authorizeWhenRegistered(server, agent, workDir: dir + "/\(name)")
@@ -33,7 +38,7 @@ import Testing
         var acknowledged: [(id: Int64, n: Int)] = []
         var n = 0
         var rng = SystemRandomNumberGenerator()
-        for _ in 0..<3 {
+        for _ in 0..<Self.serverKills {
             for _ in 0..<3 {
                 n += 1
                 // Only jobs whose creation got an answer count; a request cut by the kill may or may not exist.
@@ -46,7 +51,7 @@ import Testing
             let (fresh, _) = try await TestServer.launch(dataDir: server.dataDir, dir: dir, port: server.url.port ?? 0)
             server.child = fresh
         }
-        #expect(acknowledged.count >= 6)
+        #expect(acknowledged.count >= 2 * Self.serverKills)
         for (id, n) in acknowledged {
             let job = try await server.job(id, within: 120) { $0.state == .completed }
             #expect(job.state == .completed && job.result == .passed, "job \(id): \(job.state) \(String(describing: job.result))")
@@ -67,8 +72,9 @@ import Testing
         #expect(idle)
     }
 
-    @Test func killNineAnAgentMidJobTheJobCompletesElsewhereAndItsProcessesDie() async throws {
-        let dir = makeTempDir("agentcrash")
+    @Test(arguments: agentCrashRuns)
+    func killNineAnAgentMidJobTheJobCompletesElsewhereAndItsProcessesDie(run: Int) async throws {
+        let dir = makeTempDir("agentcrash\(run)")
         let server = try await TestServer.start(dir: dir, extra: ["--lost-contact-after", "2"])
         defer { server.child.signal(SIGTERM) }
         let first = try startAgent(server, workDir: dir + "/first", name: "first", dir: dir)
