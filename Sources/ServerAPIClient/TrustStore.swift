@@ -35,7 +35,8 @@ public struct TrustStore: Sendable {
         }
         let missing = wanted.filter { !installed.contains($0) }
         if missing.isEmpty { return }
-        let what = wanted.count == 1 ? "this CA is" : "\(missing.count) of its \(wanted.count) certificates are"
+        let what = wanted.count == 1 ? "this CA is"
+            : "\(missing.count) of its \(wanted.count) certificates \(missing.count == 1 ? "is" : "are")"
         throw TrustStoreError("\(flag) \(path): \(what) not in the system trust store, and the HTTP client on Linux "
             + "trusts only that store; install it: \(Self.installHint(path))")
     }

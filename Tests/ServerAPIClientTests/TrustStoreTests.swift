@@ -128,7 +128,10 @@ func tempFile(_ text: String, name: String = "f.pem") -> String {
         try TrustStore(bundlePath: bundle).check(caCertPath: tempFile(Fixture.caB + "\njunk between\n" + Fixture.caA))
         let path = tempFile(Fixture.caA + "\n" + Fixture.caC + "\n" + Fixture.caB)
         let error = #expect(throws: TrustStoreError.self) { try TrustStore(bundlePath: bundle).check(caCertPath: path) }
-        #expect(error?.description.contains("1 of its 3 certificates are not in the system trust store") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("1 of its 3 certificates is not in the system trust store") == true, "\(String(describing: error))")
+        let two = tempFile(Fixture.caC + "\n" + Fixture.caA + "\n" + Fixture.caC)
+        let both = #expect(throws: TrustStoreError.self) { try TrustStore(bundlePath: bundle).check(caCertPath: two) }
+        #expect(both?.description.contains("2 of its 3 certificates are not") == true, "\(String(describing: both))")
     }
 
     @Test func aCANotInTheBundleSaysHowToInstallIt() {
