@@ -17,9 +17,14 @@ import Testing
         let agents = try await trusted.call("GET", "/api/v1/agents")
         #expect(agents.status == 200 && agents.body.contains(#""agents""#), "an admin call over https: \(agents)")
 
-        // Plain HTTP to the TLS port: no HTTP answer, the connection ends, the server carries on.
+        // Plain HTTP to the TLS port: no HTTP answer, the server closes the connection (well before the
+        // 30 s header timeout could), and carries on.
         let plain = RawHTTP.exchange(port: server.port, Data("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
         #expect(!plain.hasPrefix("HTTP/"), "no plain-text answer: \(plain)")
+        let fd = try #require(RawHTTP.connect(port: server.port))
+        defer { close(fd) }
+        #expect(RawHTTP.send(fd, Data("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)))
+        #expect(RawHTTP.closedByServer(fd, seconds: 20), "the server closes a plain-HTTP connection on its TLS port")
         #expect(server.process.isRunning)
         #expect(try await trusted.call("GET", "/healthz").status == 200, "still serving https")
 
