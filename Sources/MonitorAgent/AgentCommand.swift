@@ -42,9 +42,12 @@ public enum AgentCommand {
         }
     }
 
-    /// `mms-agent start`: lock, identity, leftovers of a crashed run, then the session until SIGTERM.
+    /// `mms-agent start`: the `--ca-cert` check, lock, identity, leftovers of a crashed run, then the session until SIGTERM.
     static func start(_ args: [String]) async throws(AgentError) {
         let options = try StartOptions.parse(args, env: ProcessInfo.processInfo.environment, hostname: Host.name)
+        if let ca = options.caCert {
+            do { try TrustStore().check(caCertPath: ca) } catch { throw .caCertNotTrusted(error.description) }
+        }
         let lock = try WorkDirLock.acquire(workDir: options.workDir)
         defer { withExtendedLifetime(lock) {} }
         let log = AgentLogger.stderr
@@ -55,9 +58,8 @@ public enum AgentCommand {
         log("mms-agent \(MMSVersion.current) starting: \(created ? "new" : "known") agent \(identity.uuid), "
             + "work dir \(options.workDir), server \(options.serverURL.absoluteString)")
         ProcessControl.becomeSubreaper()
-        let ca = options.caCert
         let session = AgentSession(options: options, identity: identity, log: log, grace: graceFromEnvironment()) { id in
-            AgentAPI.live(serverURL: options.serverURL, secret: id.secret, caCertPath: ca)
+            AgentAPI.live(serverURL: options.serverURL, secret: id.secret)
         }
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { _ in Task { await session.stop() } }
         defer { signals.cancel() }

@@ -4,6 +4,8 @@ import Foundation
 public enum AgentError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Bad flags or environment (exit 2).
     case usage(String)
+    /// The `--ca-cert` file cannot be read, or its CA is not in the system trust store (exit 2).
+    case caCertNotTrusted(String)
     /// A job file that cannot be read or is invalid (exit 2).
     case badJobFile(String)
     /// Another agent holds the work dir lock (exit 3).
@@ -19,7 +21,7 @@ public enum AgentError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .usage(let m), .badJobFile(let m), .io(let m), .spawnFailed(let m), .identityRejected(let m): m
+        case .usage(let m), .caCertNotTrusted(let m), .badJobFile(let m), .io(let m), .spawnFailed(let m), .identityRejected(let m): m
         case .locked(let dir, let pid): "another agent is running in \(dir) (pid \(pid))"
         case .versionMismatch(let agent, let server):
             "agent version \(agent) cannot work with server version \(server) (MAJOR.MINOR must match); install mms-agent \(server)"
@@ -29,7 +31,7 @@ public enum AgentError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The process exit status the contract gives this error.
     public var exitCode: Int32 {
         switch self {
-        case .usage, .badJobFile: 2
+        case .usage, .caCertNotTrusted, .badJobFile: 2
         case .locked: 3
         case .versionMismatch: 4
         case .identityRejected: 5

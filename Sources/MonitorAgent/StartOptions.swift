@@ -9,6 +9,7 @@ public struct StartOptions: Sendable, Equatable {
     public var resources: [String] = []
     public var environments: [String] = []
     public var autoRegisterKey: String?
+    /// A CA file that must be in the system trust store (`--ca-cert`); checked at start, adds no trust itself.
     public var caCert: String?
 
     /// The usage text of `mms-agent`.
@@ -53,10 +54,7 @@ public struct StartOptions: Sendable, Equatable {
         options.resources = try list(flags["--resources"], flag: "--resources")
         options.environments = try list(flags["--environments"], flag: "--environments")
         options.autoRegisterKey = flags["--auto-register-key"] ?? env["MMS_AUTO_REGISTER_KEY"]
-        options.caCert = flags["--ca-cert"]
-        if let ca = options.caCert, !FileManager.default.isReadableFile(atPath: ca) {
-            throw .usage("flag --ca-cert names \(ca), which cannot be read")
-        }
+        options.caCert = flags["--ca-cert"]  // checked against the system trust store at start (TrustStore)
         options.workDir = URL(fileURLWithPath: options.workDir).standardizedFileURL.path
         return options
     }

@@ -78,8 +78,8 @@ public struct AdminAPI: Sendable {
 
 extension AdminAPI {
     /// The live client: talks to `serverURL` with the admin token.
-    public static func live(serverURL: URL, token: String, caCertPath: String? = nil) -> AdminAPI {
-        let t = HTTPTransport(baseURL: serverURL, token: token, caCertPath: caCertPath)
+    public static func live(serverURL: URL, token: String) -> AdminAPI {
+        let t = HTTPTransport(baseURL: serverURL, token: token)
         let none: Int? = nil
         return AdminAPI(
             listAgents: { () async throws(ClientError) in

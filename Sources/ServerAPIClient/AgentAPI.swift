@@ -39,8 +39,8 @@ public struct AgentAPI: Sendable {
 
 extension AgentAPI {
     /// The live client: talks to `serverURL` with the agent's secret as bearer token.
-    public static func live(serverURL: URL, secret: String, caCertPath: String? = nil) -> AgentAPI {
-        let t = HTTPTransport(baseURL: serverURL, token: secret, caCertPath: caCertPath)
+    public static func live(serverURL: URL, secret: String) -> AgentAPI {
+        let t = HTTPTransport(baseURL: serverURL, token: secret)
         return AgentAPI(
             register: { (req) async throws(ClientError) in
                 let reply = try await t.send("POST", "/api/v1/agents/register", body: MMSJSON.encode(req))

@@ -62,12 +62,8 @@ public struct HTTPTransport: Sendable {
     let session: URLSession
 
     /// A transport for `baseURL` (e.g. http://127.0.0.1:8765) that authenticates with `token`.
-    /// `caCertPath` names a PEM file of CAs to trust for https (instead of the system store).
-    public init(baseURL: URL, token: String, caCertPath: String? = nil) {
-        if let ca = caCertPath {
-            // swift-corelibs-foundation hands this file to libcurl as its CA bundle.
-            setenv("URLSessionCertificateAuthorityInfoFile", ca, 1)
-        }
+    /// For https it trusts the system store only (see `TrustStore`): on Linux a program cannot add a CA.
+    public init(baseURL: URL, token: String) {
         self.baseURL = baseURL
         self.token = token
         let config = URLSessionConfiguration.ephemeral
@@ -155,18 +151,44 @@ public struct HTTPTransport: Sendable {
     }
 
     static func describe(_ error: Error) -> String {
-        if let u = error as? URLError {
-            switch u.code {
-            case .cannotConnectToHost: return "connection refused"
-            case .timedOut: return "timed out"
-            case .networkConnectionLost: return "connection lost"
-            case .cannotFindHost: return "unknown host"
-            case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
-                 .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
-                return "TLS handshake failed (pass --ca-cert for a self-signed server)"
-            default: return u.localizedDescription
-            }
+        guard let u = error as? URLError else { return error.localizedDescription }
+        switch u.code {
+        case .cannotConnectToHost: return "connection refused"
+        case .timedOut: return "timed out"
+        case .networkConnectionLost: return "connection lost"
+        case .cannotFindHost: return "unknown host"
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+             .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
+            return TLSFailure.describe(u.localizedDescription, untrusted: true)
+        default:
+            // libcurl's TLS failures reach URLSession on Linux as code -1 (unknown) with curl's message.
+            return TLSFailure.isTLS(u.localizedDescription)
+                ? TLSFailure.describe(u.localizedDescription, untrusted: false) : u.localizedDescription
         }
-        return error.localizedDescription
+    }
+}
+
+/// Turns libcurl's TLS failure messages into a sentence that says what to do.
+enum TLSFailure {
+    /// True when curl's message is about TLS ("SSL certificate problem: …", "SSL: no alternative …", "OpenSSL/…").
+    static func isTLS(_ message: String) -> Bool {
+        message.contains("SSL") || message.contains("TLS") || message.contains("certificate")
+    }
+
+    /// "TLS handshake failed (MESSAGE): WHAT TO DO".
+    static func describe(_ message: String, untrusted: Bool) -> String {
+        let hint: String
+        if untrusted || message.contains("certificate problem") || message.contains("unknown root") {
+            hint = "the server's certificate is not trusted here; install its CA in the system store: "
+                + "\(TrustStore.installHint("CA.pem")) (--ca-cert CA.pem then checks it is there)"
+        } else if message.contains("subject name") || message.contains("host name") {
+            hint = "the server's certificate does not name this host; use a --server URL whose host is in the "
+                + "certificate's subjectAltName"
+        } else if message.contains("wrong version number") {
+            hint = "the server does not seem to speak https; try an http:// --server URL"
+        } else {
+            hint = "check the server's --tls-cert and that its CA is in this machine's system store"
+        }
+        return "TLS handshake failed (\(message)): \(hint)"
     }
 }

@@ -15,7 +15,8 @@ struct Options: Equatable {
           --server URL       the mms-server to manage (env MMS_SERVER_URL; default http://127.0.0.1:8765)
           --token TOKEN      admin token (env MMS_ADMIN_TOKEN; default: ./mms-data/admin.token if present)
           --token-file PATH  read the admin token from a file (the server writes DATA_DIR/admin.token)
-          --ca-cert PEM      CA certificate to trust for an https server with its own certificate
+          --ca-cert PEM      check that this CA (of an https server) is in the system trust store, the only
+                             one trusted on Linux; if not, say how to install it and exit 2
           --read-only        look, but refuse every change
           --version          print the version
         """

@@ -23,6 +23,9 @@ if options.version {
     print("mms-console \(MMSVersion.current)")
     exit(0)
 }
+if let ca = options.caCert {
+    do { try TrustStore().check(caCertPath: ca) } catch { fail(error.description) }
+}
 let token: String
 switch options.resolveToken() {
 case .success(let t): token = t
@@ -30,7 +33,7 @@ case .failure(let e): fail(e.message)
 }
 guard let url = URL(string: options.serverURL) else { fail("--server is not a URL") }
 
-let api = AdminAPI.live(serverURL: url, token: token, caCertPath: options.caCert)
+let api = AdminAPI.live(serverURL: url, token: token)
 let stream = ReconnectingEventStream(api: api)
 let start: (agents: [Agent], jobs: [Job], cursor: Int64)
 do {
@@ -42,8 +45,8 @@ do {
             + "pass the token from DATA_DIR/admin.token with --token-file")
     case .api(403, _):
         fail("the server at \(options.serverURL) did not accept this token for admin calls (\(error.description))")
-    case .unreachable(let message) where message.contains("SSL") || message.contains("TLS") || message.contains("certificate"):
-        fail("\(message). The server's TLS certificate is not trusted by this machine.")
+    case .unreachable(let message) where message.contains("TLS handshake failed"):
+        fail(message)  // says what to do (install the CA in the system store, fix the URL…)
     case .unreachable:
         fail("\(error.description). Is mms-server running? Pass --server URL or set MMS_SERVER_URL.")
     default:
