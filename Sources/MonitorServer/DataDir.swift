@@ -6,6 +6,11 @@ enum DataDir {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
             guard isDir.boolValue else { throw ServerStartError(message: "--data-dir \(path) is a file, not a directory") }
+            // SQLite needs to create its -wal and -shm files next to the database: say so before it fails vaguely.
+            guard access(path, W_OK | X_OK) == 0 else {
+                throw ServerStartError(message: "--data-dir \(path) cannot be written (\(String(cString: strerror(errno)))); "
+                    + "the server keeps its database there: make it writable or pick another --data-dir")
+            }
             return
         }
         do {
