@@ -5,18 +5,24 @@ import Testing
 /// The real mms-server with `--tls-cert/--tls-key` (a CA made at test time) and the real mms-agent over https.
 /// Admin calls from the test go through `curl --cacert`; the agent's URLSession trusts only the system store.
 @Suite struct TLSAgentTests {
-    /// In a private mount namespace whose system bundle holds the test CA, as after `update-ca-certificates`.
-    @Test(.enabled(if: PrivateTrustStore.isAvailable, "needs unshare -m and a bind mount (root or CAP_SYS_ADMIN)"))
-    func anAgentWithTheCAInstalledRegistersAndRunsAJobOverHTTPS() async throws {
-        let dir = makeTempDir("tls")
+    /// A temp dir, a test CA, and the real server with a certificate of that CA and the auto-register key
+    /// `tls-key`; plus admin calls to it over https.
+    static func startServer(_ label: String) async throws -> (String, TestCA, ChildProcess, URL, CurlAdmin) {
+        let dir = makeTempDir(label)
         let ca = try await TestCA.make()
-        defer { ca.remove() }
         let (server, url) = try await TestServer.launch(
             dataDir: dir + "/data", dir: dir, port: 0,
             extra: ["--tls-cert", ca.certPath, "--tls-key", ca.keyPath, "--auto-register-key", "tls-key"])
-        defer { server.signal(SIGKILL) }
-        #expect(url.scheme == "https", "the server says https: \(url)")
         let admin = try CurlAdmin(baseURL: url, token: adminToken(dir + "/data"), caPath: ca.caPath)
+        return (dir, ca, server, url, admin)
+    }
+
+    /// In a private mount namespace whose system bundle holds the test CA, as after `update-ca-certificates`.
+    @Test(.enabled(if: PrivateTrustStore.isAvailable, "needs unshare -m and a bind mount (root or CAP_SYS_ADMIN)"))
+    func anAgentWithTheCAInstalledRegistersAndRunsAJobOverHTTPS() async throws {
+        let (dir, ca, server, url, admin) = try await Self.startServer("tls")
+        defer { ca.remove(); server.signal(SIGKILL) }
+        #expect(url.scheme == "https", "the server says https: \(url)")
 
         let workDir = dir + "/agent"
         let agentArgs = [builtBinary("mms-agent"), "start", "--server", url.absoluteString, "--name", "tls-agent",
@@ -49,14 +55,8 @@ import Testing
 
     /// The host's system store does not hold the test CA.
     @Test func withoutTheCAInstalledTheAgentSaysHowToInstallItAndNothingRegisters() async throws {
-        let dir = makeTempDir("tls-untrusted")
-        let ca = try await TestCA.make()
-        defer { ca.remove() }
-        let (server, url) = try await TestServer.launch(
-            dataDir: dir + "/data", dir: dir, port: 0,
-            extra: ["--tls-cert", ca.certPath, "--tls-key", ca.keyPath, "--auto-register-key", "tls-key"])
-        defer { server.signal(SIGKILL) }
-        let admin = try CurlAdmin(baseURL: url, token: adminToken(dir + "/data"), caPath: ca.caPath)
+        let (dir, ca, server, url, admin) = try await Self.startServer("tls-untrusted")
+        defer { ca.remove(); server.signal(SIGKILL) }
         let start = ["start", "--server", url.absoluteString, "--name", "tls-agent", "--auto-register-key", "tls-key"]
 
         // --ca-cert names a CA the store lacks: exit 2 at once, one line saying what to do.
@@ -79,7 +79,7 @@ import Testing
         #expect(await agent.exitStatus() == 0, "SIGTERM while retrying exits 0:\n\(agent.stderr)")
     }
 
-    private func adminToken(_ dataDir: String) throws -> String {
+    private static func adminToken(_ dataDir: String) throws -> String {
         try String(contentsOfFile: dataDir + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
