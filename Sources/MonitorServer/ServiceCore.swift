@@ -46,6 +46,22 @@ final class ServiceCore: @unchecked Sendable {
         lastSeenDB = try? Database(path: store.path)
     }
 
+    /// Opens the store in `dataDir` and loads the state from it; the error says which of the two failed.
+    static func open(dataDir: String, settings: ServerSettings, now: Date) throws(ServerStartError) -> ServiceCore {
+        let store: Store
+        do {
+            store = try Store(dataDir: dataDir)
+        } catch {
+            throw ServerStartError(message: "cannot open the database in \(dataDir): \(error.message)")
+        }
+        do {
+            return try ServiceCore(settings: settings, store: store, now: now)
+        } catch {
+            store.close()
+            throw ServerStartError(message: "cannot load the state in \(dataDir): \(error.message)")
+        }
+    }
+
     /// Runs `body` under the lock.
     func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         lock.lock()
