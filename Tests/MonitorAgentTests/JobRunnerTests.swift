@@ -17,6 +17,16 @@ import Testing
         #expect(log.contains("it's done\n"))
     }
 
+    // Found by `mms-fuzz jobfile`: a quote followed by a combining mark is one Character to Swift, so the
+    // script's quoting left that quote bare and bash read the rest of the command as shell code.
+    @Test func aQuoteBeforeACombiningMarkStaysQuoted() async throws {
+        let text = "it'\u{301}s; echo broken'\u{301}"
+        let spec = JobSpec(name: "q", commands: ["printf '%s\\n' \(JobScript.quote(text))"])
+        let (outcome, log, _) = try await runJob(spec)
+        #expect(outcome == JobOutcome(result: .passed, exitCode: 0))
+        #expect(log.hasSuffix("\n" + text + "\n"), "\(log)")
+    }
+
     @Test func environmentLayersAndStdinIsDevNull() async throws {
         let spec = JobSpec(name: "e", commands: ["echo \"A=$A B=$B C=$C\"", "read line; echo \"read=$?\""], env: ["B": "job"],
                            secrets: ["TOKEN"])
