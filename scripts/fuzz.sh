@@ -8,13 +8,14 @@
 # Inputs that crash, hang or break a property are kept in .build-fuzz/findings/TARGET/ (gitignored);
 # replay one with `swift build && .build/debug/mms-fuzz TARGET FILE`. Exits 1 if any target failed.
 #
-# Env: FUZZ_SECONDS (60), FUZZ_RSS_MB (2048), FUZZ_TIMEOUT (10, seconds per input), FUZZ_MAX_LEN (8192).
+# Env: FUZZ_SECONDS (60), FUZZ_RSS_MB (2048), FUZZ_TIMEOUT (30, seconds per input; inputs take
+# milliseconds, but a loaded 2-core machine has stalled one for 15 s), FUZZ_MAX_LEN (8192).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-60}
 rss_mb=${FUZZ_RSS_MB:-2048}
-timeout=${FUZZ_TIMEOUT:-10}
+timeout=${FUZZ_TIMEOUT:-30}
 max_len=${FUZZ_MAX_LEN:-8192}
 corpus=Tests/FuzzCorpus
 bin=.build-fuzz/release/mms-fuzz
@@ -59,7 +60,18 @@ for t in "${targets[@]}"; do
     grep -q "ERROR: libFuzzer: timeout" "$log" && kind="hang (>${timeout}s)"
     grep -q "ERROR: libFuzzer: out-of-memory" "$log" && kind="out of memory (>${rss_mb} MB)"
     found=$(grep -o "Test unit written to .*" "$log" | tail -1 | sed 's/Test unit written to //')
-    result="FAILED: $kind ${found:+($found)}"
+    # Every input starts from fresh state, so a real finding fails again when run alone; a hang that
+    # does not was the machine stalling (seen with a load of 8 on 2 cores), not the input.
+    again="not run again"
+    if [ -n "$found" ]; then
+      if MMS_FUZZ_TARGET="$t" MMS_FUZZ_TMP="$scratch/$t" SWIFT_BACKTRACE=enable=no \
+          "$bin" -timeout="$timeout" -rss_limit_mb="$rss_mb" -runs=1 "$found" > "$work/$t.again.log" 2>&1; then
+        again="did not fail when run alone"
+      else
+        again="fails again when run alone"
+      fi
+    fi
+    result="FAILED: $kind, $again ${found:+($found)}"
     grep -E "^mms-fuzz $t:|ERROR: (AddressSanitizer|libFuzzer)|Fatal error|SUMMARY" "$log" | head -5 | sed 's/^/    /'
     cp "$log" ".build-fuzz/findings/$t/last-failure.log"
   fi
