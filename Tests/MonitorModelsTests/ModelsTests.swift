@@ -117,6 +117,11 @@ import Testing
         spec.resources = []
         spec.files = [JobFile(path: "../etc/passwd", content: "")]
         #expect(Validation.jobSpecProblem(spec)?.hasPrefix("field 'files[0].path'") == true)
+        // Found while following up `mms-fuzz jobfile`'s quoting finding; the jobfile property catches it.
+        for path in ["../\u{301}x", "a/../\u{301}../\u{301}x", "/\u{301}etc/passwd", "..\u{301}/../x"] {
+            #expect(Validation.filePathProblem(path) != nil, "\(path.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
+        #expect(Validation.filePathProblem("a/\u{301}b/..x/x..") == nil)
         spec.files = [JobFile(path: "a.sh", content: "", mode: "999")]
         #expect(Validation.jobSpecProblem(spec)?.hasPrefix("field 'files[0].mode'") == true)
         spec.files = []
