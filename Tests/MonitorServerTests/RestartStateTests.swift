@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import MonitorModels
+import MonitorServer
+
+/// What `mms-fuzz request` found about state that a reopen of the data dir did not give back, one
+/// test per finding (its input is in Tests/FuzzCorpus/request/crash-*). Run on the service without
+/// its HTTP front, so a reopen is exact and instant.
+@Suite struct RestartStateTests {
+    static let admin = "Bearer test-admin"
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mms-restart-\(UUID().uuidString)").path
+
+    func open() throws -> InProcessService { try InProcessService(dataDir: dir, adminToken: "test-admin") }
+
+    /// Registers and enables an agent; returns its uuid and Authorization header.
+    func agent(_ s: InProcessService, _ name: String) throws -> (uuid: String, auth: String) {
+        let uuid = UUID().uuidString.lowercased()
+        let body = MMSJSON.encode(RegisterRequest(uuid: uuid, name: name, hostname: "h", os: "linux"))
+        let r = s.handle(method: "POST", path: "/api/v1/agents/register", authorization: "Bearer secret-\(name)", body: body)
+        try #require(r.status == 202)
+        let p = s.handle(method: "PATCH", path: "/api/v1/agents/\(uuid)", authorization: Self.admin, body: Data(#"{"configState":"enabled"}"#.utf8))
+        try #require(p.status == 200)
+        return (uuid, "Bearer secret-\(name)")
+    }
+
+    func shown(_ s: InProcessService, _ uuid: String) throws -> Agent {
+        let r = s.handle(method: "GET", path: "/api/v1/agents/\(uuid)", authorization: Self.admin)
+        return try MMSJSON.decode(Agent.self, from: r.body)
+    }
+
+    @Test func aNextPollsContactSurvivesARestart() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let s = try open()
+        let (uuid, auth) = try agent(s, "a")
+        for _ in 0..<2 {
+            #expect(s.handle(method: "GET", path: "/api/v1/agents/\(uuid)/next", authorization: auth).status == 204)
+        }
+        let before = try shown(s, uuid).lastSeenAt
+        s.close()
+        let again = try open()
+        defer { again.close() }
+        #expect(try shown(again, uuid).lastSeenAt == before)
+    }
+}
