@@ -34,7 +34,7 @@ if ! swift build -c release --product mms-fuzz -Xswiftc -sanitize=fuzzer,address
   exit 2
 fi
 
-if [ $# -gt 0 ]; then targets=("$@"); else targets=($(ls "$corpus")); fi
+if [ $# -gt 0 ]; then targets=("$@"); else targets=($(cd "$corpus" && ls -d */ | tr -d /)); fi
 failed=0
 for t in "${targets[@]}"; do
   if [ ! -d "$corpus/$t" ]; then echo "$t: no corpus dir $corpus/$t"; failed=1; continue; fi
@@ -45,7 +45,7 @@ for t in "${targets[@]}"; do
   # SWIFT_BACKTRACE off: Swift's crash handler and ASan's would both report (and fight over) a crash.
   MMS_FUZZ_TARGET="$t" MMS_FUZZ_TMP="$scratch/$t" SWIFT_BACKTRACE=enable=no \
     "$bin" -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -timeout="$timeout" -max_len="$max_len" \
-    -print_final_stats=1 -artifact_prefix=".build-fuzz/findings/$t/" "$work/corpus/$t" > "$log" 2>&1 || status=$?
+    -dict="$corpus/mms.dict" -print_final_stats=1 -artifact_prefix=".build-fuzz/findings/$t/" "$work/corpus/$t" > "$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1 || true)
