@@ -28,6 +28,21 @@ import MonitorServer
         return try MMSJSON.decode(Agent.self, from: r.body)
     }
 
+    // Found reading the code while writing the request target; its reopen property fails on the input
+    // Tests/FuzzCorpus/request/crash-delete-enabled-agent (libFuzzer did not reach it in 98,000 execs).
+    @Test func deletingAnEnabledAgentIsRefusedAndChangesNothing() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let s = try open()
+        let (uuid, _) = try agent(s, "a")
+        let r = s.handle(method: "DELETE", path: "/api/v1/agents/\(uuid)", authorization: Self.admin)
+        #expect(r.status == 409)
+        s.close()
+        let again = try open()
+        defer { again.close() }
+        #expect(try shown(again, uuid).configState == .enabled)
+        #expect(again.handle(method: "GET", path: "/api/v1/agents/\(uuid)", authorization: Self.admin).status == 200)
+    }
+
     @Test func aNextPollsContactSurvivesARestart() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try open()
