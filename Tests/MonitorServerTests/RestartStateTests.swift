@@ -43,6 +43,26 @@ import MonitorServer
         #expect(again.handle(method: "GET", path: "/api/v1/agents/\(uuid)", authorization: Self.admin).status == 200)
     }
 
+    // Found the same way; the request target's echo and reopen properties fail on crash-nul-* inputs.
+    @Test func textHoldingNULIsStoredWhole() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let s = try open()
+        let body = MMSJSON.encode(RegisterRequest(uuid: UUID().uuidString, name: "n", hostname: "h\u{0}x", os: "linux\u{0}"))
+        #expect(s.handle(method: "POST", path: "/api/v1/agents/register", authorization: "Bearer s", body: body).status == 202)
+        let put = s.handle(method: "PUT", path: "/api/v1/config/WITH_NUL", authorization: Self.admin,
+                           body: Data(#"{"value":"a\u0000b"}"#.utf8))
+        #expect(put.status == 200)
+        s.close()
+        let again = try open()
+        defer { again.close() }
+        let list = try MMSJSON.decode(ConfigEntryList.self, from: again.handle(method: "GET", path: "/api/v1/config",
+                                                                                authorization: Self.admin).body)
+        #expect(list.entries.first?.value == "a\u{0}b")
+        let agents = try MMSJSON.decode(AgentList.self, from: again.handle(method: "GET", path: "/api/v1/agents",
+                                                                            authorization: Self.admin).body)
+        #expect(agents.agents.first.map { ($0.hostname, $0.os) } ?? ("", "") == ("h\u{0}x", "linux\u{0}"))
+    }
+
     @Test func aNextPollsContactSurvivesARestart() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try open()
