@@ -52,6 +52,21 @@ import Testing
         #expect(log.contains("600 data/secret.txt\n"))
     }
 
+    // Found by `mms-fuzz jobfile`: NSString.deletingLastPathComponent traps on paths such as "a/", so a
+    // job whose file path ended in a slash crashed the agent (Tests/FuzzCorpus/jobfile/crash-trailing-slashes.json).
+    @Test func aFilePathEndingInASlashIsAnErrorNotACrash() throws {
+        let dir = makeTempDir("files")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(JobFiles.parentDir(of: "a/", in: dir) == dir)
+        #expect(JobFiles.parentDir(of: "x/a//", in: dir) == dir + "/x")
+        #expect(JobFiles.parentDir(of: "b/c.txt", in: dir) == dir + "/b")
+        for path in ["a/", "x/a/", "NF/////eq/.>/////"] {
+            #expect(throws: AgentError.self) { try JobFiles.write([JobFile(path: path, content: "x")], into: dir) }
+        }
+        try JobFiles.write([JobFile(path: "b//c.txt", content: "x")], into: dir)
+        #expect(FileManager.default.contents(atPath: dir + "/b/c.txt") == Data("x".utf8))
+    }
+
     @Test func firstFailureStopsAndEpilogueRunsEveryLineInOrder() async throws {
         let spec = JobSpec(name: "fail", commands: ["echo one", "exit_code() { return 2; }; exit_code", "echo never"],
                            epilogue: Epilogue(always: ["echo always1", "false", "echo always2"],
