@@ -95,7 +95,7 @@ extension ServiceCore {
         try locked { () throws(APIError) in
             _ = try requireAgent(req, uuid: uuid)
             let changes = try apply(now: now) { d in d.pollBegan(uuid, now: now) }
-            noteContact(uuid, after: changes, now: now)
+            noteSeen(uuid, after: changes)
         }
         let poll = LongPoll(
             key: .agentNext(uuid), deadline: now.addingTimeInterval(TimeInterval(wait)),
