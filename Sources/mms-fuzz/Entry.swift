@@ -11,6 +11,9 @@ import FuzzTargets
 //   mms-fuzz all CORPUS           CORPUS/<target>/ for every target
 //   mms-fuzz list                 the targets
 //
+// Scratch files (the request target's data dirs) go to MMS_FUZZ_TMP, else /dev/shm; libFuzzer ends the
+// process with exit(), so a fuzz run leaves its template data dir there (scripts/fuzz.sh removes its own).
+//
 // `main` is ours in both builds (SwiftPM links an executable's entry under its own name, so libFuzzer's
 // `main` cannot be used); the fuzz build's main only calls the driver.
 
