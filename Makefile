@@ -5,7 +5,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term curl openssl
 SWIFT ?= swift
 
-.PHONY: deps build release test soak demo demo-stop bench schemathesis clean
+.PHONY: deps build release test soak fuzz demo demo-stop bench schemathesis clean
 
 # Installs the apt packages that are missing (apt-get update once, only when something is missing).
 deps:
@@ -29,10 +29,16 @@ test: deps
 	$(SWIFT) test
 
 # The crash and hostile-client suites at a larger scale (MMS_SOAK=1: 25 server kills with 4 agents,
-# the agent crash 5 times); ~10 min.
+# the agent crash 5 times), then every fuzz target for 2 minutes; ~20 min.
 soak: deps
 	$(SWIFT) build --build-tests
 	MMS_SOAK=1 $(SWIFT) test --filter 'CrashTests|SlowClientTests|HostileInputTests|ServerDiskFullTests'
+	FUZZ_SECONDS=120 bash scripts/fuzz.sh
+
+# Coverage-guided fuzzing (libFuzzer + AddressSanitizer, from the Swift toolchain) of the parsing layer:
+# FUZZ_SECONDS per target (default 60); findings land in .build-fuzz/findings/.
+fuzz: deps
+	bash scripts/fuzz.sh
 
 demo: deps
 	$(SWIFT) build -c release

@@ -27,8 +27,14 @@ let package = Package(
         .executableTarget(name: "mms-console", dependencies: ["ConsoleUI", "ServerAPIClient", "MonitorModels"]),
         // Console figures for `make bench` (frame time and memory with 10,000 agents).
         .executableTarget(name: "mms-bench", dependencies: ["ConsoleUI", "MonitorModels"]),
+        // Fuzz targets of the JSON and request-parsing layer; mms-fuzz hands them to libFuzzer's driver
+        // when built with -sanitize=fuzzer -DMMS_FUZZ (scripts/fuzz.sh), and replays saved inputs otherwise.
+        .target(name: "FuzzTargets", dependencies: ["MonitorModels", "MonitorServer", "MonitorAgent"]),
+        .target(name: "CFuzzerDriver"),
+        .executableTarget(name: "mms-fuzz", dependencies: ["FuzzTargets", "CFuzzerDriver"]),
 
         .testTarget(name: "MonitorModelsTests", dependencies: ["MonitorModels"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "MonitorServerTests", dependencies: ["MonitorServer", "MonitorModels", "CSQLite", "MMSTestSupport"]),
         // Helpers for tests that drive the real binaries (a server process, line reading, polling with a deadline).
         .target(name: "MMSTestSupport", path: "Tests/MMSTestSupport"),

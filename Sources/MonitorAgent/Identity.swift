@@ -53,6 +53,11 @@ public struct AgentIdentity: Sendable, Equatable {
         return (id, true)
     }
 
+    /// The identity file's text, as `save` writes it and `parse` reads it.
+    public var fileText: String {
+        "# mms-agent identity; keep it secret. Remove this file to register as a new agent.\nagent.uuid=\(uuid)\nagent.secret=\(secret)\n"
+    }
+
     /// Writes the identity file atomically with mode 0600.
     public func save(workDir: String) throws(AgentError) {
         let file = Self.path(in: workDir)
@@ -60,8 +65,7 @@ public struct AgentIdentity: Sendable, Equatable {
         unlink(tmp)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("cannot write \(tmp): \(String(cString: strerror(errno)))") }
-        let text = "# mms-agent identity; keep it secret. Remove this file to register as a new agent.\nagent.uuid=\(uuid)\nagent.secret=\(secret)\n"
-        let bytes = Array(text.utf8)
+        let bytes = Array(fileText.utf8)
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
         fsync(fd)
         close(fd)

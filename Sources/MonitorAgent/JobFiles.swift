@@ -27,7 +27,7 @@ public enum JobFiles {
                 throw .badJobFile("file '\(file.path)' has mode '\(file.mode)'; use an octal mode like \"0644\"")
             }
             let full = dir + "/" + file.path
-            let parent = (full as NSString).deletingLastPathComponent
+            let parent = parentDir(of: file.path, in: dir)
             do {
                 try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
                 try Data(file.content.utf8).write(to: URL(fileURLWithPath: full))
@@ -38,6 +38,17 @@ public enum JobFiles {
                 throw .io("cannot set mode \(file.mode) on job file \(file.path): \(String(cString: strerror(errno)))")
             }
         }
+    }
+
+    /// The directory a job file goes in: `dir` joined with all but the last component of `path`. Cut on
+    /// bytes, not with NSString.deletingLastPathComponent, which traps on paths such as "a/" (Foundation
+    /// on Linux, Swift 6.3.1), so a job file path could crash the agent.
+    static func parentDir(of path: String, in dir: String) -> String {
+        let slash = UInt8(ascii: "/")
+        var bytes = Array(path.utf8)
+        while bytes.last == slash { bytes.removeLast() }
+        guard let cut = bytes.lastIndex(of: slash) else { return dir }
+        return dir + "/" + String(decoding: bytes[..<cut], as: UTF8.self)
     }
 }
 

@@ -9,9 +9,15 @@ import MonitorModels
 /// An EXIT trap catches `exit N` and `set -e` failures and still runs the epilogue in the same session.
 /// A TERM/INT/HUP trap marks the session killed so a cancel never runs the epilogue.
 public enum JobScript {
-    /// Single-quotes `text` for bash.
+    /// Single-quotes `text` for bash. Works on Unicode scalars, as bash reads bytes: a quote followed by
+    /// a combining mark is one Character to Swift, and a Character-level replace left it unescaped.
     public static func quote(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        var out = "'"
+        for scalar in text.unicodeScalars {
+            if scalar == "'" { out += "'\\''" } else { out.unicodeScalars.append(scalar) }
+        }
+        out.unicodeScalars.append("'")
+        return out
     }
 
     /// The full script: commands, then the epilogue (always, then onPass or onFail).

@@ -70,13 +70,17 @@ public enum Validation {
         return b.allSatisfy { isAlnum($0) || $0 == 95 }
     }
 
-    /// A job file path must stay inside the job dir: relative, no `..`, no NUL.
+    /// A job file path must stay inside the job dir: relative, no `..`, no NUL. Checked on bytes, as the
+    /// file system reads the path: to Swift a "/" followed by a combining mark is one Character, so a
+    /// Character-level split let "../\u{301}x" through, and the file landed outside the job dir.
     public static func filePathProblem(_ path: String) -> String? {
-        if path.isEmpty { return "must not be empty" }
-        if path.hasPrefix("/") { return "must be relative to the job dir" }
-        if path.utf8.contains(0) { return "must not contain NUL" }
-        if path.split(separator: "/").contains("..") { return "must not contain '..'" }
-        if path.utf8.count > 1024 { return "must be at most 1024 bytes" }
+        let bytes = Array(path.utf8)
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        if bytes.isEmpty { return "must not be empty" }
+        if bytes[0] == slash { return "must be relative to the job dir" }
+        if bytes.contains(0) { return "must not contain NUL" }
+        if bytes.split(separator: slash).contains(where: { $0.elementsEqual([dot, dot]) }) { return "must not contain '..'" }
+        if bytes.count > 1024 { return "must be at most 1024 bytes" }
         return nil
     }
 

@@ -71,12 +71,14 @@ extension ServiceCore {
         try requireAdmin(req)
         return try locked { () throws(APIError) -> Response in
             guard let record = dispatcher.agents[uuid] else { throw APIError(.notFound, "agent \(uuid) does not exist") }
+            // The dispatcher refuses a busy or enabled agent before anything is deleted from the store.
+            try dispatcher.delete(uuid)
             do {
                 try store.deleteAgent(uuid)
             } catch {
+                dispatcher.agents[uuid] = record
                 throw Self.unavailable(error)
             }
-            try dispatcher.delete(uuid)
             secretIndex[record.secretHash] = nil
             announce(.agentDeleted, uuid: uuid)
             http?.hub.wake([.agentNext(uuid)])

@@ -94,7 +94,8 @@ extension ServiceCore {
         let now = Date()
         try locked { () throws(APIError) in
             _ = try requireAgent(req, uuid: uuid)
-            _ = try apply(now: now) { d in d.pollBegan(uuid, now: now) }
+            let changes = try apply(now: now) { d in d.pollBegan(uuid, now: now) }
+            noteSeen(uuid, after: changes)
         }
         let poll = LongPoll(
             key: .agentNext(uuid), deadline: now.addingTimeInterval(TimeInterval(wait)),

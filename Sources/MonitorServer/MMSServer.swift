@@ -26,20 +26,9 @@ public final class MMSServer: @unchecked Sendable {
     private init(_ o: ServerOptions) throws(ServerStartError) {
         try DataDir.prepare(o.dataDir)
         adminToken = try DataDir.adminToken(o.adminToken, dataDir: o.dataDir)
-        let store: Store
-        do {
-            store = try Store(dataDir: o.dataDir)
-        } catch {
-            throw ServerStartError(message: "cannot open the database in \(o.dataDir): \(error.message)")
-        }
         let settings = ServerSettings(adminToken: adminToken, autoRegisterKey: o.autoRegisterKey,
                                       pingIntervalSeconds: o.pingInterval, lostContactAfter: o.lostContactAfter)
-        let core: ServiceCore
-        do {
-            core = try ServiceCore(settings: settings, store: store, now: Date())
-        } catch {
-            throw ServerStartError(message: "cannot load the state in \(o.dataDir): \(error.message)")
-        }
+        let core = try ServiceCore.open(dataDir: o.dataDir, settings: settings, now: Date())
         self.core = core
         let router = Router.mms(core)
         routeTable = router.table

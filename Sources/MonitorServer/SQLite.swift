@@ -69,7 +69,10 @@ final class Database {
             case .null: rc = sqlite3_bind_null(stmt, idx)
             case .int(let v): rc = sqlite3_bind_int64(stmt, idx, v)
             case .double(let v): rc = sqlite3_bind_double(stmt, idx, v)
-            case .text(let s): rc = csqlite_bind_text(stmt, idx, s, -1)
+            case .text(let s):
+                // The byte count, not -1: with -1 SQLite stops at the first NUL, so a value holding one was
+                // stored cut short while the answer showed it whole.
+                rc = s.withCString { csqlite_bind_text(stmt, idx, $0, Int32(s.utf8.count)) }
             case .blob(let d):
                 rc = d.withUnsafeBytes { raw in csqlite_bind_blob(stmt, idx, raw.baseAddress, Int32(d.count)) }
             }

@@ -46,6 +46,22 @@ final class ServiceCore: @unchecked Sendable {
         lastSeenDB = try? Database(path: store.path)
     }
 
+    /// Opens the store in `dataDir` and loads the state from it; the error says which of the two failed.
+    static func open(dataDir: String, settings: ServerSettings, now: Date) throws(ServerStartError) -> ServiceCore {
+        let store: Store
+        do {
+            store = try Store(dataDir: dataDir)
+        } catch {
+            throw ServerStartError(message: "cannot open the database in \(dataDir): \(error.message)")
+        }
+        do {
+            return try ServiceCore(settings: settings, store: store, now: now)
+        } catch {
+            store.close()
+            throw ServerStartError(message: "cannot load the state in \(dataDir): \(error.message)")
+        }
+    }
+
     /// Runs `body` under the lock.
     func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         lock.lock()
@@ -143,12 +159,18 @@ final class ServiceCore: @unchecked Sendable {
     /// flushed to disk periodically, and announced at most every 10 s.
     func noteContact(_ uuid: String, after changes: Changes, now: Date) {
         guard !changes.agents.contains(uuid) else { return }
-        unsavedLastSeen.insert(uuid)
+        noteSeen(uuid, after: changes)
         if let last = lastAnnounced[uuid], now.timeIntervalSince(last) < 10 { return }
         if let a = dispatcher.view(uuid) {
             lastAnnounced[uuid] = now
             announce(.agentUpdated, agent: a)
         }
+    }
+
+    /// Records a lastSeenAt that `changes` did not save, for the periodic flush, without announcing it
+    /// (a `next` poll: the agent's pings announce its contact, and events polls stay asleep).
+    func noteSeen(_ uuid: String, after changes: Changes) {
+        if !changes.agents.contains(uuid) { unsavedLastSeen.insert(uuid) }
     }
 
     /// Periodic work: lost contact, waitingReason changes, and (with `flush`) lastSeenAt to disk.

@@ -17,6 +17,16 @@ import Testing
         #expect(log.contains("it's done\n"))
     }
 
+    // Found by `mms-fuzz jobfile`: a quote followed by a combining mark is one Character to Swift, so the
+    // script's quoting left that quote bare and bash read the rest of the command as shell code.
+    @Test func aQuoteBeforeACombiningMarkStaysQuoted() async throws {
+        let text = "it'\u{301}s; echo broken'\u{301}"
+        let spec = JobSpec(name: "q", commands: ["printf '%s\\n' \(JobScript.quote(text))"])
+        let (outcome, log, _) = try await runJob(spec)
+        #expect(outcome == JobOutcome(result: .passed, exitCode: 0))
+        #expect(log.hasSuffix("\n" + text + "\n"), "\(log)")
+    }
+
     @Test func environmentLayersAndStdinIsDevNull() async throws {
         let spec = JobSpec(name: "e", commands: ["echo \"A=$A B=$B C=$C\"", "read line; echo \"read=$?\""], env: ["B": "job"],
                            secrets: ["TOKEN"])
@@ -40,6 +50,21 @@ import Testing
         #expect(log.contains("hello from file\n"))
         #expect(log.contains("755 bin/hello.sh\n"))
         #expect(log.contains("600 data/secret.txt\n"))
+    }
+
+    // Found by `mms-fuzz jobfile`: NSString.deletingLastPathComponent traps on paths such as "a/", so a
+    // job whose file path ended in a slash crashed the agent (Tests/FuzzCorpus/jobfile/crash-trailing-slashes.json).
+    @Test func aFilePathEndingInASlashIsAnErrorNotACrash() throws {
+        let dir = makeTempDir("files")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(JobFiles.parentDir(of: "a/", in: dir) == dir)
+        #expect(JobFiles.parentDir(of: "x/a//", in: dir) == dir + "/x")
+        #expect(JobFiles.parentDir(of: "b/c.txt", in: dir) == dir + "/b")
+        for path in ["a/", "x/a/", "NF/////eq/.>/////"] {
+            #expect(throws: AgentError.self) { try JobFiles.write([JobFile(path: path, content: "x")], into: dir) }
+        }
+        try JobFiles.write([JobFile(path: "b//c.txt", content: "x")], into: dir)
+        #expect(FileManager.default.contents(atPath: dir + "/b/c.txt") == Data("x".utf8))
     }
 
     @Test func firstFailureStopsAndEpilogueRunsEveryLineInOrder() async throws {

@@ -20,6 +20,32 @@ import Testing
         #expect(RFC3339.parse("2026-13-24T12:00:00Z") == nil)
         #expect(RFC3339.parse("yesterday") == nil)
     }
+
+    // Found by `mms-fuzz rfc3339` (Tests/FuzzCorpus/rfc3339/): ".162" came back as ".161", and a round
+    // trip could lose another millisecond; a day the month does not have (Nov 31) became the next month's.
+    @Test func canonicalTimestampsRoundTripExactly() {
+        var failures: [String] = []
+        for ms in 0..<1000 {
+            for base in ["1971-06-17T05:03:20", "2026-11-24T12:00:00", "9999-12-31T23:59:59", "0000-01-01T00:00:00"] {
+                let text = base + "." + String(repeating: "0", count: ms < 10 ? 2 : ms < 100 ? 1 : 0) + String(ms) + "Z"
+                if RFC3339.parse(text).map(RFC3339.format) != text { failures.append(text) }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) of 4000, e.g. \(failures.prefix(3))")
+    }
+
+    @Test func refusesDaysTheMonthDoesNotHaveAndWhatFormatCannotWrite() {
+        #expect(RFC3339.parse("2026-11-31T12:00:00Z") == nil)
+        #expect(RFC3339.parse("2026-02-29T12:00:00Z") == nil)
+        #expect(RFC3339.parse("2024-02-29T12:00:00Z") != nil)
+        #expect(RFC3339.parse("2000-02-29T12:00:00Z") != nil)
+        #expect(RFC3339.parse("1900-02-29T12:00:00Z") == nil)
+        #expect(RFC3339.parse("2026-11-24T12:00:00+24:00") == nil)
+        #expect(RFC3339.parse("2026-11-24T12:00:00+01:60") == nil)
+        #expect(RFC3339.parse("0000-01-01T00:00:00+01:00") == nil)
+        #expect(RFC3339.parse("9999-12-31T23:59:59.9999Z") == nil)
+        #expect(RFC3339.parse("9999-12-31T23:59:59.999Z").map(RFC3339.format) == "9999-12-31T23:59:59.999Z")
+    }
 }
 
 @Suite struct JSONShapeTests {
@@ -91,6 +117,11 @@ import Testing
         spec.resources = []
         spec.files = [JobFile(path: "../etc/passwd", content: "")]
         #expect(Validation.jobSpecProblem(spec)?.hasPrefix("field 'files[0].path'") == true)
+        // Found while following up `mms-fuzz jobfile`'s quoting finding; the jobfile property catches it.
+        for path in ["../\u{301}x", "a/../\u{301}../\u{301}x", "/\u{301}etc/passwd", "..\u{301}/../x"] {
+            #expect(Validation.filePathProblem(path) != nil, "\(path.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
+        #expect(Validation.filePathProblem("a/\u{301}b/..x/x..") == nil)
         spec.files = [JobFile(path: "a.sh", content: "", mode: "999")]
         #expect(Validation.jobSpecProblem(spec)?.hasPrefix("field 'files[0].mode'") == true)
         spec.files = []
