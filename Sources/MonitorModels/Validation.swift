@@ -70,9 +70,9 @@ public enum Validation {
         return b.allSatisfy { isAlnum($0) || $0 == 95 }
     }
 
-    /// A job file path must stay inside the job dir: relative, no `..`, no NUL. Checked on bytes, as the
-    /// file system reads the path: to Swift a "/" followed by a combining mark is one Character, so a
-    /// Character-level split let "../\u{301}x" through, and the file landed outside the job dir.
+    /// A job file path must name a file inside the job dir: relative, no `..`, no NUL, no `/` or `.` at the
+    /// end. Checked on bytes, as the file system reads the path: to Swift a "/" followed by a combining mark
+    /// is one Character, so a Character-level split let "../\u{301}x" through, and the file landed outside.
     public static func filePathProblem(_ path: String) -> String? {
         let bytes = Array(path.utf8)
         let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
@@ -80,6 +80,10 @@ public enum Validation {
         if bytes[0] == slash { return "must be relative to the job dir" }
         if bytes.contains(0) { return "must not contain NUL" }
         if bytes.split(separator: slash).contains(where: { $0.elementsEqual([dot, dot]) }) { return "must not contain '..'" }
+        // A file, not a directory: "a/" or "a/." would name one (and could not be written as a file).
+        if bytes.last == slash || bytes.split(separator: slash).last?.elementsEqual([dot]) == true {
+            return "must name a file, not a directory (no '/' or '.' at the end)"
+        }
         if bytes.count > 1024 { return "must be at most 1024 bytes" }
         return nil
     }

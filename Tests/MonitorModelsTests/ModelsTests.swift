@@ -122,6 +122,10 @@ import Testing
             #expect(Validation.filePathProblem(path) != nil, "\(path.unicodeScalars.map { String($0.value, radix: 16) })")
         }
         #expect(Validation.filePathProblem("a/\u{301}b/..x/x..") == nil)
+        for path in ["a/", "x/a//", ".", "a/.", "a/./"] {
+            #expect(Validation.filePathProblem(path) == "must name a file, not a directory (no '/' or '.' at the end)", "\(path)")
+        }
+        #expect(Validation.filePathProblem("./a.sh") == nil && Validation.filePathProblem("a/.hidden") == nil)
         spec.files = [JobFile(path: "a.sh", content: "", mode: "999")]
         #expect(Validation.jobSpecProblem(spec)?.hasPrefix("field 'files[0].mode'") == true)
         spec.files = []
