@@ -159,7 +159,7 @@ final class ServiceCore: @unchecked Sendable {
     /// flushed to disk periodically, and announced at most every 10 s.
     func noteContact(_ uuid: String, after changes: Changes, now: Date) {
         guard !changes.agents.contains(uuid) else { return }
-        noteSeen(uuid, after: changes)
+        unsavedLastSeen.insert(uuid)
         if let last = lastAnnounced[uuid], now.timeIntervalSince(last) < 10 { return }
         if let a = dispatcher.view(uuid) {
             lastAnnounced[uuid] = now
