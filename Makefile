@@ -29,7 +29,7 @@ test: deps
 	$(SWIFT) test
 
 # The crash and hostile-client suites at a larger scale (MMS_SOAK=1: 25 server kills with 4 agents,
-# the agent crash 5 times), then every fuzz target for 2 minutes; ~20 min.
+# the agent crash 5 times), then every fuzz target for 2 minutes; ~15 min.
 soak: deps
 	$(SWIFT) build --build-tests
 	MMS_SOAK=1 $(SWIFT) test --filter 'CrashTests|SlowClientTests|HostileInputTests|ServerDiskFullTests'
