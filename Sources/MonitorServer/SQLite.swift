@@ -57,6 +57,14 @@ final class Database {
 
     /// Runs a statement with parameters, calling `row` for each result row.
     func query(_ sql: String, _ params: [SQLValue] = [], row: (Row) throws(DatabaseError) -> Void = { _ in }) throws(DatabaseError) {
+        try rows(sql, params) { r throws(DatabaseError) in
+            try row(r)
+            return true
+        }
+    }
+
+    /// Runs a statement with parameters, calling `row` for each result row until it returns false.
+    func rows(_ sql: String, _ params: [SQLValue], _ row: (Row) throws(DatabaseError) -> Bool) throws(DatabaseError) {
         let stmt = try prepare(sql)
         defer {
             sqlite3_reset(stmt)
@@ -81,7 +89,7 @@ final class Database {
         while true {
             let rc = sqlite3_step(stmt)
             if rc == SQLITE_ROW {
-                try row(Row(stmt: stmt))
+                if try !row(Row(stmt: stmt)) { return }
             } else if rc == SQLITE_DONE {
                 return
             } else {
@@ -146,6 +154,13 @@ struct Row {
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
     func optText(_ i: Int32) -> String? { isNull(i) ? nil : text(i) }
+    /// The blob's bytes without a copy, valid only inside `body`.
+    func withBlob<T>(_ i: Int32, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        let n = Int(sqlite3_column_bytes(stmt, i))
+        guard n > 0, let p = sqlite3_column_blob(stmt, i) else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return body(UnsafeRawBufferPointer(start: p, count: n))
+    }
+    func optBlob(_ i: Int32) -> Data? { isNull(i) ? nil : blob(i) }
     func blob(_ i: Int32) -> Data {
         let n = Int(sqlite3_column_bytes(stmt, i))
         guard n > 0, let p = sqlite3_column_blob(stmt, i) else { return Data() }

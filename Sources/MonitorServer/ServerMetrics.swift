@@ -20,6 +20,12 @@ extension ServiceCore {
         for s in JobState.allCases { out += "mms_jobs{state=\"\(s.rawValue)\"} \(jobCounts[s] ?? 0)\n" }
         out += "# HELP mms_long_polls_parked Long polls waiting now.\n# TYPE mms_long_polls_parked gauge\n"
         out += "mms_long_polls_parked \(parked)\n"
+        if let logs = readOnSide({ db throws(DatabaseError) in try Store.logTotals(db) }) {
+            out += "# HELP mms_log_bytes Bytes of job logs held (logs removed by --log-retention not counted).\n"
+            out += "# TYPE mms_log_bytes gauge\nmms_log_bytes \(logs.bytes)\n"
+            out += "# HELP mms_log_chunks Stored rows holding job logs (small appends are merged).\n"
+            out += "# TYPE mms_log_chunks gauge\nmms_log_chunks \(logs.chunks)\n"
+        }
         if let cut = http?.deadlines.counts() {
             out += "# HELP mms_http_connections_cut_total Connections closed for sending a request too slowly "
             out += "(head: includes kept-alive connections idle past --header-timeout).\n"

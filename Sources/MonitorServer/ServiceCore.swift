@@ -101,12 +101,15 @@ final class ServiceCore: @unchecked Sendable {
                 for (jobId, line) in changes.logLines {
                     guard var job = changes.jobs[jobId] ?? dispatcher.jobs[jobId] else { continue }
                     let bytes = Data((line + "\n").utf8)
-                    try store.appendLog(jobId, at: job.logSize, bytes)
+                    try store.appendLog(jobId, at: job.logSize, bytes, now: now)
                     job.logSize += Int64(bytes.count)
                     changes.jobs[jobId] = job
                     dispatcher.jobs[jobId]?.logSize = job.logSize
                 }
-                for job in changes.jobs.values { try store.updateJob(job) }
+                for job in changes.jobs.values {
+                    try store.updateJob(job)
+                    if job.state == .completed { try store.compactLog(job.id) }
+                }
                 for uuid in changes.agents {
                     guard let r = dispatcher.agents[uuid] else { continue }
                     try store.saveAgent(r.agent, secretHash: r.secretHash)
@@ -201,6 +204,15 @@ final class ServiceCore: @unchecked Sendable {
         }
     }
 
+    /// Runs a read on the side connection (the one the lastSeenAt flush writes with), so it never
+    /// holds the main lock; nil when that connection is missing or the read fails.
+    func readOnSide<T>(_ body: (Database) throws(DatabaseError) -> T) -> T? {
+        lastSeenLock.withLock {
+            guard let db = lastSeenDB else { return nil }
+            return try? body(db)
+        }
+    }
+
     /// Publishes job.updated for scheduled jobs whose waitingReason changed. Call with the lock held.
     private func announceWaitingReasons(now: Date) {
         var changedReasons = false
@@ -241,4 +253,6 @@ struct ServerSettings: Sendable {
     var autoRegisterKey: String?
     var pingIntervalSeconds: Int
     var lostContactAfter: TimeInterval
+    /// Logs of jobs completed longer ago than this are removed; nil keeps them forever.
+    var logRetention: TimeInterval? = 90 * 86400
 }

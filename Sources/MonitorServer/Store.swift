@@ -4,7 +4,7 @@ import MonitorModels
 /// The server's durable state in SQLite (WAL, synchronous=FULL): agents, jobs, logs, configuration.
 /// Every method runs in the caller's serialization (the service's lock); writes commit before returning.
 final class Store {
-    static let schemaVersion: Int64 = 1
+    static let schemaVersion: Int64 = 2
     let db: Database
     /// The database file.
     let path: String
@@ -49,6 +49,17 @@ final class Store {
                       PRIMARY KEY(job_id, start));
                     CREATE TABLE config(name TEXT PRIMARY KEY, value TEXT NOT NULL, secret INTEGER NOT NULL, updated_at REAL NOT NULL);
                     INSERT INTO schema_version(version) VALUES (1);
+                    """)
+            }
+        }
+        if current < 2 {
+            // Version 2: arrival times of log chunks, and logs removed by retention.
+            try db.transaction { () throws(DatabaseError) in
+                try db.exec("""
+                    ALTER TABLE log_chunks ADD COLUMN arrivals BLOB;
+                    ALTER TABLE jobs ADD COLUMN log_removed_at REAL;
+                    CREATE INDEX jobs_log_expiry ON jobs(finished_at) WHERE state = 'completed' AND log_removed_at IS NULL;
+                    INSERT INTO schema_version(version) VALUES (2);
                     """)
             }
         }
@@ -111,7 +122,7 @@ final class Store {
 
     private static let jobColumns = """
         id, spec, state, result, exit_code, failure_reason, agent_uuid, agent_name, attempt, log_size,
-        created_at, assigned_at, started_at, finished_at
+        created_at, assigned_at, started_at, finished_at, log_removed_at
         """
 
     private func job(from row: Row) -> Job? {
@@ -121,7 +132,8 @@ final class Store {
             id: row.int(0), spec: spec, state: state, result: row.optText(3).flatMap(JobResult.init(rawValue:)),
             exitCode: row.optInt(4).map { Int($0) }, failureReason: row.optText(5), agentUuid: row.optText(6),
             agentName: row.optText(7), attempt: Int(row.int(8)), logSize: row.int(9), createdAt: row.date(10),
-            assignedAt: row.optDate(11), startedAt: row.optDate(12), finishedAt: row.optDate(13))
+            assignedAt: row.optDate(11), startedAt: row.optDate(12), finishedAt: row.optDate(13),
+            logRemovedAt: row.optDate(14))
     }
 
     /// Inserts a new job and returns it with its id.
@@ -182,37 +194,6 @@ final class Store {
             SELECT a.job_id, a.attempt, a.agent_uuid FROM job_attempts a JOIN jobs j ON j.id = a.job_id
             WHERE j.state != 'completed'
             """) { row in out[row.int(0), default: [:]][Int(row.int(1))] = row.text(2) }
-        return out
-    }
-
-    // MARK: - Logs
-
-    /// Appends bytes at the end of a job's log (the caller has checked the offset); returns the new size.
-    func appendLog(_ jobId: Int64, at size: Int64, _ bytes: Data) throws(DatabaseError) {
-        guard !bytes.isEmpty else { return }
-        try db.query("INSERT INTO log_chunks(job_id, start, data) VALUES(?,?,?)", [.int(jobId), .int(size), .blob(bytes)])
-        try db.query("UPDATE jobs SET log_size = ? WHERE id = ?", [.int(size + Int64(bytes.count)), .int(jobId)])
-    }
-
-    /// Up to `limit` bytes of a job's log from `offset`, read chunk by chunk (never the whole log).
-    func readLog(_ jobId: Int64, from offset: Int64, limit: Int) throws(DatabaseError) -> Data {
-        var out = Data()
-        var first = true
-        try db.query("""
-            SELECT start, data FROM log_chunks WHERE job_id = ? AND start >= COALESCE(
-              (SELECT MAX(start) FROM log_chunks WHERE job_id = ? AND start <= ?), 0) ORDER BY start LIMIT 64
-            """, [.int(jobId), .int(jobId), .int(offset)]) { row in
-            guard out.count < limit else { return }
-            let start = row.int(0)
-            var data = row.blob(1)
-            if first {
-                first = false
-                let skip = Int(max(0, offset - start))
-                if skip >= data.count { return }
-                data = data.subdata(in: skip..<data.count)
-            }
-            out.append(data.prefix(limit - out.count))
-        }
         return out
     }
 
