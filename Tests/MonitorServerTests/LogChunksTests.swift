@@ -138,6 +138,42 @@ import MonitorModels
         #expect(try store.readLog(job.id, from: 0, limit: 1 << 20) == expected)
     }
 
+    @Test func aVersionOneDataDirIsMigratedWithItsLogsReadable() throws {
+        let dir = NSTemporaryDirectory() + "mms-logstore-v1-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let v1 = try Database(path: dir + "/mms.sqlite3")
+        try v1.exec("""
+            CREATE TABLE schema_version(version INTEGER NOT NULL);
+            CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE agents(uuid TEXT PRIMARY KEY, name TEXT NOT NULL, hostname TEXT NOT NULL, os TEXT NOT NULL,
+              version TEXT NOT NULL, ip_address TEXT, config_state TEXT NOT NULL, resources TEXT NOT NULL,
+              environments TEXT NOT NULL, secret_hash TEXT NOT NULL, registered_at REAL NOT NULL, last_seen_at REAL);
+            CREATE TABLE jobs(id INTEGER PRIMARY KEY AUTOINCREMENT, spec TEXT NOT NULL, state TEXT NOT NULL, result TEXT,
+              exit_code INTEGER, failure_reason TEXT, agent_uuid TEXT, agent_name TEXT, attempt INTEGER NOT NULL,
+              log_size INTEGER NOT NULL, created_at REAL NOT NULL, assigned_at REAL, started_at REAL, finished_at REAL);
+            CREATE INDEX jobs_by_state ON jobs(state, id);
+            CREATE TABLE job_attempts(job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, agent_uuid TEXT NOT NULL,
+              PRIMARY KEY(job_id, attempt));
+            CREATE TABLE log_chunks(job_id INTEGER NOT NULL, start INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(job_id, start));
+            CREATE TABLE config(name TEXT PRIMARY KEY, value TEXT NOT NULL, secret INTEGER NOT NULL, updated_at REAL NOT NULL);
+            INSERT INTO schema_version(version) VALUES (1);
+            INSERT INTO jobs(spec, state, result, attempt, log_size, created_at, finished_at)
+              VALUES('{"name":"old","commands":["x"]}', 'completed', 'passed', 1, 6, 0, 1);
+            INSERT INTO log_chunks(job_id, start, data) VALUES(1, 0, X'68690A'), (1, 3, X'796F0A');
+            """)
+        v1.close()
+        let store = try Store(dataDir: dir)
+        defer { store.close() }
+        let job = try #require(try store.job(1))
+        #expect(job.logRemovedAt == nil && job.logSize == 6)
+        let window = try store.readLogWindow(1, from: 0, limit: 100, withArrivals: true)
+        #expect(window.bytes == Data("hi\nyo\n".utf8) && window.arrivals.time(at: 4) == nil)
+        // New bytes after the old ones keep their arrival times.
+        try store.db.transaction { () throws(DatabaseError) in try store.appendLog(1, at: 6, Data("new\n".utf8), now: Date()) }
+        #expect(try store.readLogWindow(1, from: 0, limit: 100, withArrivals: true).arrivals.time(at: 6) != nil)
+    }
+
     @Test func retentionRemovesOnlyLogsOfJobsCompletedBeforeTheCutoff() throws {
         let (store, dir) = try openStore()
         defer { store.close(); try? FileManager.default.removeItem(atPath: dir) }
