@@ -21,6 +21,7 @@ final class PGConnection {
 
     /// Connects to a `postgres://user@host:port/db?…` URL or a libpq `key=value …` string.
     init(conninfo: String) throws(PGError) {
+        try Self.validate(conninfo)
         // expand_dbname: the conninfo given as dbname is parsed and overrides the connect_timeout default.
         let words: [String] = ["connect_timeout", "dbname", "\(Self.defaultConnectTimeout)", conninfo]
         let copies: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) }
@@ -39,6 +40,19 @@ final class PGConnection {
     }
 
     deinit { PQfinish(conn) }
+
+    /// Refuses a malformed URL or key=value string (a mistake to fix, not a lost connection). Anything else
+    /// is a database name, as libpq takes it.
+    private static func validate(_ conninfo: String) throws(PGError) {
+        guard conninfo.contains("=") || conninfo.hasPrefix("postgres://") || conninfo.hasPrefix("postgresql://") else { return }
+        var message: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(conninfo, &message) else {
+            let text = message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "cannot parse"
+            PQfreemem(message)
+            throw PGError("invalid database address: \(text)")
+        }
+        PQconninfoFree(options)
+    }
 
     /// True while libpq holds the connection for good (it learns of a loss only when it next reads or writes).
     var isConnected: Bool { PQstatus(conn) == CONNECTION_OK }
@@ -112,7 +126,7 @@ final class PGConnection {
 
     /// Prepares (once) and runs a statement; the caller clears the result.
     private func execute(_ sql: String, _ params: [PGValue]) throws(PGError) -> OpaquePointer {
-        guard params.count <= Int(Int16.max) else { throw PGError("too many parameters (\(params.count))") }
+        guard params.count <= Int(UInt16.max) else { throw PGError("too many parameters (\(params.count))") }
         let name = try prepared(StatementKey(sql: sql, types: params.map(\.typeOID)))
         // Every value in one buffer (a trailing byte keeps it non-empty, so an empty value is not NULL).
         var buffer: [UInt8] = []
@@ -123,7 +137,7 @@ final class PGConnection {
             let start = buffer.count
             p.appendBinary(to: &buffer)
             guard buffer.count - start <= Int(Int32.max) else { throw PGError("a parameter is over 2 GiB") }
-            offsets.append(p == .null ? nil : start)
+            if case .null = p { offsets.append(nil) } else { offsets.append(start) }
             lengths.append(Int32(buffer.count - start))
         }
         buffer.append(0)
@@ -170,7 +184,7 @@ final class PGConnection {
     var preparedCount: Int { statements.count }
 
     /// Throws the result's error unless its status is one of `accepted`.
-    func check(_ result: OpaquePointer?, _ accepted: ExecStatusType...) throws(PGError) {
+    private func check(_ result: OpaquePointer?, _ accepted: ExecStatusType...) throws(PGError) {
         guard let result, accepted.contains(PQresultStatus(result)) else {
             throw PGError(result: result, connection: conn)
         }

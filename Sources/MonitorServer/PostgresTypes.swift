@@ -52,7 +52,8 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// A value bound to a statement parameter; each kind has a fixed PostgreSQL type, sent in binary.
+/// A value bound to a statement parameter; each kind has a fixed PostgreSQL type (int8, float8, text, bytea,
+/// bool), sent in binary. For a column of another type, cast in the SQL: `$1::jsonb`, `$1::int4`.
 enum PGValue: Sendable, Equatable {
     case null, int(Int64), double(Double), text(String), bytes(Data), bool(Bool)
 

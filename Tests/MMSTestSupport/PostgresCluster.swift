@@ -136,6 +136,7 @@ public final class PostgresCluster: Sendable {
 
 /// Why a test cluster could not be made, started or stopped, with the tool's output.
 public struct PostgresClusterError: Error, CustomStringConvertible {
+    /// What failed, with the tool's output or the server's log.
     public let description: String
     /// An error saying `description`.
     public init(_ description: String) { self.description = description }

@@ -59,6 +59,11 @@ private func freshDatabase() throws -> (PGConnection, String) {
         let name = url.split(separator: "/").last.map(String.init) ?? ""
         let kv = try PGConnection(conninfo: "host=127.0.0.1 port=\(port) user=mms dbname=\(name)")
         #expect(try kv.run("SELECT 1") == 1)
+        // A malformed address is a mistake to report, not a lost connection to retry.
+        for bad in ["postgres://mms@127.0.0.1:\(port)/x?no_such_option=1", "host=127.0.0.1 port"] {
+            let error = #expect(throws: PGError.self) { try PGConnection(conninfo: bad) }
+            #expect(error?.isConnectionLost == false, "\(bad)")
+        }
     }
 
     @Test func rowsStopsWhenTheBodySaysSo() throws {
