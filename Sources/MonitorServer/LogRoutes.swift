@@ -33,7 +33,7 @@ extension ServiceCore {
             if end > size {
                 let fresh = req.body.subdata(in: Int(size - offset)..<req.body.count)
                 do {
-                    try store.db.transaction { () throws(DatabaseError) in try store.appendLog(jobId, at: size, fresh) }
+                    try store.transaction { () throws(DatabaseError) in try store.appendLog(jobId, at: size, fresh, now: now) }
                 } catch { throw Self.unavailable(error) }
                 dispatcher.jobs[jobId]?.logSize = end
                 http?.hub.wake([.log(jobId)])
@@ -55,20 +55,18 @@ extension ServiceCore {
         let jobId = try Input.jobId(id)
         let offset = try Input.int(req, "offset", in: 0...Int64.max, default: 0) ?? 0
         let wait = try Input.wait(req)
+        let timestamps = try Input.flag(req, "timestamps")
         let now = Date()
-        // Answers with the bytes past `offset`, or nil while there are none and the job runs.
+        // Answers with what lies past `offset`, or nil while there is nothing yet and the job runs.
         let attempt: @Sendable (Bool) throws(APIError) -> Response? = { [self] final throws(APIError) in
             try locked { () throws(APIError) -> Response? in
                 guard let job = try anyJob(jobId) else { throw APIError(.notFound, "job \(jobId) does not exist") }
-                let complete = job.state == .completed
-                if offset >= job.logSize && !complete && !final { return nil }
-                var bytes = Data()
-                if offset < job.logSize {
-                    do { bytes = try store.readLog(jobId, from: offset, limit: Self.logReadLimit) } catch { throw Self.unavailable(error) }
+                if let removed = job.logRemovedAt {
+                    throw APIError(.gone, "the log of job \(jobId) was removed on \(RFC3339.format(removed)) "
+                        + "(it completed more than --log-retention days before); the job record is kept")
                 }
-                return Response(status: 200, body: bytes, contentType: "application/octet-stream", headers: [
-                    ("X-Log-Size", String(job.logSize)), ("X-Log-Complete", complete ? "true" : "false"),
-                ])
+                if offset >= job.logSize && job.state != .completed && !final { return nil }
+                return try logAnswer(job, from: offset, timestamps: timestamps, final: final)
             }
         }
         if let r = try attempt(false) { return .respond(r) }
@@ -76,7 +74,32 @@ extension ServiceCore {
         return .wait(LongPoll(
             key: .log(jobId), deadline: now.addingTimeInterval(TimeInterval(wait)),
             answer: { (try? attempt(false)) ?? nil },
-            timeout: { ((try? attempt(true)) ?? nil) ?? .error(APIError(.notFound, "job \(jobId) does not exist")) },
+            timeout: {
+                do throws(APIError) { return try attempt(true) ?? .error(APIError(.notFound, "job \(jobId) does not exist")) }
+                catch { return .error(error) }
+            },
             finished: nil, generation: 0))
+    }
+
+    /// The bytes (or timestamped lines) of `job`'s log from `offset`; nil when the timestamped form has
+    /// no whole line yet and this is not the `final` answer of a wait. Call with the lock held.
+    private func logAnswer(_ job: Job, from offset: Int64, timestamps: Bool, final: Bool) throws(APIError) -> Response? {
+        let complete = job.state == .completed
+        var window = LogWindow(offset: offset, bytes: Data(), arrivals: LogArrivals([]))
+        if offset < job.logSize {
+            do {
+                window = try store.readLogWindow(job.id, from: offset, limit: Self.logReadLimit, withArrivals: timestamps)
+            } catch { throw Self.unavailable(error) }
+        }
+        var headers = [("X-Log-Size", String(job.logSize)), ("X-Log-Complete", complete ? "true" : "false")]
+        guard timestamps else {
+            return Response(status: 200, body: window.bytes, contentType: "application/octet-stream", headers: headers)
+        }
+        let end = offset + Int64(window.bytes.count)
+        let (body, next) = LogTimestamps.render(window, reachesCompleteEnd: complete && end >= job.logSize,
+                                                windowFull: window.bytes.count >= Self.logReadLimit)
+        if body.isEmpty && !complete && !final { return nil }
+        headers.append(("X-Log-Next-Offset", String(next)))
+        return Response(status: 200, body: body, contentType: "application/x-ndjson", headers: headers)
     }
 }

@@ -27,7 +27,8 @@ public final class MMSServer: @unchecked Sendable {
         try DataDir.prepare(o.dataDir)
         adminToken = try DataDir.adminToken(o.adminToken, dataDir: o.dataDir)
         let settings = ServerSettings(adminToken: adminToken, autoRegisterKey: o.autoRegisterKey,
-                                      pingIntervalSeconds: o.pingInterval, lostContactAfter: o.lostContactAfter)
+                                      pingIntervalSeconds: o.pingInterval, lostContactAfter: o.lostContactAfter,
+                                      logRetention: o.logRetentionDays == 0 ? nil : TimeInterval(o.logRetentionDays) * 86400)
         let core = try ServiceCore.open(dataDir: o.dataDir, settings: settings, now: Date())
         self.core = core
         let router = Router.mms(core)
@@ -97,7 +98,8 @@ extension Router {
     }
 }
 
-/// Runs the service's periodic work every 100 ms (lost contact, deadlines of cancels, lastSeenAt flush).
+/// Runs the service's periodic work every 100 ms (lost contact, deadlines of cancels, lastSeenAt flush),
+/// and log retention every minute.
 final class Ticker: @unchecked Sendable {
     private let core: ServiceCore
     private let cond = NSCondition()
@@ -117,6 +119,7 @@ final class Ticker: @unchecked Sendable {
                 if stop { return }
                 ticks += 1
                 core.tick(now: Date(), flush: ticks % 100 == 0)
+                if ticks % 600 == 1 { core.removeExpiredLogs(now: Date()) }  // at start, then every minute
             }
         }
         t.name = "mms-ticker"

@@ -19,6 +19,8 @@ public struct ServerOptions: Sendable, Equatable {
     public var bodyTimeout = 60
     /// Connections one client address may hold at once; 0 for no cap.
     public var maxConnectionsPerIP = 0
+    /// Days a completed job's log is kept; 0 keeps logs forever.
+    public var logRetentionDays = 90
 
     public init() {}
 
@@ -33,7 +35,7 @@ public struct ServerOptions: Sendable, Equatable {
         usage: mms-server [--host 127.0.0.1] [--port 8765] [--data-dir ./mms-data]
                           [--admin-token TOKEN] [--auto-register-key KEY]
                           [--ping-interval 5] [--lost-contact-after 300]
-                          [--tls-cert PEM --tls-key PEM] [--version] [--help]
+                          [--tls-cert PEM --tls-key PEM] [--log-retention 90] [--version] [--help]
         tuning: [--threads 2] [--header-timeout 30] [--body-timeout 60] [--max-connections-per-ip 0]
         env: MMS_HOST, MMS_PORT, MMS_DATA_DIR, MMS_ADMIN_TOKEN, MMS_AUTO_REGISTER_KEY (flags win)
         """
@@ -72,6 +74,7 @@ public struct ServerOptions: Sendable, Equatable {
             case "--lost-contact-after": o.lostContactAfter = TimeInterval(try int(try v(), flag: "--lost-contact-after", 1...86400))
             case "--tls-cert": o.tlsCert = try v()
             case "--tls-key": o.tlsKey = try v()
+            case "--log-retention": o.logRetentionDays = try int(try v(), flag: "--log-retention", 0...36500)
             case "--threads": o.threads = try int(try v(), flag: "--threads", 1...64)
             case "--header-timeout": o.headerTimeout = try int(try v(), flag: "--header-timeout", 1...3600)
             case "--body-timeout": o.bodyTimeout = try int(try v(), flag: "--body-timeout", 1...3600)

@@ -6,7 +6,7 @@ import MonitorModels
 /// anyone is answered, then publishes events and wakes long polls.
 final class ServiceCore: @unchecked Sendable {
     private let lock = NSLock()
-    let store: Store
+    let store: any Store
     var dispatcher: Dispatcher
     var feed: EventFeed
     var configVersion: Int64
@@ -15,9 +15,6 @@ final class ServiceCore: @unchecked Sendable {
     let settings: ServerSettings
     let metrics = Metrics()
     weak var http: HTTPServer?
-    /// A second connection for the periodic lastSeenAt flush, so it never holds the main lock.
-    private var lastSeenDB: Database?
-    private let lastSeenLock = NSLock()
     /// Agents whose lastSeenAt changed since the last flush to disk.
     private var unsavedLastSeen: Set<String> = []
     /// Last time an agent.updated event went out for each agent (lastSeenAt-only changes are throttled).
@@ -25,7 +22,7 @@ final class ServiceCore: @unchecked Sendable {
     /// waitingReason last announced for each scheduled job.
     private var announcedReasons: [Int64: String] = [:]
 
-    init(settings: ServerSettings, store: Store, now: Date) throws(DatabaseError) {
+    init(settings: ServerSettings, store: any Store, now: Date) throws(DatabaseError) {
         self.settings = settings
         self.store = store
         dispatcher = Dispatcher(lostContactAfter: settings.lostContactAfter, startedAt: now)
@@ -43,14 +40,13 @@ final class ServiceCore: @unchecked Sendable {
             if let uuid = job.agentUuid, job.state.isActive { dispatcher.agents[uuid]?.currentJobId = job.id }
         }
         dispatcher.attemptOwners = try store.attemptOwners()
-        lastSeenDB = try? Database(path: store.path)
     }
 
     /// Opens the store in `dataDir` and loads the state from it; the error says which of the two failed.
     static func open(dataDir: String, settings: ServerSettings, now: Date) throws(ServerStartError) -> ServiceCore {
-        let store: Store
+        let store: any Store
         do {
-            store = try Store(dataDir: dataDir)
+            store = try SQLiteStore(dataDir: dataDir)
         } catch {
             throw ServerStartError(message: "cannot open the database in \(dataDir): \(error.message)")
         }
@@ -97,16 +93,19 @@ final class ServiceCore: @unchecked Sendable {
         var changes = input
         guard !changes.isEmpty else { return }
         do {
-            try store.db.transaction { () throws(DatabaseError) in
+            try store.transaction { () throws(DatabaseError) in
                 for (jobId, line) in changes.logLines {
                     guard var job = changes.jobs[jobId] ?? dispatcher.jobs[jobId] else { continue }
                     let bytes = Data((line + "\n").utf8)
-                    try store.appendLog(jobId, at: job.logSize, bytes)
+                    try store.appendLog(jobId, at: job.logSize, bytes, now: now)
                     job.logSize += Int64(bytes.count)
                     changes.jobs[jobId] = job
                     dispatcher.jobs[jobId]?.logSize = job.logSize
                 }
-                for job in changes.jobs.values { try store.updateJob(job) }
+                for job in changes.jobs.values {
+                    try store.updateJob(job)
+                    if job.state == .completed { try store.compactLog(job.id) }
+                }
                 for uuid in changes.agents {
                     guard let r = dispatcher.agents[uuid] else { continue }
                     try store.saveAgent(r.agent, secretHash: r.secretHash)
@@ -186,18 +185,11 @@ final class ServiceCore: @unchecked Sendable {
             }
         }
         // Written outside the lock on a connection of its own: pings never wait for this write.
-        guard !seen.isEmpty, let db = lastSeenDB else { return }
-        lastSeenLock.withLock {
-            do {
-                try db.transaction { () throws(DatabaseError) in
-                    for (uuid, date) in seen {
-                        try db.query("UPDATE agents SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE uuid = ?",
-                                     [.date(date), .text(uuid)])
-                    }
-                }
-            } catch {
-                lock.withLock { unsavedLastSeen.formUnion(seen.map(\.0)) }
-            }
+        guard !seen.isEmpty else { return }
+        do {
+            try store.recordLastSeen(seen.map { (uuid: $0.0, at: $0.1) })
+        } catch {
+            lock.withLock { unsavedLastSeen.formUnion(seen.map(\.0)) }
         }
     }
 
@@ -220,10 +212,6 @@ final class ServiceCore: @unchecked Sendable {
     /// Flushes lastSeenAt and closes the database (shutdown).
     func close() {
         tick(now: Date(), flush: true)
-        lastSeenLock.withLock {
-            lastSeenDB?.close()
-            lastSeenDB = nil
-        }
         lock.withLock { store.close() }
     }
 
@@ -241,4 +229,6 @@ struct ServerSettings: Sendable {
     var autoRegisterKey: String?
     var pingIntervalSeconds: Int
     var lostContactAfter: TimeInterval
+    /// Logs of jobs completed longer ago than this are removed; nil keeps them forever.
+    var logRetention: TimeInterval? = 90 * 86400
 }
