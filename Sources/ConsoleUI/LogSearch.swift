@@ -129,7 +129,9 @@ public struct LogPagedSearch: Sendable {
             }
             // Whole lines only, unless this is the end of the log or one line fills the page.
             var hi = bytes.count
-            if !atEnd, let nl = bytes.lastIndex(of: 0x0A), nl + 1 > lo { hi = nl + 1 }
+            if !atEnd {
+                if let nl = bytes.lastIndex(of: 0x0A), nl + 1 > lo { hi = nl + 1 } else if lo > 0 { hi = lo }
+            }
             if let s = matcher.firstLine(in: bytes, lo, hi) {
                 let at = p + Int64(s)
                 return wrapped && at >= request.wrapLimit ? .notFound : .found(at, wrapped: wrapped)
@@ -152,6 +154,7 @@ public struct LogPagedSearch: Sendable {
             if wrapped, q <= request.wrapLimit { return .notFound }
             if q <= 0 {
                 if wrapped { return .notFound }
+                if size == 0 { size = try await read(0, 0).totalSize } // nothing read yet: learn where the end is
                 (wrapped, q) = (true, size)
                 continue
             }

@@ -110,8 +110,8 @@ public struct LogState: Sendable, Equatable {
     public var gone: String?
     /// `t`: each line shows when it reached the server.
     public var showTimes = false
-    /// Arrival times by line start offset, for the lines on screen.
-    public var stamps: [Int64: Date] = [:]
+    /// Arrival times by line start offset, for the lines on screen (a nil time: the server does not know it).
+    public var stamps: [Int64: Date?] = [:]
     /// The last timestamps asked for, and whether the answer is still coming.
     public var stampsAsked: LogStampRequest?
     public var stampsPending = false

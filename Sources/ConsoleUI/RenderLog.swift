@@ -20,7 +20,7 @@ func renderLog(_ s: AppState, _ b: inout ScreenBuffer) {
     }
     let width = b.size.width
     var stamps = l.showTimes ? LogStampFormat(now: s.now, timeZone: s.timeZone) : nil
-    stamps?.widen(for: l.shown(height: height).compactMap { l.stamps[l.window.offset(of: $0)] })
+    stamps?.widen(for: l.shown(height: height).compactMap { l.stamps[l.window.offset(of: $0)] ?? nil })
     let rows = l.wrap ? wrappedRows(l, width: width, height: height, stamps: stamps)
                       : clippedRows(l, height: height, stamps: stamps)
     for (r, row) in rows.enumerated() {
@@ -99,10 +99,12 @@ struct LogStampFormat {
         wide = dates.contains { !calendar.isDate($0, inSameDayAs: now) }
     }
 
-    /// "14:03:07 " today, "2026-11-17 23:59:58 " another day, blanks while the time is unknown.
-    func prefix(_ date: Date?) -> String {
+    /// "14:03:07 " today, "2026-11-17 23:59:58 " another day, blanks until the time arrives,
+    /// "--:--:-- " when the server does not know it.
+    func prefix(_ stamp: Date??) -> String {
         let width = wide ? 20 : 9
-        guard let date else { return String(repeating: " ", count: width) }
+        guard let known = stamp else { return String(repeating: " ", count: width) }
+        guard let date = known else { return String(repeating: " ", count: width - 9) + "--:--:-- " }
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         var text = String(format: "%02d:%02d:%02d ", c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
         if !calendar.isDate(date, inSameDayAs: now) {

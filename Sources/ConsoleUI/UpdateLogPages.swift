@@ -121,7 +121,7 @@ extension AppState {
         // The server stamps an unfinished last line only once the job is complete.
         if last == l.lineCount - 1, l.window.endsMidLine, !l.complete { last -= 1 }
         guard last >= rows.lowerBound,
-              let first = (rows.lowerBound...last).first(where: { l.stamps[l.window.offset(of: $0)] == nil })
+              let first = (rows.lowerBound...last).first(where: { l.stamps.index(forKey: l.window.offset(of: $0)) == nil })
         else { return [] }
         let r = LogStampRequest(from: l.window.offset(of: first), to: l.window.endOffset(of: last))
         guard r != l.stampsAsked else { return [] }
@@ -138,7 +138,7 @@ extension AppState {
             let keep = l.window.start..<l.window.end
             l.stamps = l.stamps.filter { keep.contains($0.key) }
         }
-        for s in stamps { l.stamps[s.offset] = s.at }
+        for s in stamps { l.stamps.updateValue(s.at, forKey: s.offset) }
         log = l
         return logFollowUps()
     }

@@ -1,12 +1,13 @@
 import Foundation
 import MonitorModels
 
-/// When one log line reached the server: the line's start offset and its arrival time.
+/// When one log line reached the server: the line's start offset and its arrival time
+/// (nil when the server does not know it: logs kept before version 2 recorded arrival times).
 public struct LogStamp: Sendable, Equatable {
     public var offset: Int64
-    public var at: Date
+    public var at: Date?
     /// A stamp for the line starting at `offset`.
-    public init(offset: Int64, at: Date) {
+    public init(offset: Int64, at: Date?) {
         self.offset = offset
         self.at = at
     }
@@ -27,7 +28,7 @@ public struct LogStampPage: Sendable, Equatable {
 /// Reading of the timestamped log answer (`application/x-ndjson`, one `{"at","offset","text"}` per line).
 public enum LogStampReader {
     struct Line: Decodable {
-        var at: Date
+        var at: Date?
         var offset: Int64
     }
 
