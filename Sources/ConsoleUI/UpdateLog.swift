@@ -20,22 +20,7 @@ extension AppState {
         case .pageDown: l.top += height
         case .home, .char("g"): effects = goToTop(&l)
         case .end, .char("G"): effects = goToTail(&l)
-        case .char("f"):
-            if l.follow {
-                l.follow = false
-                message = Message("follow off: the view stays where it is")
-            } else {
-                effects = goToTail(&l)
-                message = Message("following the log")
-            }
-        case .char("w"):
-            l.wrap.toggle()
-            message = Message(l.wrap ? "wrapping long lines" : "long lines clipped")
-        case .char("t"):
-            l.showTimes.toggle()
-            l.stampsAsked = nil
-            l.stampsPending = false
-            message = Message(l.showTimes ? "each line shows when it reached the server" : "timestamps off")
+        case .char("f"), .char("w"), .char("t"): effects = toggle(&l, key)
         case .char("/"):
             log = l
             modal = .search(l.search)
@@ -47,6 +32,27 @@ extension AppState {
         l.top = max(0, min(l.top, max(0, l.lineCount - height)))
         log = l
         return effects + logFollowUps()
+    }
+
+    /// `f` follow, `w` wrap, `t` timestamps: on/off, saying which.
+    mutating func toggle(_ l: inout LogState, _ key: Key) -> [Effect] {
+        switch key {
+        case .char("f") where l.follow:
+            l.follow = false
+            message = Message("follow off: the view stays where it is")
+        case .char("f"):
+            message = Message("following the log")
+            return goToTail(&l)
+        case .char("w"):
+            l.wrap.toggle()
+            message = Message(l.wrap ? "wrapping long lines" : "long lines clipped")
+        default:
+            l.showTimes.toggle()
+            l.stampsAsked = nil
+            l.stampsPending = false
+            message = Message(l.showTimes ? "each line shows when it reached the server" : "timestamps off")
+        }
+        return []
     }
 
     /// `g`: the first line of the log (a page read from offset 0 unless the window starts there).

@@ -47,13 +47,7 @@ extension AppState {
             l.window = LogWindow(page: page.bytes, at: page.offset)
             if let i = l.window.line(containing: offset) { showMatch(&l, line: i) }
         case .before(let start):
-            // (A window that moved meanwhile asks again from its new start.)
-            if start == l.window.start {
-                let count = l.lineCount
-                l.window.prepend(page.bytes, at: page.offset)
-                l.top += l.lineCount - count
-                if l.window.trimBack(keep: l.top + 2 * height) { l.atTail = false }
-            }
+            joinBefore(&l, page, start: start)
             log = l
             return logFollowUps()
         case .after(let end):
@@ -69,6 +63,16 @@ extension AppState {
         log = l
         // The live tail goes on from the window's end (the old poll may be elsewhere, or not running).
         return (attach ? [.tailLog(jobId: id, offset: l.window.end)] : []) + logFollowUps()
+    }
+
+    /// Joins a page read before the window, keeping the same lines on screen; drops lines far below
+    /// the screen when the window grows too big. (A window that moved meanwhile asks again from its new start.)
+    func joinBefore(_ l: inout LogState, _ page: LogPage, start: Int64) {
+        guard start == l.window.start else { return }
+        let count = l.lineCount
+        l.window.prepend(page.bytes, at: page.offset)
+        l.top += l.lineCount - count
+        if l.window.trimBack(keep: l.top + 2 * Layout.logHeight(size)) { l.atTail = false }
     }
 
     /// A log read failed for good: a removed log (410) shows the server's sentence instead of lines.

@@ -133,6 +133,49 @@ import Testing
         #expect(s.log!.size == Int64(130 + 4 * 1_300_000))
     }
 
+    @Test func aPausedViewStopsTakingTheLiveTailWhenTheWindowFills() async {
+        let log = FakeLog(FakeLog.numbered(1000), complete: false)
+        var s = await open(log)
+        _ = s.press(.up)
+        let shown = s.shownLines
+        let chunk = FakeLog.numbered(100_000)
+        var tail = log.size
+        for _ in 0..<4 {
+            _ = s.update(.logReceived(jobId: 41, LogSlice(offset: tail, bytes: chunk, totalSize: tail + Int64(chunk.count), complete: false)))
+            tail += Int64(chunk.count)
+        }
+        #expect(s.shownLines == shown, "the paused view stays where it was")
+        #expect(s.log?.atTail == false && s.log!.window.bytes.count <= LogWindow.maxBytes)
+        #expect(s.log!.size == Int64(13_000 + 4 * 1_300_000), "the size still follows the tail")
+        _ = s.press(.char("G"))
+        #expect(s.log?.pending == .tail(sizeHint: 13_000 + 4 * 1_300_000), "G reads the end again")
+    }
+
+    @Test func timestampsAreReadForTheLinesOnScreenOnly() async {
+        let data = FakeLog.numbered(5000) + Data("unfinished".utf8)
+        let log = FakeLog(data, complete: false)
+        var s = await open(log)
+        let asked = await s.pressSettled(log.api(), .char("t"))
+        let shown = s.log!.shown(height: Layout.logHeight(s.size))
+        let requests = asked.effects.compactMap { if case .fetchStamps(_, let r) = $0 { r } else { nil } }
+        #expect(requests == [LogStampRequest(from: s.log!.window.offset(of: shown.lowerBound), to: 13 * 5000)],
+                "from the first line on screen to the end of the last whole one")
+        #expect(s.log!.stamps.count == shown.count - 1, "the unfinished last line has no time yet")
+        #expect(render(s, s.size).line(1).wholeMatch(of: /\d\d:\d\d:\d\d line 0004981/) != nil, "times shown")
+        #expect(await s.pressSettled(log.api(), .char("w")).effects.isEmpty, "nothing new on screen: nothing asked")
+        await s.pressSettled(log.api(), .pageUp)
+        #expect(s.log!.stamps.count >= 2 * (shown.count - 1), "a new screen asks for its own lines")
+    }
+
+    @Test func timestampsTheServerCannotGiveTurnThemOff() async {
+        let log = FakeLog(FakeLog.numbered(100))
+        var api = log.api()
+        api.readLogTimestamps = { _, _, _ throws(ClientError) in throw .badResponse("the server does not send log timestamps") }
+        var s = await open(log)
+        await s.pressSettled(api, .char("t"))
+        #expect(s.log?.showTimes == false && s.message?.text == "timestamps: the server does not send log timestamps")
+    }
+
     @Test func aRemovedLogShowsTheServersSentence() async {
         let log = FakeLog(Data(), gone: "the log of job 41 was removed after 30 days (retention)")
         let s = await open(log)
