@@ -39,6 +39,11 @@ final class SQLiteStore: Store {
         try db.transaction(body)
     }
 
+    func isReachable() -> Bool {
+        (try? onSide { db throws(DatabaseError) in try db.query("SELECT COUNT(*) FROM schema_version") }) != nil
+            && FileManager.default.fileExists(atPath: path)
+    }
+
     /// Runs `body` on the side connection, under its own lock.
     func onSide<T>(_ body: (Database) throws(DatabaseError) -> T) throws(DatabaseError) -> T {
         sideLock.lock()

@@ -12,7 +12,9 @@ extension ServiceCore {
             j[.completed] = (try? store.completedJobCount()) ?? 0
             return (a, j, http?.hub.count ?? 0)
         }
-        var out = "# HELP mms_agents Agents by status.\n# TYPE mms_agents gauge\n"
+        var out = "# HELP mms_build_info The server's version and replica name.\n# TYPE mms_build_info gauge\n"
+        out += "mms_build_info{version=\"\(MMSVersion.current)\",replica=\"\(replicaID.withLock { $0 })\"} 1\n"
+        out += "# HELP mms_agents Agents by status.\n# TYPE mms_agents gauge\n"
         for s in AgentStatus.allCases { out += "mms_agents{status=\"\(s.rawValue)\"} \(agentCounts[s] ?? 0)\n" }
         out += "# HELP mms_jobs Jobs by state.\n# TYPE mms_jobs gauge\n"
         for s in JobState.allCases { out += "mms_jobs{state=\"\(s.rawValue)\"} \(jobCounts[s] ?? 0)\n" }

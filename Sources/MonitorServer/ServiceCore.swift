@@ -1,5 +1,6 @@
 import Foundation
 import MonitorModels
+import Synchronization
 
 /// The server's state behind one lock: the dispatcher (memory), the store (disk), the events feed
 /// and the configuration version. Every change goes through `commit`, which writes the store before
@@ -19,6 +20,10 @@ final class ServiceCore: @unchecked Sendable {
     private var unsavedLastSeen: Set<String> = []
     /// Last time an agent.updated event went out for each agent (lastSeenAt-only changes are throttled).
     private var lastAnnounced: [String: Date] = [:]
+    /// This server's name among replicas (/metrics `mms_build_info`), set once it listens.
+    let replicaID = Mutex("")
+    /// Whether the last health check reached the database (/healthz answers from this).
+    private let databaseReachable = Mutex(true)
     /// waitingReason last announced for each scheduled job.
     private var announcedReasons: [Int64: String] = [:]
 
@@ -191,6 +196,15 @@ final class ServiceCore: @unchecked Sendable {
         } catch {
             lock.withLock { unsavedLastSeen.formUnion(seen.map(\.0)) }
         }
+    }
+
+    /// Whether the database answered the last health check.
+    var isDatabaseReachable: Bool { databaseReachable.withLock { $0 } }
+
+    /// Checks that the database answers (the ticker calls this every second, off the service's lock).
+    func checkDatabase() {
+        let ok = store.isReachable()
+        databaseReachable.withLock { $0 = ok }
     }
 
     /// Publishes job.updated for scheduled jobs whose waitingReason changed. Call with the lock held.

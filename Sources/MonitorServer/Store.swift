@@ -8,6 +8,8 @@ import MonitorModels
 protocol Store: AnyObject {
     /// Closes every connection (shutdown).
     func close()
+    /// True when the database answers a read now (on the side connection; /healthz).
+    func isReachable() -> Bool
     /// Runs `body` in one transaction; rolls back when it throws.
     func transaction<T>(_ body: () throws(DatabaseError) -> T) throws(DatabaseError) -> T
 
