@@ -10,6 +10,9 @@ final class PostgresStore: Store {
     /// The advisory lock key migrations run under ("mms-migrate").
     static let migrationLock: Int64 = 0x6d6d_732d_6d69_67
     let conninfo: String
+    /// The revision of the shared change in progress (set by `beginSharedChange`, cleared when its
+    /// transaction ends); stamped on every agent and job row written meanwhile.
+    var revision: Int64?
     let main: PGSession
     let side: PGSession
     private let encoder = MMSJSON.encoder()
@@ -40,8 +43,11 @@ final class PostgresStore: Store {
     }
 
     func transaction<T>(_ body: () throws(DatabaseError) -> T) throws(DatabaseError) -> T {
-        try main.transaction(body)
+        defer { revision = nil }
+        return try main.transaction(body)
     }
+
+    var isShared: Bool { true }
 
     func isReachable() -> Bool {
         (try? side.run { c throws(PGError) in try c.query("SELECT 1", []) }) != nil
@@ -69,13 +75,19 @@ final class PostgresStore: Store {
           uuid TEXT PRIMARY KEY, name TEXT NOT NULL, hostname BYTEA NOT NULL, os BYTEA NOT NULL,
           version BYTEA NOT NULL, ip_address TEXT, config_state TEXT NOT NULL, resources TEXT NOT NULL,
           environments TEXT NOT NULL, secret_hash TEXT NOT NULL, registered_at DOUBLE PRECISION NOT NULL,
-          last_seen_at DOUBLE PRECISION);
+          last_seen_at DOUBLE PRECISION, lost_contact BOOLEAN NOT NULL DEFAULT FALSE, idle_since DOUBLE PRECISION,
+          rev BIGINT NOT NULL DEFAULT 0);
+        CREATE INDEX agents_by_rev ON agents(rev);
+        CREATE TABLE agent_tombstones(uuid TEXT PRIMARY KEY, rev BIGINT NOT NULL);
+        CREATE TABLE agent_contacts(uuid TEXT PRIMARY KEY, seen_at DOUBLE PRECISION NOT NULL) WITH (fillfactor = 50);
         CREATE TABLE jobs(
           id BIGSERIAL PRIMARY KEY, spec TEXT NOT NULL, state TEXT NOT NULL, result TEXT,
           exit_code BIGINT, failure_reason BYTEA, agent_uuid TEXT, agent_name TEXT, attempt BIGINT NOT NULL,
           log_size BIGINT NOT NULL, created_at DOUBLE PRECISION NOT NULL, assigned_at DOUBLE PRECISION,
-          started_at DOUBLE PRECISION, finished_at DOUBLE PRECISION, log_removed_at DOUBLE PRECISION);
+          started_at DOUBLE PRECISION, finished_at DOUBLE PRECISION, log_removed_at DOUBLE PRECISION,
+          cancel_asked_at DOUBLE PRECISION, rev BIGINT NOT NULL DEFAULT 0);
         CREATE INDEX jobs_by_state ON jobs(state, id);
+        CREATE INDEX jobs_by_rev ON jobs(rev);
         CREATE INDEX jobs_log_expiry ON jobs(finished_at) WHERE state = 'completed' AND log_removed_at IS NULL;
         CREATE TABLE job_attempts(job_id BIGINT NOT NULL, attempt BIGINT NOT NULL, agent_uuid TEXT NOT NULL,
           PRIMARY KEY(job_id, attempt));
@@ -84,6 +96,9 @@ final class PostgresStore: Store {
         ALTER TABLE log_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
         CREATE TABLE config(name TEXT PRIMARY KEY, value BYTEA NOT NULL, secret BOOLEAN NOT NULL,
           updated_at DOUBLE PRECISION NOT NULL);
+        CREATE TABLE events(seq BIGINT PRIMARY KEY, body TEXT NOT NULL);
+        CREATE TABLE leases(name TEXT PRIMARY KEY, holder TEXT NOT NULL, until DOUBLE PRECISION NOT NULL);
+        INSERT INTO meta(key, value) VALUES ('rev', '0'), ('event_seq', '0');
         INSERT INTO schema_version(version) VALUES (1);
         """
 
@@ -114,52 +129,81 @@ final class PostgresStore: Store {
     // MARK: - Agents
 
     func loadAgents() throws(DatabaseError) -> [(Agent, String)] {
+        try loadAgentStates().map { ($0.agent, $0.secretHash) }
+    }
+
+    func loadAgentStates() throws(DatabaseError) -> [StoredAgent] {
+        try agentStates("WHERE TRUE", [])
+    }
+
+    /// Agents with their newest contact (the agents row or a server's batched flush, whichever is later).
+    func agentStates(_ filter: String, _ params: [PGValue]) throws(DatabaseError) -> [StoredAgent] {
         try main.run { c throws(PGError) in
-            var out: [(Agent, String)] = []
+            var out: [StoredAgent] = []
             try c.query("""
-                SELECT uuid, name, hostname, os, version, ip_address, config_state, resources, environments, secret_hash,
-                       registered_at, last_seen_at FROM agents
-                """, []) { row throws(PGError) in
+                SELECT a.uuid, a.name, a.hostname, a.os, a.version, a.ip_address, a.config_state, a.resources,
+                       a.environments, a.secret_hash, a.registered_at, GREATEST(a.last_seen_at, c.seen_at),
+                       a.lost_contact, a.idle_since
+                FROM agents a LEFT JOIN agent_contacts c ON c.uuid = a.uuid \(filter)
+                """, params) { row throws(PGError) in
                 let agent = Agent(
-                    uuid: try row.text(0), name: try row.text(1), hostname: try row.utf8(2), os: try row.utf8(3), version: try row.utf8(4),
-                    ipAddress: try row.optText(5), configState: AgentConfigState(rawValue: try row.text(6)) ?? .pending,
+                    uuid: try row.text(0), name: try row.text(1), hostname: try row.utf8(2), os: try row.utf8(3),
+                    version: try row.utf8(4), ipAddress: try row.optText(5),
+                    configState: AgentConfigState(rawValue: try row.text(6)) ?? .pending,
                     resources: decodeList(try row.text(7)), environments: decodeList(try row.text(8)),
                     registeredAt: try row.date(10), lastSeenAt: try row.optDate(11))
-                out.append((agent, try row.text(9)))
+                out.append(StoredAgent(agent: agent, secretHash: try row.text(9), lostContact: try row.bool(12),
+                                       idleSince: try row.optDate(13)))
             }
             return out
         }
     }
 
-    func saveAgent(_ a: Agent, secretHash: String) throws(DatabaseError) {
+    func saveAgent(_ s: StoredAgent) throws(DatabaseError) {
+        let a = s.agent
         let params: [PGValue] = [
             .text(a.uuid), .text(a.name), .utf8(a.hostname), .utf8(a.os), .utf8(a.version), .opt(a.ipAddress),
             .text(a.configState.rawValue), .text(encodeList(a.resources)), .text(encodeList(a.environments)),
-            .text(secretHash), .date(a.registeredAt), .opt(a.lastSeenAt),
+            .text(s.secretHash), .date(a.registeredAt), .opt(a.lastSeenAt), .bool(s.lostContact), .opt(s.idleSince),
+            .int(revision ?? 0),
         ]
         try main.run { c throws(PGError) in
             try c.query("""
                 INSERT INTO agents(uuid, name, hostname, os, version, ip_address, config_state, resources, environments,
-                                   secret_hash, registered_at, last_seen_at)
-                VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+                                   secret_hash, registered_at, last_seen_at, lost_contact, idle_since, rev)
+                VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
                 ON CONFLICT(uuid) DO UPDATE SET name=excluded.name, hostname=excluded.hostname, os=excluded.os,
                   version=excluded.version, ip_address=excluded.ip_address, config_state=excluded.config_state,
-                  resources=excluded.resources, environments=excluded.environments, last_seen_at=excluded.last_seen_at
+                  resources=excluded.resources, environments=excluded.environments,
+                  last_seen_at=GREATEST(agents.last_seen_at, excluded.last_seen_at),
+                  lost_contact=excluded.lost_contact, idle_since=excluded.idle_since, rev=excluded.rev
                 """, params)
+            try c.query("DELETE FROM agent_tombstones WHERE uuid = $1", [.text(a.uuid)])
         }
     }
 
     func deleteAgent(_ uuid: String) throws(DatabaseError) {
-        try main.run { c throws(PGError) in try c.query("DELETE FROM agents WHERE uuid = $1", [.text(uuid)]) }
+        let rev = revision ?? 0
+        try main.run { c throws(PGError) in
+            try c.query("DELETE FROM agents WHERE uuid = $1", [.text(uuid)])
+            try c.query("DELETE FROM agent_contacts WHERE uuid = $1", [.text(uuid)])
+            try c.query("""
+                INSERT INTO agent_tombstones(uuid, rev) VALUES($1, $2) ON CONFLICT(uuid) DO UPDATE SET rev = excluded.rev
+                """, [.text(uuid), .int(rev)])
+        }
     }
 
+    /// Contact goes to the narrow `agent_contacts` table (HOT updates, no index on the time), not to
+    /// the agents rows, so frequent pings do not bloat the table every server reads.
     func recordLastSeen(_ seen: [(uuid: String, at: Date)]) throws(DatabaseError) {
         guard !seen.isEmpty else { return }
         try side.run { c throws(PGError) in
             try c.transaction { () throws(PGError) in
-                for (uuid, date) in seen {
-                    try c.query("UPDATE agents SET last_seen_at = GREATEST(COALESCE(last_seen_at, 0), $1) WHERE uuid = $2",
-                                [.date(date), .text(uuid)])
+                for (uuid, date) in seen.sorted(by: { $0.uuid < $1.uuid }) {  // one lock order for every server
+                    try c.query("""
+                        INSERT INTO agent_contacts(uuid, seen_at) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM agents WHERE uuid = $1)
+                        ON CONFLICT(uuid) DO UPDATE SET seen_at = GREATEST(agent_contacts.seen_at, excluded.seen_at)
+                        """, [.text(uuid), .date(date)])
                 }
             }
         }
@@ -167,7 +211,7 @@ final class PostgresStore: Store {
 
     // MARK: - Jobs
 
-    private static let jobColumns = """
+    static let jobColumns = """
         id, spec, state, result, exit_code, failure_reason, agent_uuid, agent_name, attempt, log_size,
         created_at, assigned_at, started_at, finished_at, log_removed_at
         """
@@ -183,7 +227,7 @@ final class PostgresStore: Store {
             logRemovedAt: try row.optDate(14))
     }
 
-    private func jobs(_ sql: String, _ params: [PGValue]) throws(DatabaseError) -> [Job] {
+    func jobs(_ sql: String, _ params: [PGValue]) throws(DatabaseError) -> [Job] {
         try main.run { c throws(PGError) in
             var out: [Job] = []
             try c.query(sql, params) { row throws(PGError) in if let j = try job(from: row) { out.append(j) } }
@@ -195,23 +239,24 @@ final class PostgresStore: Store {
         let specText = String(decoding: (try? encoder.encode(spec)) ?? Data("{}".utf8), as: UTF8.self)
         let id = try main.run { c throws(PGError) -> Int64 in
             var id: Int64 = 0
-            try c.query("INSERT INTO jobs(spec, state, attempt, log_size, created_at) VALUES($1, 'scheduled', 1, 0, $2) RETURNING id",
-                        [.text(specText), .date(now)]) { row throws(PGError) in id = try row.int(0) }
+            try c.query("""
+                INSERT INTO jobs(spec, state, attempt, log_size, created_at, rev) VALUES($1, 'scheduled', 1, 0, $2, $3) RETURNING id
+                """, [.text(specText), .date(now), .int(revision ?? 0)]) { row throws(PGError) in id = try row.int(0) }
             return id
         }
         return Job(id: id, spec: spec, createdAt: now)
     }
 
-    func updateJob(_ j: Job) throws(DatabaseError) {
+    func updateJob(_ j: Job, cancelAskedAt: Date?) throws(DatabaseError) {
         let params: [PGValue] = [
-            .text(j.state.rawValue), .opt(j.result?.rawValue), .opt(j.exitCode.map { Int64($0) }), .opt(j.failureReason.map { Data($0.utf8) }),
-            .opt(j.agentUuid), .opt(j.agentName), .int(Int64(j.attempt)), .int(j.logSize), .opt(j.assignedAt),
-            .opt(j.startedAt), .opt(j.finishedAt), .int(j.id),
+            .text(j.state.rawValue), .opt(j.result?.rawValue), .opt(j.exitCode.map { Int64($0) }),
+            .opt(j.failureReason.map { Data($0.utf8) }), .opt(j.agentUuid), .opt(j.agentName), .int(Int64(j.attempt)),
+            .opt(j.assignedAt), .opt(j.startedAt), .opt(j.finishedAt), .opt(cancelAskedAt), .int(revision ?? 0), .int(j.id),
         ]
         try main.run { c throws(PGError) in
             try c.query("""
                 UPDATE jobs SET state=$1, result=$2, exit_code=$3, failure_reason=$4, agent_uuid=$5, agent_name=$6,
-                  attempt=$7, log_size=$8, assigned_at=$9, started_at=$10, finished_at=$11 WHERE id=$12
+                  attempt=$7, assigned_at=$8, started_at=$9, finished_at=$10, cancel_asked_at=$11, rev=$12 WHERE id=$13
                 """, params)
             if let uuid = j.agentUuid, j.state == .assigned {
                 try c.query("""
@@ -219,6 +264,16 @@ final class PostgresStore: Store {
                     ON CONFLICT(job_id, attempt) DO UPDATE SET agent_uuid = excluded.agent_uuid
                     """, [.int(j.id), .int(Int64(j.attempt)), .text(uuid)])
             }
+        }
+    }
+
+    func cancelsAsked() throws(DatabaseError) -> [Int64: Date] {
+        try main.run { c throws(PGError) in
+            var out: [Int64: Date] = [:]
+            try c.query("SELECT id, cancel_asked_at FROM jobs WHERE state = 'cancelling' AND cancel_asked_at IS NOT NULL", []) {
+                row throws(PGError) in out[try row.int(0)] = try row.date(1)
+            }
+            return out
         }
     }
 

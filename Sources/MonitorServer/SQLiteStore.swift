@@ -4,7 +4,7 @@ import MonitorModels
 /// The server's durable state in SQLite (WAL, synchronous=FULL): agents, jobs, logs, configuration.
 /// Every method runs in the caller's serialization (the service's lock); writes commit before returning.
 final class SQLiteStore: Store {
-    static let schemaVersion: Int64 = 2
+    static let schemaVersion: Int64 = 3
     let db: Database
     /// The database file.
     let path: String
@@ -92,6 +92,18 @@ final class SQLiteStore: Store {
                     """)
             }
         }
+        if current < 3 {
+            // Version 3: what the dispatcher kept only in memory (lost contact, idle since, cancel asked),
+            // and revisions (read by replicas on PostgreSQL; kept alike here).
+            try db.transaction { () throws(DatabaseError) in
+                try db.exec("""
+                    ALTER TABLE agents ADD COLUMN lost_contact INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE agents ADD COLUMN idle_since REAL;
+                    ALTER TABLE jobs ADD COLUMN cancel_asked_at REAL;
+                    INSERT INTO schema_version(version) VALUES (3);
+                    """)
+            }
+        }
     }
 
     // MARK: - Meta
@@ -116,32 +128,40 @@ final class SQLiteStore: Store {
 
     /// Every stored agent, with its secret hash.
     func loadAgents() throws(DatabaseError) -> [(Agent, String)] {
-        var out: [(Agent, String)] = []
+        try loadAgentStates().map { ($0.agent, $0.secretHash) }
+    }
+
+    func loadAgentStates() throws(DatabaseError) -> [StoredAgent] {
+        var out: [StoredAgent] = []
         try db.query("""
             SELECT uuid, name, hostname, os, version, ip_address, config_state, resources, environments, secret_hash,
-                   registered_at, last_seen_at FROM agents
+                   registered_at, last_seen_at, lost_contact, idle_since FROM agents
             """) { row in
             let agent = Agent(
                 uuid: row.text(0), name: row.text(1), hostname: row.text(2), os: row.text(3), version: row.text(4),
                 ipAddress: row.optText(5), configState: AgentConfigState(rawValue: row.text(6)) ?? .pending,
                 resources: decodeList(row.text(7)), environments: decodeList(row.text(8)),
                 registeredAt: row.date(10), lastSeenAt: row.optDate(11))
-            out.append((agent, row.text(9)))
+            out.append(StoredAgent(agent: agent, secretHash: row.text(9), lostContact: row.int(12) != 0, idleSince: row.optDate(13)))
         }
         return out
     }
 
-    func saveAgent(_ a: Agent, secretHash: String) throws(DatabaseError) {
+    func saveAgent(_ s: StoredAgent) throws(DatabaseError) {
+        let a = s.agent
         try db.query("""
             INSERT INTO agents(uuid, name, hostname, os, version, ip_address, config_state, resources, environments,
-                               secret_hash, registered_at, last_seen_at)
-            VALUES(?,?,?,?,?,?,?,?,?,?,?,?)
+                               secret_hash, registered_at, last_seen_at, lost_contact, idle_since)
+            VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             ON CONFLICT(uuid) DO UPDATE SET name=excluded.name, hostname=excluded.hostname, os=excluded.os,
               version=excluded.version, ip_address=excluded.ip_address, config_state=excluded.config_state,
-              resources=excluded.resources, environments=excluded.environments, last_seen_at=excluded.last_seen_at
+              resources=excluded.resources, environments=excluded.environments,
+              last_seen_at=excluded.last_seen_at,
+              lost_contact=excluded.lost_contact, idle_since=excluded.idle_since
             """, [.text(a.uuid), .text(a.name), .text(a.hostname), .text(a.os), .text(a.version), .opt(a.ipAddress),
                   .text(a.configState.rawValue), .text(encodeList(a.resources)), .text(encodeList(a.environments)),
-                  .text(secretHash), .date(a.registeredAt), .opt(a.lastSeenAt)])
+                  .text(s.secretHash), .date(a.registeredAt), .opt(a.lastSeenAt), .int(s.lostContact ? 1 : 0),
+                  .opt(s.idleSince)])
     }
 
     func recordLastSeen(_ seen: [(uuid: String, at: Date)]) throws(DatabaseError) {
@@ -186,17 +206,25 @@ final class SQLiteStore: Store {
     }
 
     /// Writes a job's state fields (the spec never changes).
-    func updateJob(_ j: Job) throws(DatabaseError) {
+    func updateJob(_ j: Job, cancelAskedAt: Date?) throws(DatabaseError) {
         try db.query("""
             UPDATE jobs SET state=?, result=?, exit_code=?, failure_reason=?, agent_uuid=?, agent_name=?, attempt=?,
-              log_size=?, assigned_at=?, started_at=?, finished_at=? WHERE id=?
+              assigned_at=?, started_at=?, finished_at=?, cancel_asked_at=? WHERE id=?
             """, [.text(j.state.rawValue), .opt(j.result?.rawValue), .opt(j.exitCode.map { Int64($0) }),
-                  .opt(j.failureReason), .opt(j.agentUuid), .opt(j.agentName), .int(Int64(j.attempt)), .int(j.logSize),
-                  .opt(j.assignedAt), .opt(j.startedAt), .opt(j.finishedAt), .int(j.id)])
+                  .opt(j.failureReason), .opt(j.agentUuid), .opt(j.agentName), .int(Int64(j.attempt)),
+                  .opt(j.assignedAt), .opt(j.startedAt), .opt(j.finishedAt), .opt(cancelAskedAt), .int(j.id)])
         if let uuid = j.agentUuid, j.state == .assigned {
             try db.query("INSERT OR REPLACE INTO job_attempts(job_id, attempt, agent_uuid) VALUES(?,?,?)",
                          [.int(j.id), .int(Int64(j.attempt)), .text(uuid)])
         }
+    }
+
+    func cancelsAsked() throws(DatabaseError) -> [Int64: Date] {
+        var out: [Int64: Date] = [:]
+        try db.query("SELECT id, cancel_asked_at FROM jobs WHERE state = 'cancelling' AND cancel_asked_at IS NOT NULL") { row in
+            out[row.int(0)] = row.date(1)
+        }
+        return out
     }
 
     func job(_ id: Int64) throws(DatabaseError) -> Job? {
@@ -283,4 +311,40 @@ extension SQLiteStore {
         try db.query("SELECT agent_uuid FROM job_attempts WHERE job_id = ?", [.int(jobId)]) { row in out.insert(row.text(0)) }
         return out
     }
+}
+
+/// One server owns a SQLite database: no cluster lock, nothing to catch up with, events kept in memory.
+extension SQLiteStore {
+    var isShared: Bool { false }
+    func beginSharedChange() throws(DatabaseError) -> Int64 { 0 }
+    func currentRevision() throws(DatabaseError) -> Int64 { 0 }
+    func changes(since known: Int64) throws(DatabaseError) -> StoreChanges { StoreChanges(revision: known) }
+
+    func lockLogSize(_ jobId: Int64) throws(DatabaseError) -> Int64? {
+        var size: Int64?
+        try db.query("SELECT log_size FROM jobs WHERE id = ?", [.int(jobId)]) { row in size = row.int(0) }
+        return size
+    }
+
+    func lastSeen(_ uuids: [String]) throws(DatabaseError) -> [String: Date] {
+        var out: [String: Date] = [:]
+        for uuid in uuids {
+            try db.query("SELECT last_seen_at FROM agents WHERE uuid = ?", [.text(uuid)]) { row in
+                if let d = row.optDate(0) { out[uuid] = d }
+            }
+        }
+        return out
+    }
+
+    func appendEvents(_ events: [Event]) throws(DatabaseError) -> [Event] {
+        throw DatabaseError(code: 1, message: "a SQLite server keeps its events in memory")
+    }
+
+    func events(after since: Int64, limit: Int) throws(DatabaseError) -> EventPage {
+        throw DatabaseError(code: 1, message: "a SQLite server keeps its events in memory")
+    }
+
+    func trimEvents(keeping count: Int) throws(DatabaseError) {}
+    func holdLease(_ name: String, holder: String, seconds: Double, now: Date) throws(DatabaseError) -> Bool { true }
+    func notifyOthers(_ payload: String) {}
 }

@@ -36,15 +36,18 @@ final class ServiceCore: @unchecked Sendable {
         let base = max(Int64(now.timeIntervalSince1970 * 1000) * 1000, previousBase + 1_000_000)
         try store.setMeta("event_base", String(base))
         feed = EventFeed(base: base)
-        for (agent, hash) in try store.loadAgents() {
-            dispatcher.agents[agent.uuid] = AgentRecord(agent: agent, secretHash: hash, idleSince: agent.lastSeenAt ?? agent.registeredAt)
-            secretIndex[hash] = agent.uuid
+        for stored in try store.loadAgentStates() {
+            let agent = stored.agent
+            dispatcher.agents[agent.uuid] = AgentRecord(agent: agent, secretHash: stored.secretHash,
+                                                        idleSince: stored.idleSince ?? agent.lastSeenAt ?? agent.registeredAt)
+            secretIndex[stored.secretHash] = agent.uuid
         }
         for job in try store.activeJobs() {
             dispatcher.jobs[job.id] = job
             if let uuid = job.agentUuid, job.state.isActive { dispatcher.agents[uuid]?.currentJobId = job.id }
         }
         dispatcher.attemptOwners = try store.attemptOwners()
+        dispatcher.cancelAskedAt = try store.cancelsAsked()
     }
 
     /// Opens the store `--database` names (PostgreSQL) or the one in `dataDir` (SQLite); the error says
@@ -119,12 +122,13 @@ final class ServiceCore: @unchecked Sendable {
                     dispatcher.jobs[jobId]?.logSize = job.logSize
                 }
                 for job in changes.jobs.values {
-                    try store.updateJob(job)
+                    try store.updateJob(job, cancelAskedAt: dispatcher.cancelAskedAt[job.id])
                     if job.state == .completed { try store.compactLog(job.id) }
                 }
                 for uuid in changes.agents {
                     guard let r = dispatcher.agents[uuid] else { continue }
-                    try store.saveAgent(r.agent, secretHash: r.secretHash)
+                    try store.saveAgent(StoredAgent(agent: r.agent, secretHash: r.secretHash, lostContact: r.lostContact,
+                                                    idleSince: r.idleSince))
                     unsavedLastSeen.remove(uuid)
                 }
             }

@@ -21,7 +21,9 @@ protocol Store: AnyObject {
 
     /// Every stored agent, with its secret hash.
     func loadAgents() throws(DatabaseError) -> [(Agent, String)]
-    func saveAgent(_ a: Agent, secretHash: String) throws(DatabaseError)
+    /// Every stored agent with what the dispatcher keeps beside it (a replica's cache is built from these).
+    func loadAgentStates() throws(DatabaseError) -> [StoredAgent]
+    func saveAgent(_ a: StoredAgent) throws(DatabaseError)
     func deleteAgent(_ uuid: String) throws(DatabaseError)
     /// Moves agents' lastSeenAt forward (never back), on a connection of its own so it never waits
     /// for the service's lock.
@@ -29,8 +31,11 @@ protocol Store: AnyObject {
 
     /// Inserts a new job and returns it with its id.
     func insertJob(_ spec: JobSpec, now: Date) throws(DatabaseError) -> Job
-    /// Writes a job's state fields (the spec never changes) and, when assigned, its attempt's owner.
-    func updateJob(_ j: Job) throws(DatabaseError)
+    /// Writes a job's state fields (the spec and the log size, which only log appends move, stay) and,
+    /// when assigned, its attempt's owner.
+    func updateJob(_ j: Job, cancelAskedAt: Date?) throws(DatabaseError)
+    /// When a cancel was asked for each job in `cancelling`.
+    func cancelsAsked() throws(DatabaseError) -> [Int64: Date]
     func job(_ id: Int64) throws(DatabaseError) -> Job?
     /// Jobs that are not completed, oldest first.
     func activeJobs() throws(DatabaseError) -> [Job]
@@ -59,6 +64,34 @@ protocol Store: AnyObject {
     /// Rows of one job's log.
     func logChunkCount(_ jobId: Int64) throws(DatabaseError) -> Int
 
+    // MARK: Several servers on one database (PostgreSQL; SQLite has one server and answers trivially)
+
+    /// True when other servers may share this database: changes are then made under the cluster-wide
+    /// lock (`beginSharedChange`) and each server's cache catches up with `changes(since:)`.
+    var isShared: Bool { get }
+    /// Inside a transaction: waits for the cluster-wide change lock and returns this change's revision,
+    /// stamped on every agent and job row written until the transaction ends.
+    func beginSharedChange() throws(DatabaseError) -> Int64
+    /// The revision of the last committed change.
+    func currentRevision() throws(DatabaseError) -> Int64
+    /// What was committed after revision `known`.
+    func changes(since known: Int64) throws(DatabaseError) -> StoreChanges
+    /// A job's log size as stored, its row locked until the transaction ends (log appends and the
+    /// server's own log lines serialize on it).
+    func lockLogSize(_ jobId: Int64) throws(DatabaseError) -> Int64?
+    /// The newest contact each server recorded for these agents.
+    func lastSeen(_ uuids: [String]) throws(DatabaseError) -> [String: Date]
+    /// Numbers events in the change's transaction (gap-free, in commit order) and stores them.
+    func appendEvents(_ events: [Event]) throws(DatabaseError) -> [Event]
+    /// Stored events after `since`.
+    func events(after since: Int64, limit: Int) throws(DatabaseError) -> EventPage
+    /// Drops all but the newest `count` stored events.
+    func trimEvents(keeping count: Int) throws(DatabaseError)
+    /// Takes or renews the lease `name` for `holder`; false while another holder's lease runs.
+    func holdLease(_ name: String, holder: String, seconds: Double, now: Date) throws(DatabaseError) -> Bool
+    /// Tells the other servers what changed (after the change committed).
+    func notifyOthers(_ payload: String)
+
     func configEntries() throws(DatabaseError) -> [StoredConfigEntry]
     func putConfig(_ name: String, value: String, secret: Bool, now: Date) throws(DatabaseError)
     func deleteConfig(_ name: String) throws(DatabaseError)
@@ -69,6 +102,31 @@ struct LogWindow {
     var offset: Int64
     var bytes: Data
     var arrivals: LogArrivals
+}
+
+/// An agent as stored, with what the dispatcher keeps beside it.
+struct StoredAgent: Sendable, Equatable {
+    var agent: Agent
+    /// Lower-case hex SHA-256 of the agent's secret.
+    var secretHash: String
+    /// The sweeper found it unreachable; cleared by its next contact.
+    var lostContact = false
+    /// Since when it has had no job (the dispatcher gives work to the agent idle longest).
+    var idleSince: Date?
+}
+
+/// What other servers committed after a revision: the rows a server's cache takes in.
+struct StoreChanges: Sendable {
+    /// The revision these changes bring the cache to.
+    var revision: Int64
+    var agents: [StoredAgent] = []
+    var deletedAgents: [String] = []
+    var jobs: [(job: Job, cancelAskedAt: Date?)] = []
+    /// Attempt owners of the changed jobs that are still active.
+    var attempts: [Int64: [Int: String]] = [:]
+    var configVersion: Int64?
+
+    var isEmpty: Bool { agents.isEmpty && deletedAgents.isEmpty && jobs.isEmpty && configVersion == nil }
 }
 
 /// A configuration entry as stored (secret values included).

@@ -185,8 +185,8 @@ import MonitorModels
         }
         old.state = .completed; old.logSize = 3; old.finishedAt = now.addingTimeInterval(-95 * 86400)
         recent.state = .completed; recent.logSize = 3; recent.finishedAt = now.addingTimeInterval(-1 * 86400)
-        try store.updateJob(old)
-        try store.updateJob(recent)
+        try store.updateJob(old, cancelAskedAt: nil)
+        try store.updateJob(recent, cancelAskedAt: nil)
         let removed = try store.removeLogs(completedBefore: now.addingTimeInterval(-90 * 86400), now: now, limit: 10)
         #expect(removed.map(\.id) == [old.id])
         #expect(try store.job(old.id)?.logRemovedAt != nil && store.logChunkCount(old.id) == 0)

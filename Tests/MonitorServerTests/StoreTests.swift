@@ -34,10 +34,10 @@ struct StoreTests {
         var a = Agent(uuid: "9f1c0000-0000-4000-8000-000000000001", name: "rec-07 ☃", hostname: "h\u{0}x", os: "linux",
                       version: "2.0.0", ipAddress: "127.0.0.1", configState: .pending, resources: ["gpu", "cam"],
                       environments: ["lab"], registeredAt: Self.t0, lastSeenAt: Self.t0)
-        try store.saveAgent(a, secretHash: "abc")
+        try store.saveAgent(StoredAgent(agent: a, secretHash: "abc"))
         a.configState = .enabled
         a.name = "rec-08"
-        try store.saveAgent(a, secretHash: "ignored on update")
+        try store.saveAgent(StoredAgent(agent: a, secretHash: "ignored on update"))
         try store.recordLastSeen([(uuid: a.uuid, at: Self.t0.addingTimeInterval(60))])
         try store.recordLastSeen([(uuid: a.uuid, at: Self.t0.addingTimeInterval(30))])
         let loaded = try store.loadAgents()
@@ -61,9 +61,9 @@ struct StoreTests {
         job.agentUuid = "u1"
         job.agentName = "rec"
         job.assignedAt = Self.t0.addingTimeInterval(1)
-        try store.updateJob(job)
+        try store.updateJob(job, cancelAskedAt: nil)
         job.attempt = 2
-        try store.updateJob(job)
+        try store.updateJob(job, cancelAskedAt: nil)
         #expect(try store.job(job.id) == job)
         #expect(try store.activeJobs().map(\.id) == [job.id, second.id])
         #expect(try store.attemptOwners() == [job.id: [1: "u1", 2: "u1"]])
@@ -72,7 +72,7 @@ struct StoreTests {
         job.exitCode = 2
         job.failureReason = "command exited with 2"
         job.finishedAt = Self.t0.addingTimeInterval(9)
-        try store.updateJob(job)
+        try store.updateJob(job, cancelAskedAt: nil)
         #expect(try store.job(job.id) == job && store.completedJobCount() == 1)
         #expect(try store.listJobs(state: nil, limit: 10).map(\.id) == [second.id, job.id])
         #expect(try store.listJobs(state: .completed, limit: 10).map(\.id) == [job.id])
@@ -137,7 +137,7 @@ struct StoreTests {
         job.state = .completed
         job.logSize = Int64(expected.count)
         job.finishedAt = Self.t0
-        try store.updateJob(job)
+        try store.updateJob(job, cancelAskedAt: nil)
         #expect(try store.removeLogs(completedBefore: Self.t0, now: Self.t0, limit: 10).isEmpty)
         let removed = try store.removeLogs(completedBefore: Self.t0.addingTimeInterval(1), now: Self.t0, limit: 10)
         #expect(removed.map(\.id) == [job.id] && removed.first?.size == Int64(expected.count))
@@ -162,5 +162,62 @@ struct StoreTests {
         let first = try store.readLog(job.id, from: 100, limit: 1 << 20)
         #expect(first == expected.subdata(in: 100..<(100 + (1 << 20))))
         #expect(try store.readLog(job.id, from: 100 + (1 << 20), limit: 1 << 20) == expected.subdata(in: (100 + (1 << 20))..<expected.count))
+    }
+
+    @Test(arguments: Backend.allCases) func whatTheDispatcherKeepsBesideRowsSurvives(_ backend: Backend) throws {
+        let store = try backend.open()
+        defer { store.close() }
+        let a = Agent(uuid: "9f1c0000-0000-4000-8000-000000000002", name: "rec", hostname: "h", os: "linux", version: "2.0.0",
+                      configState: .enabled, registeredAt: Self.t0)
+        try store.saveAgent(StoredAgent(agent: a, secretHash: "x", lostContact: true, idleSince: Self.t0.addingTimeInterval(7)))
+        #expect(try store.loadAgentStates() == [StoredAgent(agent: a, secretHash: "x", lostContact: true,
+                                                            idleSince: Self.t0.addingTimeInterval(7))])
+        var job = try store.insertJob(JobSpec(name: "j", commands: ["x"]), now: Self.t0)
+        job.state = .cancelling
+        try store.updateJob(job, cancelAskedAt: Self.t0.addingTimeInterval(3))
+        #expect(try store.cancelsAsked() == [job.id: Self.t0.addingTimeInterval(3)])
+        #expect(try store.lockLogSize(job.id) == 0 && store.lastSeen([a.uuid]).isEmpty)
+    }
+}
+
+/// What only a shared (PostgreSQL) store does: revisions, catch-up, numbered events, leases.
+@Suite(.enabled(if: !TestServer.onPostgres, "runs in the default pass"))
+struct SharedStoreTests {
+    @Test func changesAreNumberedAndCaughtUpByRevision() throws {
+        let url = try PostgresCluster.shared().createDatabase()
+        let a = try PostgresStore(conninfo: url)
+        let b = try PostgresStore(conninfo: url)
+        defer { a.close(); b.close() }
+        let start = try b.currentRevision()
+        let agent = Agent(uuid: "9f1c0000-0000-4000-8000-000000000003", name: "rec", hostname: "h", os: "linux",
+                          version: "2.0.0", configState: .enabled, registeredAt: StoreTests.t0)
+        var job = Job(id: 0, spec: JobSpec(name: "j", commands: ["x"]))
+        let rev = try a.transaction { () throws(DatabaseError) -> Int64 in
+            let rev = try a.beginSharedChange()
+            try a.saveAgent(StoredAgent(agent: agent, secretHash: "h1"))
+            job = try a.insertJob(JobSpec(name: "j", commands: ["x"]), now: StoreTests.t0)
+            job.state = .assigned
+            job.agentUuid = agent.uuid
+            try a.updateJob(job, cancelAskedAt: nil)
+            _ = try a.appendEvents([Event(seq: 0, type: .jobUpdated, job: job), Event(seq: 0, type: .agentUpdated, agent: agent)])
+            return rev
+        }
+        #expect(rev == start + 1)
+        let seen = try b.changes(since: start)
+        #expect(seen.revision == rev && seen.agents.map(\.agent.uuid) == [agent.uuid])
+        #expect(seen.jobs.map(\.job.id) == [job.id] && seen.attempts == [job.id: [1: agent.uuid]])
+        #expect(try b.changes(since: rev).isEmpty)
+        let page = try b.events(after: 0, limit: 10)
+        #expect(page.events.map(\.seq) == [1, 2] && page.head == 2)
+        _ = try a.transaction { () throws(DatabaseError) in
+            _ = try a.beginSharedChange()
+            try a.deleteAgent(agent.uuid)
+        }
+        #expect(try b.changes(since: rev).deletedAgents == [agent.uuid])
+        // A lease is one holder's until it lapses.
+        let now = Date()
+        #expect(try a.holdLease("sweeper", holder: "a", seconds: 5, now: now))
+        #expect(try !b.holdLease("sweeper", holder: "b", seconds: 5, now: now.addingTimeInterval(1)))
+        #expect(try b.holdLease("sweeper", holder: "b", seconds: 5, now: now.addingTimeInterval(6)))
     }
 }
