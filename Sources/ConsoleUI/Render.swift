@@ -32,7 +32,9 @@ public func render(_ s: AppState, _ size: Size) -> ScreenBuffer {
 func renderTitle(_ s: AppState, _ b: inout ScreenBuffer) {
     b.fill(y: 0, style: .title)
     var x = b.put(" MMS ", y: 0, x: 0, style: .title)
-    x += b.put(" \(s.serverURL) ", y: 0, x: x, style: .title)
+    // The server in use (of several, only that one); a long URL is cut in the middle so its port stays visible,
+    // leaving room for the connection state.
+    x += b.put(" \(s.serverURL.clippedInMiddle(to: max(8, b.size.width - 24))) ", y: 0, x: x, style: .title)
     x += b.put(" ", y: 0, x: x, style: .title)
     switch s.connection {
     case .connected: x += b.put("● connected", y: 0, x: x, style: .title)
@@ -41,6 +43,22 @@ func renderTitle(_ s: AppState, _ b: inout ScreenBuffer) {
     let jobs = "jobs: \(s.jobsWaiting) waiting · \(s.jobsRunning) running "
     let w = CharWidth.of(text: jobs)
     if x + 2 + w <= b.size.width { b.put(jobs, y: 0, x: b.size.width - w, style: .title) }
+}
+
+extension String {
+    /// The string cut to at most `width` columns by replacing its middle with "…" (its end stays readable).
+    func clippedInMiddle(to width: Int) -> String {
+        guard CharWidth.of(text: self) > width, width > 2 else { return clipped(to: width) }
+        var tail = ""
+        var used = 0
+        for ch in reversed() {
+            let w = CharWidth.of(CharWidth.printable(ch))
+            if used + w > (width - 1) / 2 { break }
+            tail.insert(ch, at: tail.startIndex)
+            used += w
+        }
+        return clipped(to: width - used) + tail
+    }
 }
 
 /// Row 1: agent counts by status (coloured), or the reconnecting banner during an outage.

@@ -79,7 +79,12 @@ public struct AdminAPI: Sendable {
 extension AdminAPI {
     /// The live client: talks to `serverURL` with the admin token.
     public static func live(serverURL: URL, token: String) -> AdminAPI {
-        let t = HTTPTransport(baseURL: serverURL, token: token)
+        live(servers: ServerPool(serverURL), token: token)
+    }
+
+    /// The live client over several servers: every call goes to the one `servers` uses, and moves on with it.
+    public static func live(servers: ServerPool, token: String) -> AdminAPI {
+        let t = HTTPTransport(servers: servers, token: token)
         let none: Int? = nil
         return AdminAPI(
             listAgents: { () async throws(ClientError) in
@@ -98,7 +103,7 @@ extension AdminAPI {
                 _ = try await t.send("DELETE", "/api/v1/agents/\(uuid)")
             },
             createJob: { (spec) async throws(ClientError) in
-                try await t.json("POST", "/api/v1/jobs", body: spec, as: Job.self)
+                try await t.json("POST", "/api/v1/jobs", body: spec, as: Job.self, repeatable: false)
             },
             listJobs: { (state, limit) async throws(ClientError) in
                 var q: [(String, String)] = []
@@ -113,7 +118,7 @@ extension AdminAPI {
                 try await t.json("POST", "/api/v1/jobs/\(id)/cancel", body: none, as: Job.self)
             },
             rerunJob: { (id) async throws(ClientError) in
-                try await t.json("POST", "/api/v1/jobs/\(id)/rerun", body: none, as: Job.self)
+                try await t.json("POST", "/api/v1/jobs/\(id)/rerun", body: none, as: Job.self, repeatable: false)
             },
             listConfig: { () async throws(ClientError) in
                 try await t.json("GET", "/api/v1/config", body: none, as: ConfigEntryList.self).entries

@@ -40,7 +40,12 @@ public struct AgentAPI: Sendable {
 extension AgentAPI {
     /// The live client: talks to `serverURL` with the agent's secret as bearer token.
     public static func live(serverURL: URL, secret: String) -> AgentAPI {
-        let t = HTTPTransport(baseURL: serverURL, token: secret)
+        live(servers: ServerPool(serverURL), secret: secret)
+    }
+
+    /// The live client over several servers: every call goes to the one `servers` uses, and moves on with it.
+    public static func live(servers: ServerPool, secret: String) -> AgentAPI {
+        let t = HTTPTransport(servers: servers, token: secret)
         return AgentAPI(
             register: { (req) async throws(ClientError) in
                 let reply = try await t.send("POST", "/api/v1/agents/register", body: MMSJSON.encode(req))
