@@ -90,7 +90,8 @@ public struct ReconnectingEventStream: Sendable {
             } catch {
                 if Task.isCancelled { return }
                 if error.code == .gone {
-                    cursor = nil // the server no longer has our place: list again
+                    cursor = nil // the server no longer has our place (or, after a move, never had it): list again
+                    if servers?.moves != moves { down = true }
                     continue
                 }
                 emit(.disconnected(reason: error.description, retryIn: delay))
