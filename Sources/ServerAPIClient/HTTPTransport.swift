@@ -103,13 +103,18 @@ public struct HTTPTransport: Sendable {
     /// Sends one request; any status >= 400 becomes `ClientError.api`, transport failures `.unreachable`.
     /// `timeout` bounds the whole request (long polls pass more than their wait). A request that creates
     /// something passes `repeatable: false`: it is tried on another server only when it surely never got anywhere.
+    /// A long poll (a `wait` above 0 in the query) follows the pool when it moves (`ServerPool.runFollowingMoves`).
     public func send(
         _ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
         contentType: String = "application/json", timeout: TimeInterval = 30, repeatable: Bool = true
     ) async throws(ClientError) -> HTTPReply {
-        try await servers.run(repeatable: repeatable) { (base) async throws(ClientError) -> HTTPReply in
+        let attempt: @Sendable (URL) async throws(ClientError) -> HTTPReply = { (base) async throws(ClientError) in
             try await sendOnce(to: base, method, path, query: query, body: body, contentType: contentType, timeout: timeout)
         }
+        if repeatable, query.contains(where: { $0.0 == "wait" && (Int($0.1) ?? 0) > 0 }) {
+            return try await servers.runFollowingMoves(attempt)
+        }
+        return try await servers.run(repeatable: repeatable, attempt)
     }
 
     /// One try of a request at the server `base`.

@@ -20,6 +20,14 @@ public final class ServerPool: Sendable {
     private let urls: [URL]
     private let state = Mutex(State())
     private let observers = Mutex<[@Sendable (ServerPoolEvent) -> Void]>([])
+    /// Long polls waiting on a server, told when the pool moves to another (see `runFollowingMoves`).
+    private let waiters = Mutex<(next: Int, all: [Int: Waiter])>((0, [:]))
+
+    /// A long poll waiting on the server at `index`; `leave` is called (once at most) with the server moved to.
+    struct Waiter {
+        let index: Int
+        let leave: @Sendable (URL) -> Void
+    }
 
     private struct State {
         /// Where the next call starts.
@@ -121,7 +129,10 @@ public final class ServerPool: Sendable {
             s.moves += 1
             return .moved(from: urls[from], to: urls[index], reason: s.failures[from] ?? "did not answer")
         }
-        if let event { notify(event) }
+        if let event {
+            notify(event)
+            leave(awayFrom: index)
+        }
     }
 
     /// `index` failed: move the pool's start on if it was there, and pick what this call tries next
@@ -143,6 +154,37 @@ public final class ServerPool: Sendable {
         }
         if let event { notify(event) }
         return next
+    }
+
+    /// Registers a long poll on the server at `index`; when the pool has already moved to another server
+    /// that answered, `leave` is called at once. Returns the key for `removeWaiter`.
+    func addWaiter(_ waiter: Waiter) -> Int {
+        let key = waiters.withLock { w -> Int in
+            w.next += 1
+            w.all[w.next] = waiter
+            return w.next
+        }
+        let movedTo = state.withLock { s -> Int? in
+            guard let inUse = s.inUse, inUse != waiter.index, s.current != waiter.index else { return nil }
+            return inUse
+        }
+        if let movedTo { leave(awayFrom: movedTo) }
+        return key
+    }
+
+    /// Forgets a long poll that has ended.
+    func removeWaiter(_ key: Int) {
+        _ = waiters.withLock { $0.all.removeValue(forKey: key) }
+    }
+
+    /// Tells every long poll waiting on another server than `index` (now in use) to leave it.
+    private func leave(awayFrom index: Int) {
+        let leaving = waiters.withLock { w -> [Waiter] in
+            let gone = w.all.filter { $0.value.index != index }
+            for key in gone.keys { w.all[key] = nil }
+            return Array(gone.values)
+        }
+        for waiter in leaving { waiter.leave(urls[index]) }
     }
 
     private func notify(_ event: ServerPoolEvent) {

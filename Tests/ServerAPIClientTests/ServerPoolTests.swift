@@ -152,6 +152,27 @@ func pool(_ hosts: String...) -> ServerPool {
         #expect(late.inUse == url("b") && lateEvents.all.count == 2)
     }
 
+    @Test func aLongPollWaitingOnAServerThePoolLeftIsAskedAgainOfTheNewOne() async throws {
+        let fake = FakeServers(), p = pool("a", "b")
+        #expect(try await p.run(fake.call) == "a")
+        let hung = Mutex(0)
+        // A long poll on a that would hang for ever (a stopped server), answered at once by b.
+        async let poll: String = p.runFollowingMoves { (u) async throws(ClientError) -> String in
+            if u.host == "a" {
+                hung.withLock { $0 += 1 }
+                try? await Task.sleep(for: .seconds(3600))
+            }
+            return u.host ?? "?"
+        }
+        #expect(await eventually { hung.withLock { $0 } == 1 })
+        fake.set("a", .refused)  // a ping finds a gone and moves the pool
+        #expect(try await p.run(fake.call) == "b")
+        #expect(try await poll == "b")
+        #expect(p.inUse == url("b") && p.moves == 1)
+        // Once moved, a long poll does not start on a again.
+        #expect(try await p.runFollowingMoves { (u) async throws(ClientError) in u.host ?? "?" } == "b")
+    }
+
     @Test func serverListsAreCheckedEntryByEntry() throws {
         let one = try ServerList.parse("http://127.0.0.1:8765")
         #expect(one.all == [URL(string: "http://127.0.0.1:8765")!] && one.description == "http://127.0.0.1:8765")
