@@ -32,32 +32,32 @@ public func render(_ s: AppState, _ size: Size) -> ScreenBuffer {
 func renderTitle(_ s: AppState, _ b: inout ScreenBuffer) {
     b.fill(y: 0, style: .title)
     var x = b.put(" MMS ", y: 0, x: 0, style: .title)
-    // The server in use (of several, only that one); a long URL is cut in the middle so its port stays visible,
-    // leaving room for the connection state.
-    x += b.put(" \(s.serverURL.clippedInMiddle(to: max(8, b.size.width - 24))) ", y: 0, x: x, style: .title)
+    let jobs = "jobs: \(s.jobsWaiting) waiting · \(s.jobsRunning) running "
+    let w = CharWidth.of(text: jobs)
+    // The server in use (of several, only that one), shortened when long so the connection state and the
+    // job counts still fit.
+    x += b.put(" \(s.serverURL.clippedURL(to: max(20, b.size.width - 25 - w))) ", y: 0, x: x, style: .title)
     x += b.put(" ", y: 0, x: x, style: .title)
     switch s.connection {
     case .connected: x += b.put("● connected", y: 0, x: x, style: .title)
     case .reconnecting: x += b.put(" reconnecting… ", y: 0, x: x, style: .bad)
     }
-    let jobs = "jobs: \(s.jobsWaiting) waiting · \(s.jobsRunning) running "
-    let w = CharWidth.of(text: jobs)
     if x + 2 + w <= b.size.width { b.put(jobs, y: 0, x: b.size.width - w, style: .title) }
 }
 
 extension String {
-    /// The string cut to at most `width` columns by replacing its middle with "…" (its end stays readable).
-    func clippedInMiddle(to width: Int) -> String {
-        guard CharWidth.of(text: self) > width, width > 2 else { return clipped(to: width) }
-        var tail = ""
-        var used = 0
-        for ch in reversed() {
-            let w = CharWidth.of(CharWidth.printable(ch))
-            if used + w > (width - 1) / 2 { break }
-            tail.insert(ch, at: tail.startIndex)
-            used += w
+    /// A server URL in at most `width` columns: whole when it fits, else without its scheme, else the host cut
+    /// short before its port (and path), which tell replicas apart: "mms-replica-01.record…:8765".
+    func clippedURL(to width: Int) -> String {
+        if CharWidth.of(text: self) <= width { return self }
+        let bare = range(of: "://").map { String(self[$0.upperBound...]) } ?? self
+        if CharWidth.of(text: bare) <= width { return bare }
+        guard let colon = bare.lastIndex(of: ":"), bare[bare.index(after: colon)...].first?.isNumber == true else {
+            return bare.clipped(to: width)
         }
-        return clipped(to: width - used) + tail
+        let tail = String(bare[colon...])
+        let room = width - CharWidth.of(text: tail)
+        return room >= 2 ? String(bare[..<colon]).clipped(to: room) + tail : bare.clipped(to: width)
     }
 }
 

@@ -8,7 +8,7 @@ public enum ServerMoves {
     public static func actions(for event: ServerPoolEvent) -> [Action] {
         switch event {
         case .switching(let from, let to, let reason):
-            [.connection(.reconnecting(reason: "\(from.absoluteString) stopped answering (\(reason)); trying \(to.absoluteString)"))]
+            [.connection(.reconnecting(reason: "trying \(to.absoluteString): \(from.absoluteString) stopped answering (\(reason))"))]
         case .moved(_, let to, _):
             [.serverInUse(to.absoluteString)]
         }

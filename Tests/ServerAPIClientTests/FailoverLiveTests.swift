@@ -5,17 +5,6 @@ import Synchronization
 import Testing
 @testable import ServerAPIClient
 
-/// Two independent real servers with one admin token (the replicas of a shared database, as far as the client can tell).
-func twoServers(_ label: String) throws -> (ServerProcess, ServerProcess) {
-    func server(_ name: String) throws -> ServerProcess {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mms-\(label)-\(name)-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        FileManager.default.createFile(atPath: dir + "/admin.token", contents: Data("failover-token\n".utf8), attributes: [.posixPermissions: 0o600])
-        return try ServerProcess(dataDir: dir)
-    }
-    return (try server("a"), try server("b"))
-}
-
 /// Long polls the server at `url` holds now (its `mms_long_polls_parked` gauge), 0 when it cannot be read.
 func parkedPolls(_ url: URL) async -> Int {
     guard let reply = try? await HTTPTransport(baseURL: url, token: "").send("GET", "/metrics", timeout: 5) else { return 0 }
@@ -27,7 +16,7 @@ func parkedPolls(_ url: URL) async -> Int {
 /// and the event stream listing again from the server it moved to.
 @Suite(.serialized) struct FailoverLiveTests {
     @Test func aRefusedFirstServerIsSkippedAndItsReasonSaid() async throws {
-        let (a, b) = try twoServers("refused")
+        let (a, b) = try ServerProcess.pair("refused")
         defer { b.stop(); a.removeData(); b.removeData() }
         a.stop()
         let pool = ServerPool(ServerList(a.url, [b.url]))
@@ -43,7 +32,7 @@ func parkedPolls(_ url: URL) async -> Int {
     }
 
     @Test func killMinus9DuringALongPollMovesTheNextCallAtOnce() async throws {
-        let (a, b) = try twoServers("kill")
+        let (a, b) = try ServerProcess.pair("kill")
         defer { a.stop(); b.stop(); a.removeData(); b.removeData() }
         let pool = ServerPool(ServerList(a.url, [b.url]))
         let events = Mutex<[ServerPoolEvent]>([])
@@ -64,14 +53,14 @@ func parkedPolls(_ url: URL) async -> Int {
         let moved = ContinuousClock.now - killed
         #expect(pool.inUse == b.url && pool.moves == 1)
         #expect(moved < .seconds(25), "b answered the poll \(moved) after the kill (its own 20 s wait included)")
-        print("kill -9 of a during a long poll: b answered the poll \(moved) later; \(events.withLock { $0 })")
+        print("kill -9 of a during a long poll: b answered the poll \(moved) later (\(events.withLock { $0 }.last.map { "\($0)" } ?? "no move"))")
         let quick = ContinuousClock.now
         _ = try await api.listAgents()
         #expect(ContinuousClock.now - quick < .seconds(2), "later calls go straight to b")
     }
 
     @Test func theEventStreamListsAgainFromTheServerItMovedTo() async throws {
-        let (a, b) = try twoServers("stream")
+        let (a, b) = try ServerProcess.pair("stream")
         defer { a.stop(); b.stop(); a.removeData(); b.removeData() }
         let onB = AdminAPI.live(serverURL: b.url, token: "failover-token")
         _ = try await onB.createJob(JobSpec(name: "only-on-b", commands: ["true"]))
