@@ -171,6 +171,7 @@ public struct HTTPTransport: Sendable {
         }
     }
 
+    /// The typed error of an error answer: the contract's JSON error, or a sentence quoting the body.
     static func apiError(_ reply: HTTPReply) -> ClientError {
         if let env = try? MMSJSON.decode(APIErrorEnvelope.self, from: reply.body) {
             return .api(status: reply.status, error: env.error)
@@ -180,11 +181,14 @@ public struct HTTPTransport: Sendable {
         return .api(status: reply.status, error: APIError(code, "the server answered \(reply.status): \(text)"))
     }
 
+    /// How `describe` says a connection the server refused.
     static let refused = "connection refused"
+    /// How `describe` says a host name that does not resolve.
     static let unknownHost = "unknown host"
     /// How `describe` says a failure that happened before the request left this machine (safe to send elsewhere).
     static let notSentReasons = [refused, unknownHost]
 
+    /// A transport failure in a few words ("connection refused", "timed out", a TLS hint…).
     static func describe(_ error: Error) -> String {
         guard let u = error as? URLError else { return error.localizedDescription }
         switch u.code {

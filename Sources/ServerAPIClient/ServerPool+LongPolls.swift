@@ -16,37 +16,59 @@ extension ServerPool {
         }
     }
 
-    /// Runs `call` at `url` in a task of its own and waits for it, or until the pool moves away from `url`:
-    /// then it throws `unreachable` (so `run` asks the server in use) and lets the request end unheard.
-    /// The request is never cancelled: cancelling an in-flight URLSession call can hang it (swift-corelibs-foundation).
+    /// Runs `call` at `url` in a task of its own and waits for it, or until the pool moves away from `url`
+    /// (then it throws `unreachable`, so `run` asks the server in use), or until the caller is cancelled.
+    /// The request itself is never cancelled, only left to end by its timeout: cancelling an in-flight
+    /// URLSession call can hang it (swift-corelibs-foundation).
     private func leavable<T: Sendable>(
         at url: URL, _ call: @escaping @Sendable (URL) async throws(ClientError) -> T
     ) async throws(ClientError) -> T {
         guard let index = servers.all.firstIndex(of: url) else { return try await call(url) }
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, ClientError>, Never>) in
-            let once = Mutex<CheckedContinuation<Result<T, ClientError>, Never>?>(continuation)
-            let finish: @Sendable (Result<T, ClientError>) -> Void = { result in
-                let waiting = once.withLock { c -> CheckedContinuation<Result<T, ClientError>, Never>? in
-                    defer { c = nil }
-                    return c
-                }
-                waiting?.resume(returning: result)
+        let outcome = Outcome<T>()
+        let key = addWaiter(Waiter(index: index) { movedTo in
+            outcome.finish(.failure(.unreachable("cannot reach the server at \(url.absoluteString): "
+                + "left while waiting, for \(movedTo.absoluteString)")))
+        })
+        Task {
+            let result: Result<T, ClientError>
+            do throws(ClientError) {
+                result = .success(try await call(url))
+            } catch {
+                result = .failure(error)
             }
-            let key = addWaiter(Waiter(index: index) { movedTo in
-                finish(.failure(.unreachable("cannot reach the server at \(url.absoluteString): "
-                    + "left while waiting, for \(movedTo.absoluteString)")))
-            })
-            Task {
-                let result: Result<T, ClientError>
-                do throws(ClientError) {
-                    result = .success(try await call(url))
-                } catch {
-                    result = .failure(error)
-                }
-                self.removeWaiter(key)
-                finish(result)
-            }
+            outcome.finish(result)
         }
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { outcome.wait($0) }
+        } onCancel: {
+            outcome.finish(.failure(.unreachable("cannot reach the server at \(url.absoluteString): cancelled")))
+        }
+        removeWaiter(key)
         return try result.get()
+    }
+}
+
+/// The first of several possible ends of a left-able call (its answer, a move, a cancel), handed to whoever waits.
+private final class Outcome<T: Sendable>: Sendable {
+    private let state = Mutex<(result: Result<T, ClientError>?, waiting: CheckedContinuation<Result<T, ClientError>, Never>?)>((nil, nil))
+
+    /// Ends the call with `result` unless it has ended already.
+    func finish(_ result: Result<T, ClientError>) {
+        let waiting = state.withLock { s -> CheckedContinuation<Result<T, ClientError>, Never>? in
+            guard s.result == nil else { return nil }
+            s.result = result
+            defer { s.waiting = nil }
+            return s.waiting
+        }
+        waiting?.resume(returning: result)
+    }
+
+    /// Resumes `continuation` with the end, now if it came already, else when it comes.
+    func wait(_ continuation: CheckedContinuation<Result<T, ClientError>, Never>) {
+        let ready = state.withLock { s -> Result<T, ClientError>? in
+            if s.result == nil { s.waiting = continuation }
+            return s.result
+        }
+        if let ready { continuation.resume(returning: ready) }
     }
 }

@@ -29,6 +29,7 @@ public final class ServerPool: Sendable {
         let leave: @Sendable (URL) -> Void
     }
 
+    /// Which server calls start at, which answered last, and what each last failed with.
     private struct State {
         /// Where the next call starts.
         var current = 0
@@ -77,6 +78,8 @@ public final class ServerPool: Sendable {
                 answered(index)
                 return value
             } catch {
+                // A call its caller gave up on (a log view closed) says nothing about the server.
+                if Task.isCancelled { throw error }
                 guard let reason = Self.failoverReason(error, server: urls[index]) else {
                     answered(index)
                     throw error
@@ -187,6 +190,7 @@ public final class ServerPool: Sendable {
         for waiter in leaving { waiter.leave(urls[index]) }
     }
 
+    /// Tells every observer about `event` (outside the locks).
     private func notify(_ event: ServerPoolEvent) {
         for handler in observers.withLock({ $0 }) { handler(event) }
     }

@@ -173,6 +173,26 @@ func pool(_ hosts: String...) -> ServerPool {
         #expect(try await p.runFollowingMoves { (u) async throws(ClientError) in u.host ?? "?" } == "b")
     }
 
+    @Test func aCancelledCallIsNoSignOfADeadServer() async throws {
+        let fake = FakeServers(), p = pool("a", "b"), events = PoolEvents(p)
+        #expect(try await p.run(fake.call) == "a")
+        let started = Mutex(0)
+        // As URLSession ends a cancelled request: with a transport failure.
+        let waitOnA: @Sendable (URL) async throws(ClientError) -> String = { u throws(ClientError) in
+            started.withLock { $0 += 1 }
+            try? await Task.sleep(for: .seconds(3600))
+            throw .unreachable("cannot reach the server at \(u.absoluteString): cancelled")
+        }
+        let plain = Task { () async -> Bool in (try? await p.run(waitOnA)) == nil }
+        let longPoll = Task { () async -> Bool in (try? await p.runFollowingMoves(waitOnA)) == nil }
+        #expect(await eventually { started.withLock { $0 } == 2 })
+        plain.cancel()
+        longPoll.cancel()
+        let ended = (await plain.value, await longPoll.value)
+        #expect(ended == (true, true), "both ended by the cancel")
+        #expect(events.all.isEmpty && p.inUse == url("a") && started.withLock { $0 } == 2, "nothing tried on b, no move")
+    }
+
     @Test func serverListsAreCheckedEntryByEntry() throws {
         let one = try ServerList.parse("http://127.0.0.1:8765")
         #expect(one.all == [URL(string: "http://127.0.0.1:8765")!] && one.description == "http://127.0.0.1:8765")
