@@ -82,3 +82,26 @@ import Testing
         #expect(done.result == .passed, "the job on B: \(done.state)")
     }
 }
+
+/// `--server` and MS_MON_SERVER_URL with several URLs.
+@Suite struct ServerListOptionTests {
+    @Test func aCommaListFromTheFlagOrTheEnvironment() throws {
+        let flag = try StartOptions.parse(["--server", "http://a:1, https://b:2"], env: [:], hostname: "h")
+        #expect(flag.servers.all.map(\.absoluteString) == ["http://a:1", "https://b:2"] && flag.serverURL.absoluteString == "http://a:1")
+        let env = try StartOptions.parse([], env: ["MS_MON_SERVER_URL": "http://a:1,http://b:2,http://c:3"], hostname: "h")
+        #expect(env.servers.all.count == 3)
+        #expect(throws: AgentError.usage("flag --server must be an http or https URL like http://127.0.0.1:8765, not 'b:2'")) {
+            try StartOptions.parse(["--server", "http://a:1,b:2"], env: [:], hostname: "h")
+        }
+        #expect(throws: AgentError.usage("flag --server names 'http://a:1' twice; list each server once")) {
+            try StartOptions.parse(["--server", "http://a:1,http://a:1"], env: [:], hostname: "h")
+        }
+    }
+
+    @Test func aBadEntryStopsTheAgentWithExit2NamingIt() async throws {
+        let dir = makeTempDir("bad-list")
+        let bad = try ChildProcess("mms-agent", ["start", "--server", "http://127.0.0.1:1,ftp://x", "--work-dir", dir + "/w"], dir: dir)
+        #expect(await bad.exitStatus() == 2)
+        #expect(bad.stderr.contains("flag --server must be an http or https URL like http://127.0.0.1:8765, not 'ftp://x'"), "\(bad.stderr)")
+    }
+}
