@@ -33,7 +33,7 @@ extension ServiceCore {
         let now = Date()
         return try locked { () throws(APIError) -> Response in
             do {
-                try store.db.transaction { () throws(DatabaseError) in
+                try store.transaction { () throws(DatabaseError) in
                     try store.putConfig(name, value: input.value, secret: input.secret, now: now)
                     try store.setMeta("config_version", String(configVersion + 1))
                 }
@@ -50,7 +50,7 @@ extension ServiceCore {
                 guard try store.configEntries().contains(where: { $0.name == name }) else {
                     throw APIError(.notFound, "configuration entry \(name.prefix(80)) does not exist")
                 }
-                try store.db.transaction { () throws(DatabaseError) in
+                try store.transaction { () throws(DatabaseError) in
                     try store.deleteConfig(name)
                     try store.setMeta("config_version", String(configVersion + 1))
                 }

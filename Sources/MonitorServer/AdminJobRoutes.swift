@@ -43,7 +43,7 @@ extension ServiceCore {
             }
             let job: Job
             do {
-                job = try store.db.transaction { () throws(DatabaseError) -> Job in try store.insertJob(spec, now: now) }
+                job = try store.transaction { () throws(DatabaseError) -> Job in try store.insertJob(spec, now: now) }
             } catch { throw Self.unavailable(error) }
             // The job is stored: from here a failure to record its assignment only leaves it queued.
             do {

@@ -81,7 +81,7 @@ extension ServiceCore {
             }
             let changes = try apply(now: now) { d in d.contact(uuid, now: now) }
             noteContact(uuid, after: changes, now: now)
-            let entries: [(name: String, value: String, secret: Bool, updatedAt: Date)]
+            let entries: [StoredConfigEntry]
             do { entries = try store.configEntries() } catch { throw Self.unavailable(error) }
             var values: [String: String] = [:]
             for e in entries { values[e.name] = e.value }

@@ -17,7 +17,7 @@ extension ServiceCore {
             let removed = locked { () -> Int in
                 let expired: [(id: Int64, size: Int64)]
                 do {
-                    expired = try store.db.transaction { () throws(DatabaseError) in
+                    expired = try store.transaction { () throws(DatabaseError) in
                         try store.removeLogs(completedBefore: cutoff, now: now, limit: Self.retentionBatch)
                     }
                 } catch {

@@ -33,7 +33,7 @@ extension ServiceCore {
             if end > size {
                 let fresh = req.body.subdata(in: Int(size - offset)..<req.body.count)
                 do {
-                    try store.db.transaction { () throws(DatabaseError) in try store.appendLog(jobId, at: size, fresh, now: now) }
+                    try store.transaction { () throws(DatabaseError) in try store.appendLog(jobId, at: size, fresh, now: now) }
                 } catch { throw Self.unavailable(error) }
                 dispatcher.jobs[jobId]?.logSize = end
                 http?.hub.wake([.log(jobId)])

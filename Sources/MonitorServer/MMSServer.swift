@@ -24,6 +24,7 @@ public final class MMSServer: @unchecked Sendable {
     }
 
     private init(_ o: ServerOptions) throws(ServerStartError) {
+        if o.databaseURL != nil { throw ServerStartError(message: "--database: PostgreSQL is not wired in this build yet") }
         try DataDir.prepare(o.dataDir)
         adminToken = try DataDir.adminToken(o.adminToken, dataDir: o.dataDir)
         let settings = ServerSettings(adminToken: adminToken, autoRegisterKey: o.autoRegisterKey,
@@ -55,6 +56,8 @@ public final class MMSServer: @unchecked Sendable {
                              bodyTimeoutSeconds: o.bodyTimeout, connectionsPerIP: o.maxConnectionsPerIP,
                              tlsCertPEM: tls?.0, tlsKeyPEM: tls?.1))
         port = Int(http.port)
+        let listening = "\(o.host.contains(":") ? "[\(o.host)]" : o.host):\(port)"
+        core.replicaID.withLock { $0 = o.replicaID ?? listening }
         let scheme = tls == nil ? "http" : "https"
         let hostPart = o.host.contains(":") ? "[\(o.host)]" : o.host
         url = URL(string: "\(scheme)://\(hostPart):\(port)") ?? URL(fileURLWithPath: "/")
@@ -83,8 +86,9 @@ extension Router {
         var r = Router()
         // Answers that never change are encoded once (these are the hot path of health checks).
         let health = Response.json(HealthStatus())
+        let unhealthy = Response.json(HealthStatus(status: "unavailable", database: "unreachable"), status: 503)
         let version = Response.json(VersionInfo())
-        r.add("GET", "/healthz") { _, _ throws(APIError) in .respond(health) }
+        r.add("GET", "/healthz") { _, _ throws(APIError) in .respond(core.isDatabaseReachable ? health : unhealthy) }
         r.add("GET", "/api/v1/version") { _, _ throws(APIError) in .respond(version) }
         r.add("GET", "/metrics") { _, _ throws(APIError) in
             .respond(Response(status: 200, body: Data(core.renderMetrics().utf8), contentType: "text/plain; version=0.0.4"))
@@ -120,6 +124,7 @@ final class Ticker: @unchecked Sendable {
                 ticks += 1
                 core.tick(now: Date(), flush: ticks % 100 == 0)
                 if ticks % 600 == 1 { core.removeExpiredLogs(now: Date()) }  // at start, then every minute
+                if ticks % 10 == 0 { core.checkDatabase() }
             }
         }
         t.name = "mms-ticker"

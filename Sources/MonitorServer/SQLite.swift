@@ -5,9 +5,19 @@ import Foundation
 public struct DatabaseError: Error, CustomStringConvertible, Sendable {
     public var code: Int32
     public var message: String
+    /// Set for a PostgreSQL failure that means the database cannot be used now (connection lost…).
+    var postgresUnavailable = false
     public var description: String { "database error \(code): \(message)" }
-    /// True when the disk is full or the database cannot be written (the server answers 503).
+
+    /// A failure with SQLite's result code and message.
+    public init(code: Int32, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// True when the disk is full or the database cannot be written or reached (the server answers 503).
     public var isUnavailable: Bool {
+        if postgresUnavailable { return true }
         let primary = code & 0xff
         return primary == SQLITE_FULL || primary == SQLITE_READONLY || primary == SQLITE_IOERR
             || primary == SQLITE_CANTOPEN || primary == SQLITE_BUSY || primary == SQLITE_LOCKED

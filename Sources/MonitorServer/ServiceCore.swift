@@ -1,12 +1,13 @@
 import Foundation
 import MonitorModels
+import Synchronization
 
 /// The server's state behind one lock: the dispatcher (memory), the store (disk), the events feed
 /// and the configuration version. Every change goes through `commit`, which writes the store before
 /// anyone is answered, then publishes events and wakes long polls.
 final class ServiceCore: @unchecked Sendable {
     private let lock = NSLock()
-    let store: Store
+    let store: any Store
     var dispatcher: Dispatcher
     var feed: EventFeed
     var configVersion: Int64
@@ -15,17 +16,18 @@ final class ServiceCore: @unchecked Sendable {
     let settings: ServerSettings
     let metrics = Metrics()
     weak var http: HTTPServer?
-    /// A second connection for the periodic lastSeenAt flush, so it never holds the main lock.
-    private var lastSeenDB: Database?
-    private let lastSeenLock = NSLock()
     /// Agents whose lastSeenAt changed since the last flush to disk.
     private var unsavedLastSeen: Set<String> = []
     /// Last time an agent.updated event went out for each agent (lastSeenAt-only changes are throttled).
     private var lastAnnounced: [String: Date] = [:]
+    /// This server's name among replicas (/metrics `mms_build_info`), set once it listens.
+    let replicaID = Mutex("")
+    /// Whether the last health check reached the database (/healthz answers from this).
+    private let databaseReachable = Mutex(true)
     /// waitingReason last announced for each scheduled job.
     private var announcedReasons: [Int64: String] = [:]
 
-    init(settings: ServerSettings, store: Store, now: Date) throws(DatabaseError) {
+    init(settings: ServerSettings, store: any Store, now: Date) throws(DatabaseError) {
         self.settings = settings
         self.store = store
         dispatcher = Dispatcher(lostContactAfter: settings.lostContactAfter, startedAt: now)
@@ -43,14 +45,13 @@ final class ServiceCore: @unchecked Sendable {
             if let uuid = job.agentUuid, job.state.isActive { dispatcher.agents[uuid]?.currentJobId = job.id }
         }
         dispatcher.attemptOwners = try store.attemptOwners()
-        lastSeenDB = try? Database(path: store.path)
     }
 
     /// Opens the store in `dataDir` and loads the state from it; the error says which of the two failed.
     static func open(dataDir: String, settings: ServerSettings, now: Date) throws(ServerStartError) -> ServiceCore {
-        let store: Store
+        let store: any Store
         do {
-            store = try Store(dataDir: dataDir)
+            store = try SQLiteStore(dataDir: dataDir)
         } catch {
             throw ServerStartError(message: "cannot open the database in \(dataDir): \(error.message)")
         }
@@ -97,7 +98,7 @@ final class ServiceCore: @unchecked Sendable {
         var changes = input
         guard !changes.isEmpty else { return }
         do {
-            try store.db.transaction { () throws(DatabaseError) in
+            try store.transaction { () throws(DatabaseError) in
                 for (jobId, line) in changes.logLines {
                     guard var job = changes.jobs[jobId] ?? dispatcher.jobs[jobId] else { continue }
                     let bytes = Data((line + "\n").utf8)
@@ -189,28 +190,21 @@ final class ServiceCore: @unchecked Sendable {
             }
         }
         // Written outside the lock on a connection of its own: pings never wait for this write.
-        guard !seen.isEmpty, let db = lastSeenDB else { return }
-        lastSeenLock.withLock {
-            do {
-                try db.transaction { () throws(DatabaseError) in
-                    for (uuid, date) in seen {
-                        try db.query("UPDATE agents SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE uuid = ?",
-                                     [.date(date), .text(uuid)])
-                    }
-                }
-            } catch {
-                lock.withLock { unsavedLastSeen.formUnion(seen.map(\.0)) }
-            }
+        guard !seen.isEmpty else { return }
+        do {
+            try store.recordLastSeen(seen.map { (uuid: $0.0, at: $0.1) })
+        } catch {
+            lock.withLock { unsavedLastSeen.formUnion(seen.map(\.0)) }
         }
     }
 
-    /// Runs a read on the side connection (the one the lastSeenAt flush writes with), so it never
-    /// holds the main lock; nil when that connection is missing or the read fails.
-    func readOnSide<T>(_ body: (Database) throws(DatabaseError) -> T) -> T? {
-        lastSeenLock.withLock {
-            guard let db = lastSeenDB else { return nil }
-            return try? body(db)
-        }
+    /// Whether the database answered the last health check.
+    var isDatabaseReachable: Bool { databaseReachable.withLock { $0 } }
+
+    /// Checks that the database answers (the ticker calls this every second, off the service's lock).
+    func checkDatabase() {
+        let ok = store.isReachable()
+        databaseReachable.withLock { $0 = ok }
     }
 
     /// Publishes job.updated for scheduled jobs whose waitingReason changed. Call with the lock held.
@@ -232,10 +226,6 @@ final class ServiceCore: @unchecked Sendable {
     /// Flushes lastSeenAt and closes the database (shutdown).
     func close() {
         tick(now: Date(), flush: true)
-        lastSeenLock.withLock {
-            lastSeenDB?.close()
-            lastSeenDB = nil
-        }
         lock.withLock { store.close() }
     }
 

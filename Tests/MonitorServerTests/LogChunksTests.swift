@@ -82,10 +82,10 @@ import MonitorModels
 
 /// The store's log rows: merged as they arrive and at completion, read whole whatever the chunking.
 @Suite struct LogStoreTests {
-    func openStore() throws -> (Store, String) {
+    func openStore() throws -> (SQLiteStore, String) {
         let dir = NSTemporaryDirectory() + "mms-logstore-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return (try Store(dataDir: dir), dir)
+        return (try SQLiteStore(dataDir: dir), dir)
     }
 
     @Test func aReadReturnsEveryByteUpToTheLimitHoweverManyChunksHoldThem() throws {
@@ -163,7 +163,7 @@ import MonitorModels
             INSERT INTO log_chunks(job_id, start, data) VALUES(1, 0, X'68690A'), (1, 3, X'796F0A');
             """)
         v1.close()
-        let store = try Store(dataDir: dir)
+        let store = try SQLiteStore(dataDir: dir)
         defer { store.close() }
         let job = try #require(try store.job(1))
         #expect(job.logRemovedAt == nil && job.logSize == 6)
@@ -191,6 +191,6 @@ import MonitorModels
         #expect(removed.map(\.id) == [old.id])
         #expect(try store.job(old.id)?.logRemovedAt != nil && store.logChunkCount(old.id) == 0)
         #expect(try store.job(recent.id)?.logRemovedAt == nil && store.readLog(recent.id, from: 0, limit: 10) == Data("hi\n".utf8))
-        #expect(try Store.logTotals(store.db).bytes == 3)
+        #expect(try store.logTotals().bytes == 3)
     }
 }

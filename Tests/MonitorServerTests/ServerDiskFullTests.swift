@@ -10,15 +10,15 @@ import MonitorModels
     func fillDisk(_ s: TestServer) throws {
         try s.server.core.locked { () throws(DatabaseError) in
             var pages: Int64 = 0
-            try s.server.core.store.db.query("PRAGMA page_count") { row in pages = row.int(0) }
-            try s.server.core.store.db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
-            try s.server.core.store.db.exec("PRAGMA max_page_count = \(pages)")
+            try (s.server.core.store as! SQLiteStore).db.query("PRAGMA page_count") { row in pages = row.int(0) }
+            try (s.server.core.store as! SQLiteStore).db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+            try (s.server.core.store as! SQLiteStore).db.exec("PRAGMA max_page_count = \(pages)")
         }
     }
 
     func freeDisk(_ s: TestServer) throws {
         try s.server.core.locked { () throws(DatabaseError) in
-            try s.server.core.store.db.exec("PRAGMA max_page_count = 1073741823")
+            try (s.server.core.store as! SQLiteStore).db.exec("PRAGMA max_page_count = 1073741823")
         }
     }
 

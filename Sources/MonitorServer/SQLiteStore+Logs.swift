@@ -1,41 +1,16 @@
 import Foundation
 
-/// A window of a job's log as stored: the bytes from `offset` and when each part of them arrived.
-struct LogWindow {
-    var offset: Int64
-    var bytes: Data
-    var arrivals: LogArrivals
-}
-
 /// Job logs in SQLite: one row per chunk keyed by (job, start offset), merged as `LogChunks` says.
-extension Store {
-    /// Appends bytes at the end of a job's log (the caller has checked the offset and holds a transaction),
-    /// recording when they arrived, then merges small chunks at the tail.
-    func appendLog(_ jobId: Int64, at size: Int64, _ bytes: Data, now: Date) throws(DatabaseError) {
-        guard !bytes.isEmpty else { return }
-        let arrivals = LogArrivals(offset: size, at: now)
+extension SQLiteStore {
+    func insertLogChunk(_ jobId: Int64, start: Int64, _ bytes: Data, arrivals: Data) throws(DatabaseError) {
         try db.query("INSERT INTO log_chunks(job_id, start, data, arrivals) VALUES(?,?,?,?)",
-                     [.int(jobId), .int(size), .blob(bytes), .blob(arrivals.blob)])
-        try db.query("UPDATE jobs SET log_size = ? WHERE id = ?", [.int(size + Int64(bytes.count)), .int(jobId)])
-        while let group = LogChunks.tailMerge(try tailChunks(jobId, count: LogChunks.fanIn)) {
-            try mergeChunks(jobId, group)
-        }
+                     [.int(jobId), .int(start), .blob(bytes), .blob(arrivals)])
     }
 
-    /// Merges what is still small in a completed job's log.
-    func compactLog(_ jobId: Int64) throws(DatabaseError) {
-        for group in LogChunks.compaction(try tailChunks(jobId, count: 100_000)) {
-            try mergeChunks(jobId, group)
-        }
+    func setLogSize(_ jobId: Int64, _ size: Int64) throws(DatabaseError) {
+        try db.query("UPDATE jobs SET log_size = ? WHERE id = ?", [.int(size), .int(jobId)])
     }
 
-    /// Up to `limit` bytes of a job's log from `offset`, read chunk by chunk (never the whole log);
-    /// stops early only where the stored chunks are not contiguous.
-    func readLog(_ jobId: Int64, from offset: Int64, limit: Int) throws(DatabaseError) -> Data {
-        try readLogWindow(jobId, from: offset, limit: limit, withArrivals: false).bytes
-    }
-
-    /// Like `readLog`, with the arrival times of the bytes when `withArrivals`.
     func readLogWindow(_ jobId: Int64, from offset: Int64, limit: Int, withArrivals: Bool) throws(DatabaseError) -> LogWindow {
         var out = Data(capacity: min(limit, 1 << 20))
         var arrivals: [(offset: Int64, millis: Int64)] = []
@@ -79,23 +54,22 @@ extension Store {
         return expired
     }
 
-    /// Bytes of log held and rows holding them (for /metrics), read on `db` (any connection to the store).
-    static func logTotals(_ db: Database) throws(DatabaseError) -> (bytes: Int64, chunks: Int64) {
-        var bytes: Int64 = 0, chunks: Int64 = 0
-        try db.query("SELECT COALESCE(SUM(log_size), 0) FROM jobs WHERE log_removed_at IS NULL") { row in bytes = row.int(0) }
-        try db.query("SELECT COUNT(*) FROM log_chunks") { row in chunks = row.int(0) }
-        return (bytes, chunks)
+    func logTotals() throws(DatabaseError) -> (bytes: Int64, chunks: Int64) {
+        try onSide { db throws(DatabaseError) in
+            var bytes: Int64 = 0, chunks: Int64 = 0
+            try db.query("SELECT COALESCE(SUM(log_size), 0) FROM jobs WHERE log_removed_at IS NULL") { row in bytes = row.int(0) }
+            try db.query("SELECT COUNT(*) FROM log_chunks") { row in chunks = row.int(0) }
+            return (bytes, chunks)
+        }
     }
 
-    /// Rows of one job's log (tests and bench read this to check merging).
     func logChunkCount(_ jobId: Int64) throws(DatabaseError) -> Int {
         var n = 0
         try db.query("SELECT COUNT(*) FROM log_chunks WHERE job_id = ?", [.int(jobId)]) { row in n = Int(row.int(0)) }
         return n
     }
 
-    /// The last `count` chunks of a job, oldest first, without reading their bytes.
-    private func tailChunks(_ jobId: Int64, count: Int) throws(DatabaseError) -> [LogChunks.Info] {
+    func logChunkInfos(_ jobId: Int64, newest count: Int) throws(DatabaseError) -> [LogChunks.Info] {
         var out: [LogChunks.Info] = []
         try db.query("""
             SELECT start, length(data), COALESCE(length(arrivals) / 16, 1) FROM log_chunks
@@ -106,8 +80,7 @@ extension Store {
         return out.reversed()
     }
 
-    /// Replaces contiguous chunks by one holding their bytes and arrivals.
-    private func mergeChunks(_ jobId: Int64, _ group: [LogChunks.Info]) throws(DatabaseError) {
+    func mergeLogChunks(_ jobId: Int64, _ group: [LogChunks.Info]) throws(DatabaseError) {
         guard let first = group.first, let last = group.last, group.count >= 2, LogChunks.isContiguous(group) else { return }
         var data = Data(capacity: Int(last.end - first.start))
         var arrivals: [(offset: Int64, millis: Int64)] = []
