@@ -129,7 +129,9 @@ func renderStatusLine(_ s: AppState, _ b: inout ScreenBuffer) {
         let x = b.put(" search: \(text)", y: y, x: 0, style: .input)
         b.put(" ", y: y, x: x, width: 1, style: .selected)
     default:
-        if let m = s.message {
+        if s.view == .log, let p = s.log?.searching {
+            b.put(" searching \"\(p.request.text)\"… \(Int(p.fraction * 100))%  (Esc cancels)", y: y, x: 0, style: .status)
+        } else if let m = s.message {
             b.put(" " + m.text, y: y, x: 0, style: m.isError ? .error : .status)
         } else if let detail = selectionDetail(s) {
             b.put(" " + detail, y: y, x: 0, style: .dim)

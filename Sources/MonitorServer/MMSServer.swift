@@ -24,13 +24,13 @@ public final class MMSServer: @unchecked Sendable {
     }
 
     private init(_ o: ServerOptions) throws(ServerStartError) {
-        if o.databaseURL != nil { throw ServerStartError(message: "--database: PostgreSQL is not wired in this build yet") }
         try DataDir.prepare(o.dataDir)
-        adminToken = try DataDir.adminToken(o.adminToken, dataDir: o.dataDir)
+        let store = try ServiceCore.openStore(dataDir: o.dataDir, databaseURL: o.databaseURL)
+        adminToken = try DataDir.adminToken(o.adminToken, dataDir: o.dataDir, shared: o.databaseURL == nil ? nil : store)
         let settings = ServerSettings(adminToken: adminToken, autoRegisterKey: o.autoRegisterKey,
                                       pingIntervalSeconds: o.pingInterval, lostContactAfter: o.lostContactAfter,
                                       logRetention: o.logRetentionDays == 0 ? nil : TimeInterval(o.logRetentionDays) * 86400)
-        let core = try ServiceCore.open(dataDir: o.dataDir, settings: settings, now: Date())
+        let core = try ServiceCore.load(store, settings: settings, now: Date())
         self.core = core
         let router = Router.mms(core)
         routeTable = router.table

@@ -17,8 +17,8 @@ extension SQLiteStore {
         var next = offset
         try db.rows("""
             SELECT start, data, arrivals FROM log_chunks WHERE job_id = ?1 AND start >= COALESCE(
-              (SELECT MAX(start) FROM log_chunks WHERE job_id = ?1 AND start <= ?2), 0) ORDER BY start
-            """, [.int(jobId), .int(offset)]) { row in
+              (SELECT MAX(start) FROM log_chunks WHERE job_id = ?1 AND start <= ?2), 0) AND start < ?3 ORDER BY start
+            """, [.int(jobId), .int(offset), .int(offset + Int64(limit))]) { row in
             let start = row.int(0)
             let taken: Int = row.withBlob(1) { raw in
                 let end = start + Int64(raw.count)

@@ -107,6 +107,11 @@ final class SQLiteStore: Store {
                      [.text(key), .text(value)])
     }
 
+    func claimMeta(_ key: String, _ value: String) throws(DatabaseError) -> String {
+        try db.query("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO NOTHING", [.text(key), .text(value)])
+        return try meta(key) ?? value
+    }
+
     // MARK: - Agents
 
     /// Every stored agent, with its secret hash.

@@ -47,20 +47,31 @@ final class ServiceCore: @unchecked Sendable {
         dispatcher.attemptOwners = try store.attemptOwners()
     }
 
-    /// Opens the store in `dataDir` and loads the state from it; the error says which of the two failed.
-    static func open(dataDir: String, settings: ServerSettings, now: Date) throws(ServerStartError) -> ServiceCore {
-        let store: any Store
+    /// Opens the store `--database` names (PostgreSQL) or the one in `dataDir` (SQLite); the error says
+    /// which database could not be opened and why.
+    static func openStore(dataDir: String, databaseURL: String?) throws(ServerStartError) -> any Store {
         do {
-            store = try SQLiteStore(dataDir: dataDir)
+            if let databaseURL { return try PostgresStore(conninfo: databaseURL) }
+            return try SQLiteStore(dataDir: dataDir)
         } catch {
-            throw ServerStartError(message: "cannot open the database in \(dataDir): \(error.message)")
+            let place = databaseURL.map { "--database \(PostgresStore.redacted($0))" } ?? "the database in \(dataDir)"
+            throw ServerStartError(message: "cannot open \(place): \(error.message)")
         }
+    }
+
+    /// Loads the state from an open store (closed again when that fails).
+    static func load(_ store: any Store, settings: ServerSettings, now: Date) throws(ServerStartError) -> ServiceCore {
         do {
             return try ServiceCore(settings: settings, store: store, now: now)
         } catch {
             store.close()
-            throw ServerStartError(message: "cannot load the state in \(dataDir): \(error.message)")
+            throw ServerStartError(message: "cannot load the state from the database: \(error.message)")
         }
+    }
+
+    /// Opens the SQLite store in `dataDir` and loads the state from it.
+    static func open(dataDir: String, settings: ServerSettings, now: Date) throws(ServerStartError) -> ServiceCore {
+        try load(try openStore(dataDir: dataDir, databaseURL: nil), settings: settings, now: now)
     }
 
     /// Runs `body` under the lock.

@@ -16,6 +16,8 @@ protocol Store: AnyObject {
     /// A server-wide setting (config version, event base).
     func meta(_ key: String) throws(DatabaseError) -> String?
     func setMeta(_ key: String, _ value: String) throws(DatabaseError)
+    /// Stores `value` under `key` unless a value is there already; returns the one kept.
+    func claimMeta(_ key: String, _ value: String) throws(DatabaseError) -> String
 
     /// Every stored agent, with its secret hash.
     func loadAgents() throws(DatabaseError) -> [(Agent, String)]

@@ -33,6 +33,8 @@ public struct AdminAPI: Sendable {
     public var deleteConfig: @Sendable (_ name: String) async throws(ClientError) -> Void
     /// GET /jobs/{id}/log?offset=N&wait=S.
     public var readLog: @Sendable (_ id: Int64, _ offset: Int64, _ waitSeconds: Int) async throws(ClientError) -> LogSlice
+    /// GET /jobs/{id}/log?offset=N&timestamps=1: when each line from N reached the server (at most `maxLines` decoded).
+    public var readLogTimestamps: @Sendable (_ id: Int64, _ offset: Int64, _ maxLines: Int) async throws(ClientError) -> LogStampPage
     /// GET /events?since=SEQ&wait=S (since nil: just the current `next`).
     public var events: @Sendable (_ since: Int64?, _ waitSeconds: Int) async throws(ClientError) -> EventBatch
     /// GET /api/v1/version.
@@ -55,7 +57,9 @@ public struct AdminAPI: Sendable {
         deleteConfig: @escaping @Sendable (_ name: String) async throws(ClientError) -> Void,
         readLog: @escaping @Sendable (_ id: Int64, _ offset: Int64, _ waitSeconds: Int) async throws(ClientError) -> LogSlice,
         events: @escaping @Sendable (_ since: Int64?, _ waitSeconds: Int) async throws(ClientError) -> EventBatch,
-        version: @escaping @Sendable () async throws(ClientError) -> VersionInfo
+        version: @escaping @Sendable () async throws(ClientError) -> VersionInfo,
+        readLogTimestamps: @escaping @Sendable (_ id: Int64, _ offset: Int64, _ maxLines: Int) async throws(ClientError) -> LogStampPage
+            = { _, _, _ throws(ClientError) in throw .badResponse("this client has no log timestamps") }
     ) {
         self.listAgents = listAgents
         self.getAgent = getAgent
@@ -71,6 +75,7 @@ public struct AdminAPI: Sendable {
         self.putConfig = putConfig
         self.deleteConfig = deleteConfig
         self.readLog = readLog
+        self.readLogTimestamps = readLogTimestamps
         self.events = events
         self.version = version
     }
@@ -144,6 +149,14 @@ extension AdminAPI {
             },
             version: { () async throws(ClientError) in
                 try await t.json("GET", "/api/v1/version", body: none, as: VersionInfo.self)
+            },
+            readLogTimestamps: { (id, offset, maxLines) async throws(ClientError) in
+                let reply = try await t.send("GET", "/api/v1/jobs/\(id)/log", query: [("offset", String(offset)), ("timestamps", "1")])
+                guard reply.headers["content-type"]?.hasPrefix("application/x-ndjson") == true else {
+                    throw .badResponse("the server at \(servers.inUse.absoluteString) does not send log timestamps (it is older than this console)")
+                }
+                let next = reply.headers["x-log-next-offset"].flatMap { Int64($0) }
+                return try LogStampReader.parse(reply.body, maxLines: maxLines, headerNext: next)
             }
         )
     }

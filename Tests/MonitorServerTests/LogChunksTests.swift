@@ -81,7 +81,7 @@ import MonitorModels
 }
 
 /// The store's log rows: merged as they arrive and at completion, read whole whatever the chunking.
-@Suite struct LogStoreTests {
+@Suite(.enabled(if: !TestServer.onPostgres, "SQLite store; StoreTests covers both")) struct LogStoreTests {
     func openStore() throws -> (SQLiteStore, String) {
         let dir = NSTemporaryDirectory() + "mms-logstore-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -5,7 +5,7 @@ import MonitorModels
 
 /// A database that cannot grow (the disk is full): the server answers 503 with a JSON error,
 /// loses nothing it acknowledged, keeps serving reads, and recovers when space returns.
-@Suite struct ServerDiskFullTests {
+@Suite(.enabled(if: !TestServer.onPostgres, "SQLite's page cap stands for a full disk")) struct ServerDiskFullTests {
     /// Caps the database at its current size, as a full disk would (SQLite answers SQLITE_FULL).
     func fillDisk(_ s: TestServer) throws {
         try s.server.core.locked { () throws(DatabaseError) in
