@@ -18,8 +18,9 @@ extension ServerPool {
 
     /// Runs `call` at `url` in a task of its own and waits for it, or until the pool moves away from `url`
     /// (then it throws `unreachable`, so `run` asks the server in use), or until the caller is cancelled.
-    /// The request itself is never cancelled, only left to end by its timeout: cancelling an in-flight
-    /// URLSession call can hang it (swift-corelibs-foundation).
+    /// A request left for another server is not cancelled, only left to end by its timeout (cancelling an
+    /// in-flight URLSession call can hang it, swift-corelibs-foundation); a cancel of the caller reaches it,
+    /// as it would without a pool, so a closed log view leaves no request behind.
     private func leavable<T: Sendable>(
         at url: URL, _ call: @escaping @Sendable (URL) async throws(ClientError) -> T
     ) async throws(ClientError) -> T {
@@ -29,7 +30,7 @@ extension ServerPool {
             outcome.finish(.failure(.unreachable("cannot reach the server at \(url.absoluteString): "
                 + "left while waiting, for \(movedTo.absoluteString)")))
         })
-        Task {
+        let request = Task {
             let result: Result<T, ClientError>
             do throws(ClientError) {
                 result = .success(try await call(url))
@@ -42,6 +43,7 @@ extension ServerPool {
             await withCheckedContinuation { outcome.wait($0) }
         } onCancel: {
             outcome.finish(.failure(.unreachable("cannot reach the server at \(url.absoluteString): cancelled")))
+            request.cancel()
         }
         removeWaiter(key)
         return try result.get()
