@@ -27,6 +27,8 @@ public enum Action: Sendable, Equatable {
     /// Changes from the events long poll.
     case events([Event])
     case connection(ConnectionState)
+    /// Calls now go to the server at this URL (after a move between `--server` URLs); shown in the header.
+    case serverInUse(String)
     case configLoaded([ConfigEntry])
     /// Agents the server returned after a change the operator made.
     case agentsChanged([Agent], message: String)

@@ -30,6 +30,12 @@ extension AppState {
             connection = c
             if c == .connected, wasDown { message = Message("reconnected to \(serverURL)") }
             return []
+        case .serverInUse(let url):
+            // Another server answered: that is being connected again (the event stream lists from it next).
+            if url != serverURL { message = Message("now using \(url) (\(serverURL) stopped answering)") }
+            serverURL = url
+            connection = .connected
+            return []
         case .configLoaded(let entries):
             config = entries.sorted { $0.name < $1.name }
             configLoaded = true

@@ -84,7 +84,12 @@ public struct AdminAPI: Sendable {
 extension AdminAPI {
     /// The live client: talks to `serverURL` with the admin token.
     public static func live(serverURL: URL, token: String) -> AdminAPI {
-        let t = HTTPTransport(baseURL: serverURL, token: token)
+        live(servers: ServerPool(serverURL), token: token)
+    }
+
+    /// The live client over several servers: every call goes to the one `servers` uses, and moves on with it.
+    public static func live(servers: ServerPool, token: String) -> AdminAPI {
+        let t = HTTPTransport(servers: servers, token: token)
         let none: Int? = nil
         return AdminAPI(
             listAgents: { () async throws(ClientError) in
@@ -103,7 +108,7 @@ extension AdminAPI {
                 _ = try await t.send("DELETE", "/api/v1/agents/\(uuid)")
             },
             createJob: { (spec) async throws(ClientError) in
-                try await t.json("POST", "/api/v1/jobs", body: spec, as: Job.self)
+                try await t.json("POST", "/api/v1/jobs", body: spec, as: Job.self, repeatable: false)
             },
             listJobs: { (state, limit) async throws(ClientError) in
                 var q: [(String, String)] = []
@@ -118,7 +123,7 @@ extension AdminAPI {
                 try await t.json("POST", "/api/v1/jobs/\(id)/cancel", body: none, as: Job.self)
             },
             rerunJob: { (id) async throws(ClientError) in
-                try await t.json("POST", "/api/v1/jobs/\(id)/rerun", body: none, as: Job.self)
+                try await t.json("POST", "/api/v1/jobs/\(id)/rerun", body: none, as: Job.self, repeatable: false)
             },
             listConfig: { () async throws(ClientError) in
                 try await t.json("GET", "/api/v1/config", body: none, as: ConfigEntryList.self).entries
@@ -148,7 +153,7 @@ extension AdminAPI {
             readLogTimestamps: { (id, offset, maxLines) async throws(ClientError) in
                 let reply = try await t.send("GET", "/api/v1/jobs/\(id)/log", query: [("offset", String(offset)), ("timestamps", "1")])
                 guard reply.headers["content-type"]?.hasPrefix("application/x-ndjson") == true else {
-                    throw .badResponse("the server at \(serverURL.absoluteString) does not send log timestamps (it is older than this console)")
+                    throw .badResponse("the server at \(servers.inUse.absoluteString) does not send log timestamps (it is older than this console)")
                 }
                 let next = reply.headers["x-log-next-offset"].flatMap { Int64($0) }
                 return try LogStampReader.parse(reply.body, maxLines: maxLines, headerNext: next)
