@@ -24,7 +24,7 @@ extension ServiceCore {
                     return 0  // the database refuses writes now (disk full…): try again at the next sweep
                 }
                 for (id, _) in expired {
-                    if let job = try? store.job(id) { feed.append(.jobUpdated, job: job) }
+                    if let job = try? store.job(id) { emit(.jobUpdated, job: job) }
                 }
                 if !expired.isEmpty { http?.hub.wake(Set(expired.map { WaitKey.log($0.id) }).union([.events])) }
                 return expired.count

@@ -23,30 +23,39 @@ extension ServiceCore {
         }
         let now = Date()
         return try locked { () throws(APIError) -> Response in
+            try fresh()
             let uuid = try agentForToken(req)
-            let job = try reportableJob(jobId, uuid: uuid, attempt: attempt)
-            let size = job.logSize
-            if offset > size {
+            _ = try reportableJob(jobId, uuid: uuid, attempt: attempt)
+            // The size as stored, its row locked: on a shared database another server may have appended.
+            var size: Int64 = 0
+            var gap = false
+            do {
+                try store.transaction { () throws(DatabaseError) in
+                    size = try store.lockLogSize(jobId) ?? 0
+                    guard offset <= size else { gap = true; return }
+                    let end = offset + Int64(req.body.count)
+                    guard end > size else { return }
+                    try store.appendLog(jobId, at: size, req.body.subdata(in: Int(size - offset)..<req.body.count), now: now)
+                    size = end
+                }
+            } catch { throw Self.unavailable(error) }
+            if gap {
                 throw APIError(.logGap, "offset \(offset) is past the end of the log (\(size) bytes); resend from \(size)", size: size)
             }
-            let end = offset + Int64(req.body.count)
-            if end > size {
-                let fresh = req.body.subdata(in: Int(size - offset)..<req.body.count)
-                do {
-                    try store.transaction { () throws(DatabaseError) in try store.appendLog(jobId, at: size, fresh, now: now) }
-                } catch { throw Self.unavailable(error) }
-                dispatcher.jobs[jobId]?.logSize = end
+            if size > (dispatcher.jobs[jobId]?.logSize ?? 0) {
+                dispatcher.jobs[jobId]?.logSize = size
                 http?.hub.wake([.log(jobId)])
+                notifier?.send([.log(jobId)])
             }
             let changes = try apply(now: now) { d in d.contact(uuid, now: now) }
             noteContact(uuid, after: changes, now: now)
-            return .json(LogAppendResponse(size: max(size, end)))
+            return .json(LogAppendResponse(size: size))
         }
     }
 
     /// The log of any job, active or completed (nil when it does not exist). Call with the lock held.
     func anyJob(_ jobId: Int64) throws(APIError) -> Job? {
-        if let j = dispatcher.jobs[jobId] { return j }
+        if let j = dispatcher.jobs[jobId], !store.isShared { return j }  // shared: the stored row is the truth
         do { return try store.job(jobId) } catch { throw Self.unavailable(error) }
     }
 

@@ -6,6 +6,8 @@ public final class MMSServer: @unchecked Sendable {
     let core: ServiceCore
     private let http: HTTPServer
     private let ticker: Ticker
+    /// Shared database: the thread that hears the other servers' changes.
+    private let listener: ReplicaListener?
     private let stopLock = NSLock()
     private var stopped = false
 
@@ -63,6 +65,13 @@ public final class MMSServer: @unchecked Sendable {
         url = URL(string: "\(scheme)://\(hostPart):\(port)") ?? URL(fileURLWithPath: "/")
         ticker = Ticker(core: core)
         ticker.start()
+        if let shared = store as? PostgresStore {
+            core.renewSweeperLease(now: Date())
+            listener = ReplicaListener(conninfo: shared.conninfo, core: core)
+            listener?.start()
+        } else {
+            listener = nil
+        }
     }
 
     /// Stops accepting, answers in-flight requests and long polls, and closes the database.
@@ -73,6 +82,7 @@ public final class MMSServer: @unchecked Sendable {
         }
         guard first else { return }
         ticker.stop()
+        listener?.stop()
         http.stop()
         core.close()
     }
@@ -124,7 +134,10 @@ final class Ticker: @unchecked Sendable {
                 ticks += 1
                 core.tick(now: Date(), flush: ticks % 100 == 0)
                 if ticks % 600 == 1 { core.removeExpiredLogs(now: Date()) }  // at start, then every minute
-                if ticks % 10 == 0 { core.checkDatabase() }
+                if ticks % 10 == 0 {
+                    core.checkDatabase()
+                    core.renewSweeperLease(now: Date())
+                }
             }
         }
         t.name = "mms-ticker"

@@ -98,7 +98,8 @@ final class PostgresStore: Store {
           updated_at DOUBLE PRECISION NOT NULL);
         CREATE TABLE events(seq BIGINT PRIMARY KEY, body TEXT NOT NULL);
         CREATE TABLE leases(name TEXT PRIMARY KEY, holder TEXT NOT NULL, until DOUBLE PRECISION NOT NULL);
-        INSERT INTO meta(key, value) VALUES ('rev', '0'), ('event_seq', '0');
+        INSERT INTO meta(key, value) VALUES ('rev', '0'),
+          ('event_seq', (floor(extract(epoch FROM clock_timestamp()) * 1000) * 1000)::BIGINT::TEXT);
         INSERT INTO schema_version(version) VALUES (1);
         """
 

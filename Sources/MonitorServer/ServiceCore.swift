@@ -26,6 +26,16 @@ final class ServiceCore: @unchecked Sendable {
     private let databaseReachable = Mutex(true)
     /// waitingReason last announced for each scheduled job.
     private var announcedReasons: [Int64: String] = [:]
+    /// Shared database: the last revision this server's cache has taken in.
+    var knownRevision: Int64 = 0
+    /// Shared database: events not yet numbered and stored (written by the next shared change).
+    var outbox: [Event] = []
+    /// Shared database: tells the other servers what changed, merged over a few ms.
+    var notifier: ChangeNotifier?
+    /// Shared database: whether this server holds the sweeper lease (renewed every second by the ticker).
+    let isSweeper = Mutex(false)
+    /// Shared database: this process's name in leases.
+    let leaseHolder = UUID().uuidString
 
     init(settings: ServerSettings, store: any Store, now: Date) throws(DatabaseError) {
         self.settings = settings
@@ -48,6 +58,10 @@ final class ServiceCore: @unchecked Sendable {
         }
         dispatcher.attemptOwners = try store.attemptOwners()
         dispatcher.cancelAskedAt = try store.cancelsAsked()
+        if store.isShared {
+            knownRevision = try store.currentRevision()
+            notifier = ChangeNotifier(store: store)
+        }
     }
 
     /// Opens the store `--database` names (PostgreSQL) or the one in `dataDir` (SQLite); the error says
@@ -85,8 +99,10 @@ final class ServiceCore: @unchecked Sendable {
     }
 
     /// Runs a dispatcher step and commits what it changed. When the store refuses the write, the
-    /// dispatcher goes back to where it was and the caller gets 503.
+    /// dispatcher goes back to where it was and the caller gets 503. On a shared database the step
+    /// runs under the cluster lock on a cache caught up with every server's changes.
     func mutate(now: Date, _ step: (inout Dispatcher) throws(APIError) -> Changes) throws(APIError) -> Changes {
+        if store.isShared { return try sharedChange(now: now, step) }
         let saved = dispatcher.begin()
         do {
             let changes = try step(&dispatcher)
@@ -100,8 +116,19 @@ final class ServiceCore: @unchecked Sendable {
     }
 
     /// Runs a dispatcher step without a snapshot (pings and polls: nothing acknowledged depends on it)
-    /// and commits what it changed.
+    /// and commits what it changed. On a shared database a step that changes something runs again as
+    /// a shared change.
     func apply(now: Date, _ step: (inout Dispatcher) -> Changes) throws(APIError) -> Changes {
+        if store.isShared {
+            let saved = dispatcher.begin()
+            let changes = step(&dispatcher)
+            if changes.isEmpty {
+                dispatcher.keep()
+                return changes
+            }
+            dispatcher.rollback(saved)
+            return try sharedChange(now: now) { d in step(&d) }
+        }
         let changes = step(&dispatcher)
         try commit(changes, now: now)
         return changes
@@ -112,59 +139,86 @@ final class ServiceCore: @unchecked Sendable {
         var changes = input
         guard !changes.isEmpty else { return }
         do {
-            try store.transaction { () throws(DatabaseError) in
-                for (jobId, line) in changes.logLines {
-                    guard var job = changes.jobs[jobId] ?? dispatcher.jobs[jobId] else { continue }
-                    let bytes = Data((line + "\n").utf8)
-                    try store.appendLog(jobId, at: job.logSize, bytes, now: now)
-                    job.logSize += Int64(bytes.count)
-                    changes.jobs[jobId] = job
-                    dispatcher.jobs[jobId]?.logSize = job.logSize
-                }
-                for job in changes.jobs.values {
-                    try store.updateJob(job, cancelAskedAt: dispatcher.cancelAskedAt[job.id])
-                    if job.state == .completed { try store.compactLog(job.id) }
-                }
-                for uuid in changes.agents {
-                    guard let r = dispatcher.agents[uuid] else { continue }
-                    try store.saveAgent(StoredAgent(agent: r.agent, secretHash: r.secretHash, lostContact: r.lostContact,
-                                                    idleSince: r.idleSince))
-                    unsavedLastSeen.remove(uuid)
-                }
-            }
+            try store.transaction { () throws(DatabaseError) in try write(&changes, now: now) }
         } catch {
             throw Self.unavailable(error)
         }
-        publish(changes, now: now)
+        record(changes, now: now)
+        http?.hub.wake(wakeKeys(for: changes))
     }
 
-    private func publish(_ changes: Changes, now: Date) {
-        var keys: Set<WaitKey> = [.events]
+    /// Writes what a step changed (inside the caller's transaction): the server's log lines first
+    /// (at the stored log size, its row locked), then jobs and agents.
+    func write(_ changes: inout Changes, now: Date) throws(DatabaseError) {
+        for (jobId, line) in changes.logLines {
+            guard var job = changes.jobs[jobId] ?? dispatcher.jobs[jobId] else { continue }
+            let bytes = Data((line + "\n").utf8)
+            let size = try store.lockLogSize(jobId) ?? job.logSize
+            try store.appendLog(jobId, at: size, bytes, now: now)
+            job.logSize = size + Int64(bytes.count)
+            changes.jobs[jobId] = job
+            dispatcher.jobs[jobId]?.logSize = job.logSize
+        }
+        for job in changes.jobs.values {
+            try store.updateJob(job, cancelAskedAt: dispatcher.cancelAskedAt[job.id])
+            if job.state == .completed { try store.compactLog(job.id) }
+        }
+        for uuid in changes.deleted.keys.sorted() { try store.deleteAgent(uuid) }
+        for uuid in changes.agents {
+            guard let r = dispatcher.agents[uuid] else { continue }
+            try store.saveAgent(StoredAgent(agent: r.agent, secretHash: r.secretHash, lostContact: r.lostContact,
+                                            idleSince: r.idleSince))
+            unsavedLastSeen.remove(uuid)
+        }
+    }
+
+    /// The events a change makes (and the dispatch latency it shows).
+    func record(_ changes: Changes, now: Date) {
         for job in changes.jobs.values.sorted(by: { $0.id < $1.id }) {
             if let assigned = job.assignedAt, job.state == .assigned, job.attempt >= 1 {
                 metrics.observeDispatch(seconds: max(0, assigned.timeIntervalSince(job.createdAt)))
             }
-            feed.append(.jobUpdated, job: withReason(job, now: now))
-            if job.state == .completed { announcedReasons[job.id] = nil; keys.insert(.log(job.id)) }
+            emit(.jobUpdated, job: withReason(job, now: now))
+            if job.state == .completed { announcedReasons[job.id] = nil }
         }
-        for (jobId, _) in changes.logLines { keys.insert(.log(jobId)) }
         for uuid in changes.agents.sorted() {
             if let a = dispatcher.view(uuid) {
-                feed.append(.agentUpdated, agent: a)
+                emit(.agentUpdated, agent: a)
                 lastAnnounced[uuid] = now
             }
         }
+        for (uuid, hash) in changes.deleted.sorted(by: { $0.key < $1.key }) {
+            secretIndex[hash] = nil
+            lastAnnounced[uuid] = nil
+            emit(.agentDeleted, uuid: uuid)
+        }
+    }
+
+    /// The long polls a change answers: events, the logs it wrote to or completed, the agents it woke.
+    func wakeKeys(for changes: Changes) -> Set<WaitKey> {
+        var keys: Set<WaitKey> = [.events]
+        for job in changes.jobs.values where job.state == .completed { keys.insert(.log(job.id)) }
+        for (jobId, _) in changes.logLines { keys.insert(.log(jobId)) }
         for uuid in changes.wake { keys.insert(.agentNext(uuid)) }
-        http?.hub.wake(keys)
+        return keys
+    }
+
+    /// Adds an event to the feed: in memory for a server of its own, to the outbox on a shared database.
+    func emit(_ type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil) {
+        if store.isShared {
+            outbox.append(Event(seq: 0, type: type, agent: agent, job: job, uuid: uuid))
+        } else {
+            feed.append(type, agent: agent, job: job, uuid: uuid)
+        }
     }
 
     /// Publishes an event and wakes the events polls, outside any dispatcher change.
     func announce(_ type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil) {
         switch type {
-        case .agentDeleted: feed.append(type, uuid: uuid)
-        default: feed.append(type, agent: agent, job: job, uuid: uuid)
+        case .agentDeleted: emit(type, uuid: uuid)
+        default: emit(type, agent: agent, job: job, uuid: uuid)
         }
-        http?.hub.wake([.events])
+        if !store.isShared { http?.hub.wake([.events]) }
     }
 
     /// A job as the API shows it: scheduled jobs carry their waitingReason.
@@ -196,11 +250,22 @@ final class ServiceCore: @unchecked Sendable {
     func tick(now: Date, flush: Bool) {
         var seen: [(String, Date)] = []
         lock.withLock {
-            let changes = dispatcher.tick(now: now)
-            try? commit(changes, now: now)
-            announceWaitingReasons(now: now)
+            if store.isShared {
+                // The sweeps and waiting reasons are the lease holder's; any server writes its outbox.
+                if isSweeper.withLock({ $0 }) {
+                    announceWaitingReasons(now: now)
+                    sharedTick(now: now)
+                } else if !outbox.isEmpty {
+                    _ = try? sharedChange(now: now) { _ in Changes() }
+                }
+            } else {
+                let changes = dispatcher.tick(now: now)
+                try? commit(changes, now: now)
+                announceWaitingReasons(now: now)
+            }
             if flush {
                 seen = unsavedLastSeen.compactMap { uuid in dispatcher.agents[uuid]?.agent.lastSeenAt.map { (uuid, $0) } }
+                if store.isShared { seen += agentsHoldingPolls(now: now) }  // so the others know they are alive
                 unsavedLastSeen.removeAll()
             }
         }
@@ -211,6 +276,13 @@ final class ServiceCore: @unchecked Sendable {
         } catch {
             lock.withLock { unsavedLastSeen.formUnion(seen.map(\.0)) }
         }
+    }
+
+    /// Takes or renews the sweeper lease (shared database; the ticker calls this every second, off the lock).
+    func renewSweeperLease(now: Date) {
+        guard store.isShared else { return }
+        let held = (try? store.holdLease("sweeper", holder: leaseHolder, seconds: 5, now: now)) ?? false
+        isSweeper.withLock { $0 = held }
     }
 
     /// Whether the database answered the last health check.
@@ -231,7 +303,7 @@ final class ServiceCore: @unchecked Sendable {
                 announcedReasons[job.id] = reason
                 var j = job
                 j.waitingReason = reason
-                feed.append(.jobUpdated, job: j)
+                emit(.jobUpdated, job: j)
                 changedReasons = true
             }
         }
