@@ -29,13 +29,13 @@ import Testing
             ], env: ["MMS_AGENT_KILL_GRACE_MS": "500"], dir: dir))
         }
         let admin = AdminAPI.live(serverURL: servers[1].1, token: token)
-        #expect(await eventually(20) { ((try? await admin.listAgents()) ?? []).filter { $0.status == .idle }.count == 3 })
+        #expect(await eventually(60) { ((try? await admin.listAgents()) ?? []).filter { $0.status == .idle }.count == 3 })
 
         var created: [(id: Int64, n: Int)] = []
         for n in 1...9 {
             created.append((try await admin.createJob(CrashTests.spec(n)).id, n))
         }
-        #expect(await eventually(20) { ((try? await admin.listAgents()) ?? []).allSatisfy { $0.status == .building } })
+        #expect(await eventually(60) { ((try? await admin.listAgents()) ?? []).allSatisfy { $0.status == .building } })
         let killedAt = Date()
         servers[0].0.signal(SIGKILL)  // the first in every agent's list: all of them use it
 
