@@ -39,7 +39,7 @@ import Testing
         return heard.map { $0.timeIntervalSince(since) }
     }
 
-    @Test func afterKillMinus9OfTheFirstServerPingsAndPollsReachTheSecondWithin10s() async throws {
+    @Test func afterKillMinus9OfTheFirstServerPingsAndPollsReachTheSecondByThemselves() async throws {
         let dir = makeTempDir("failover")
         let (a, b, agent, identity) = try await twoServersAndAnAgent(dir)
         defer { a.child.signal(SIGKILL); b.child.signal(SIGTERM); agent.signal(SIGTERM) }
