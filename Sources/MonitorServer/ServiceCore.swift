@@ -122,8 +122,12 @@ final class ServiceCore: @unchecked Sendable {
         if store.isShared {
             let saved = dispatcher.begin()
             let changes = step(&dispatcher)
-            if changes.isEmpty {
+            if changes.isEmpty || onlyThisServersView(changes) {
                 dispatcher.keep()
+                if !changes.isEmpty {  // an agent Missing here is heard again: this server's view, nothing stored
+                    record(changes, now: now)
+                    http?.hub.wake(wakeKeys(for: changes))
+                }
                 return changes
             }
             dispatcher.rollback(saved)
