@@ -237,7 +237,8 @@ final class ServiceCore: @unchecked Sendable {
     func noteContact(_ uuid: String, after changes: Changes, now: Date) {
         guard !changes.agents.contains(uuid) else { return }
         unsavedLastSeen.insert(uuid)
-        if let last = lastAnnounced[uuid], now.timeIntervalSince(last) < 10 { return }
+        // Every 10 s per agent; 30 s when servers share a database (each event there is a shared write).
+        if let last = lastAnnounced[uuid], now.timeIntervalSince(last) < (store.isShared ? 30 : 10) { return }
         if let a = dispatcher.view(uuid) {
             lastAnnounced[uuid] = now
             announce(.agentUpdated, agent: a)
