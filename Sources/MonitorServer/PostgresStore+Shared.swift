@@ -73,13 +73,15 @@ extension PostgresStore {
 
     func lastSeen(_ uuids: [String]) throws(DatabaseError) -> [String: Date] {
         guard !uuids.isEmpty else { return [:] }
-        return try main.run { c throws(PGError) in
+        // On the side connection (callers need not hold the service's lock), joined with unnest: a
+        // hash join, where `= ANY(array)` of thousands of uuids scanned the array for every row.
+        return try side.run { c throws(PGError) in
             var out: [String: Date] = [:]
-            let list = "{" + uuids.joined(separator: ",") + "}"
             try c.query("""
-                SELECT a.uuid, GREATEST(a.last_seen_at, c.seen_at) FROM agents a LEFT JOIN agent_contacts c ON c.uuid = a.uuid
-                WHERE a.uuid = ANY($1::TEXT::TEXT[])
-                """, [.text(list)]) { row throws(PGError) in
+                SELECT a.uuid, GREATEST(a.last_seen_at, c.seen_at)
+                FROM unnest($1::TEXT::TEXT[]) AS w(uuid) JOIN agents a ON a.uuid = w.uuid
+                LEFT JOIN agent_contacts c ON c.uuid = a.uuid
+                """, [.text(Self.textArray(uuids))]) { row throws(PGError) in
                 if let d = try row.optDate(1) { out[try row.text(0)] = d }
             }
             return out

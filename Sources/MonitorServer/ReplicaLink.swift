@@ -166,14 +166,18 @@ final class ReplicaListener: @unchecked Sendable {  // `stopping` is read and wr
     private func backstop(refreshContacts: Bool) {
         guard let core else { return }
         let now = Date()
-        let caught = core.locked { () -> Set<WaitKey> in
-            let caught = (try? core.catchUp()) ?? []
-            if refreshContacts {
-                let stale = core.dispatcher.agents.storage.compactMap { uuid, r -> String? in
+        var contacts: [String: Date] = [:]
+        if refreshContacts {
+            let stale = core.locked {
+                core.dispatcher.agents.storage.compactMap { uuid, r -> String? in
                     r.openPolls == 0 && now.timeIntervalSince(r.lastContact ?? .distantPast) > 20 ? uuid : nil
                 }
-                core.refreshContacts(stale)
             }
+            contacts = core.storedContacts(stale)  // off the lock
+        }
+        let caught = core.locked { () -> Set<WaitKey> in
+            let caught = (try? core.catchUp()) ?? []
+            core.takeContacts(contacts)
             core.dispatchWaiting(now: now)
             return caught
         }

@@ -128,9 +128,15 @@ extension ServiceCore {
         if seen >= dispatcher.startedAt { r.heardSinceStart = true }
     }
 
-    /// Reads the contacts every server flushed for these agents into the cache. Call with the lock held.
-    func refreshContacts(_ uuids: [String]) {
-        guard store.isShared, !uuids.isEmpty, let seen = try? store.lastSeen(uuids) else { return }
+    /// Reads the contacts every server flushed for these agents (call without the lock: the read runs on
+    /// the store's side connection), for `takeContacts` under the lock.
+    func storedContacts(_ uuids: [String]) -> [String: Date] {
+        guard store.isShared, !uuids.isEmpty, let seen = try? store.lastSeen(uuids) else { return [:] }
+        return seen
+    }
+
+    /// Puts contacts read by `storedContacts` into the cache. Call with the lock held.
+    func takeContacts(_ seen: [String: Date]) {
         for (uuid, date) in seen {
             guard var r = dispatcher.agents[uuid] else { continue }
             noteStoredContact(&r, date)
@@ -146,7 +152,7 @@ extension ServiceCore {
         let dryRun = dispatcher.tick(now: now)
         dispatcher.rollback(saved)
         if !dryRun.isEmpty {
-            refreshContacts(Array(dryRun.agents))
+            takeContacts(storedContacts(Array(dryRun.agents)))  // few agents: read under the lock
             _ = try? sharedChange(now: now) { d in d.tick(now: now) }
         } else if !outbox.isEmpty {
             _ = try? sharedChange(now: now) { _ in Changes() }
