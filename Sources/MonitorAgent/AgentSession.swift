@@ -20,6 +20,8 @@ public actor AgentSession {
     var config: AgentConfig?
     var current: RunningJob?
     var holdPolls = false
+    /// Wakes the poll loop when a running job's start report was answered (or the job ended).
+    let startAnswers = WakeSignal()
     var stopping = false
     var fatal: AgentError?
     var reregistering = false

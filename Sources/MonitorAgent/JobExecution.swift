@@ -7,7 +7,8 @@ import Synchronization
 final class RunningJob: Sendable {
     let jobId: Int64
     let attempt: Int
-    private let state = Mutex<(runtime: RuntimeState, runner: JobRunner?, cancel: String?, lost: Bool)>((.preparing, nil, nil, false))
+    private let state = Mutex<(runtime: RuntimeState, runner: JobRunner?, cancel: String?, lost: Bool, startAnswered: Bool)>(
+        (.preparing, nil, nil, false, false))
     private let taskBox = Mutex<Task<Void, Never>?>(nil)
     private let shipperBox = Mutex<LogShipper?>(nil)
 
@@ -19,6 +20,9 @@ final class RunningJob: Sendable {
     var runtimeState: RuntimeState { state.withLock { $0.runtime } }
     var task: Task<Void, Never>? { taskBox.withLock { $0 } }
     var isLost: Bool { state.withLock { $0.lost } }
+    /// True once the server answered the job's start report (or the job ended without one).
+    var startAnswered: Bool { state.withLock { $0.startAnswered } }
+    func markStartAnswered() { state.withLock { $0.startAnswered = true } }
 
     func setTask(_ t: Task<Void, Never>) { taskBox.withLock { $0 = t } }
     func setShipper(_ s: LogShipper) { shipperBox.withLock { $0 = s } }
@@ -56,10 +60,16 @@ final class RunningJob: Sendable {
 }
 
 extension AgentSession {
-    /// Keeps one `next` long poll open; after a cancel it holds polls until the job has ended.
+    /// Keeps one `next` long poll open; after a cancel it holds polls until the job has ended. After a job
+    /// arrives it polls again once the server has answered the job's start: until then a poll could only
+    /// bring the same job again (and a cancel of a job not yet started completes on the server at once).
     func pollLoop() async {
         var backoff = Backoff()
         while !stopping && !Task.isCancelled {
+            if let running = current, !running.startAnswered {
+                await startAnswers.wait()
+                continue
+            }
             if holdPolls {
                 if current == nil { holdPolls = false } else { await sleepUnlessStopping(.milliseconds(50)); continue }
             }
@@ -113,11 +123,15 @@ extension AgentSession {
         await sleepUnlessStopping(.seconds(1))
     }
 
-    /// Runs a delivered job: reports, job dir, runner, log shipping, final report.
+    /// Runs a delivered job: job dir, runner, log shipping, the start report (sent while bash starts: bash
+    /// waits at its gate for the answer), the final report.
     func execute(_ job: Job, _ running: RunningJob) async {
-        defer { if current === running { current = nil } }
+        defer {
+            if current === running { current = nil }
+            running.markStartAnswered()
+            startAnswers.notify()
+        }
         if let wanted = job.configVersion, wanted > (config?.version ?? -1) { await loadConfig() }
-        guard await report(job, JobStateReport(attempt: job.attempt, state: .preparing), running) else { return }
         let jobsDir = options.workDir + "/jobs"
         Self.removeOldJobDirs(jobsDir)
         let spool: LogSpool
@@ -146,12 +160,14 @@ extension AgentSession {
         do {
             try runner.prepare()
             running.attach(runner)
-            if await report(job, JobStateReport(attempt: job.attempt, state: .building), running) {
-                running.setRuntime(.building)
-                outcome = await runner.run()
-            } else {
-                outcome = JobOutcome(result: .cancelled, failureReason: "job reassigned by the server")
-            }
+            // One start report, `building` (it implies `preparing`: preparing here is writing a few files).
+            outcome = await runner.run(startGate: { [self] in
+                let started = await report(job, JobStateReport(attempt: job.attempt, state: .building), running)
+                if started { running.setRuntime(.building) }
+                running.markStartAnswered()
+                startAnswers.notify()
+                return started
+            })
         } catch {
             sink.write(Data("[mms] cannot prepare the job: \(error.description)\n".utf8))
             outcome = JobOutcome(result: .failed, exitCode: nil, failureReason: "cannot prepare the job: \(error.description)")

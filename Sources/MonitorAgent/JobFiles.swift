@@ -54,10 +54,18 @@ public enum JobFiles {
 
 /// WORK_DIR/job.pgid: the running job's process group, so a restarted agent can kill leftovers.
 public enum PgidFile {
-    /// Records `pgid` (with the boot id, so a reboot's reused numbers are never killed).
+    /// Records `pgid` (with the boot id, so a reboot's reused numbers are never killed). Written whole
+    /// (a temporary file renamed over it) but not fsynced: it serves a restarted agent on the same boot,
+    /// and after a crash of the machine the boot id no longer matches anyway.
     public static func record(_ pgid: pid_t, at path: String?) {
         guard let path else { return }
-        try? "\(pgid) \(ProcessControl.bootID())\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let temporary = path + ".new"
+        do {
+            try Data("\(pgid) \(ProcessControl.bootID())\n".utf8).write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            return
+        }
+        if rename(temporary, path) != 0 { unlink(temporary) }
     }
 
     /// Removes the record.

@@ -50,7 +50,9 @@ public final class JobRunner: Sendable {
     public let options: RunnerOptions
     let output: @Sendable (Data) -> Void
     let clock = ContinuousClock()
-    private let stopReason = Mutex<String?>(nil)
+    /// Why the job is being stopped (first reason wins), the running session's process group, and when
+    /// that group got its SIGTERM: one lock, so a cancel and a session start never miss each other.
+    private let control = Mutex<(reason: String?, pgid: pid_t?, termSentAt: ContinuousClock.Instant?)>((nil, nil, nil))
 
     /// A runner for `spec` in `jobDir` (created fresh), keeping its scripts in `controlDir`.
     /// `output` receives the merged stdout/stderr and the runner's `[mms]` lines; it must be thread-safe.
@@ -66,18 +68,38 @@ public final class JobRunner: Sendable {
         self.output = output
     }
 
-    /// Stops the job: SIGTERM to its group, SIGKILL after the grace period; the result is `cancelled`.
+    /// Stops the job: SIGTERM to its group at once (from the caller's thread, not at the runner's next look),
+    /// SIGKILL after the grace period; the result is `cancelled`.
     public func cancel(reason: String) {
-        let first = stopReason.withLock { r -> Bool in
-            if r != nil { return false }
-            r = reason
+        let first = control.withLock { c -> Bool in
+            if c.reason != nil { return false }
+            c.reason = reason
             return true
         }
-        if first { note("\(reason): stopping the job") }
+        guard first else { return }
+        note("\(reason): stopping the job")
+        control.withLock { c in
+            guard let pgid = c.pgid, c.termSentAt == nil else { return }  // no session yet: it sees the reason
+            ProcessControl.signalGroup(pgid, SIGTERM)
+            c.termSentAt = clock.now
+        }
     }
 
     /// True once `cancel` was called.
-    public var isCancelled: Bool { stopReason.withLock { $0 != nil } }
+    public var isCancelled: Bool { control.withLock { $0.reason != nil } }
+
+    private var stopReason: String? { control.withLock { $0.reason } }
+
+    /// Sends SIGTERM to the running session's group `pgid` unless it already got one; returns when it was sent.
+    private func terminate(_ pgid: pid_t) -> ContinuousClock.Instant {
+        control.withLock { c -> ContinuousClock.Instant in
+            if c.pgid == pgid, let sent = c.termSentAt { return sent }
+            ProcessControl.signalGroup(pgid, SIGTERM)
+            let now = clock.now
+            if c.pgid == pgid { c.termSentAt = now }
+            return now
+        }
+    }
 
     /// Makes the job dir (fresh) and writes the job's files with their modes.
     public func prepare() throws(AgentError) {
@@ -87,28 +109,42 @@ public final class JobRunner: Sendable {
     }
 
     /// Runs the commands and epilogue; returns when no process of the job is left.
-    public func run() async -> JobOutcome {
+    /// With `startGate`, bash starts at once but runs no command before `startGate` answers (the agent asks
+    /// the server meanwhile, so bash's start-up and the round trip overlap); false ends the job there,
+    /// `cancelled`, with nothing run. The timeout counts from the gate's opening.
+    public func run(startGate: (@Sendable () async -> Bool)? = nil) async -> JobOutcome {
+        let gate = startGate.map { g in Task { await g() } }  // first: the request goes out while bash starts
         ProcessControl.becomeSubreaper()
         guard let fds = ProcessControl.cloexecPipe() else {
+            _ = await gate?.value
             return JobOutcome(result: .failed, exitCode: 1, failureReason: "cannot make a pipe: \(String(cString: strerror(errno)))")
         }
         let pump = OutputPump(fd: fds.read, sink: output, waitForRoom: options.waitForRoom)
         pump.start()
-        let outcome = await runSessions(outputFD: fds.write)
+        let outcome = await runSessions(outputFD: fds.write, gate: gate)
         close(fds.write)
         await pump.finish()
         return outcome
     }
 
-    private func runSessions(outputFD: Int32) async -> JobOutcome {
+    private func runSessions(outputFD: Int32, gate: Task<Bool, Never>?) async -> JobOutcome {
         let statusPath = controlDir + "/status"
-        let deadline = clock.now + .seconds(spec.timeoutSeconds)
-        let main = JobScript.main(spec: spec, jobDir: jobDir, statusPath: statusPath)
+        let main = JobScript.main(spec: spec, jobDir: jobDir, statusPath: statusPath, gated: gate != nil)
         let end: SessionEnd
+        let deadline: ContinuousClock.Instant
         do {
-            end = try await session(main, name: "job", outputFD: outputFD, deadline: deadline,
-                                    deadlineNote: "timed out after \(spec.timeoutSeconds) s: stopping the job")
+            let started = try startSession(main, name: "job", outputFD: outputFD, gated: gate != nil)
+            if let gate {
+                let go = await gate.value
+                guard started.openGate(go && !isCancelled) else {
+                    await abandon(started)
+                    return JobOutcome(result: .cancelled, failureReason: stopReason ?? "the server did not confirm the job's start")
+                }
+            }
+            deadline = clock.now + .seconds(spec.timeoutSeconds)
+            end = await finish(started, deadline: deadline, deadlineNote: "timed out after \(spec.timeoutSeconds) s: stopping the job")
         } catch {
+            _ = await gate?.value
             return JobOutcome(result: .failed, exitCode: 127, failureReason: error.description)
         }
         var status = ScriptStatus(parsing: (try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? "")
@@ -124,7 +160,7 @@ public final class JobRunner: Sendable {
             let epilogueDeadline = clock.now + options.epilogueAfterTimeout
             _ = try? await continueEpilogue(lines, status: &status, rc: 124, statusPath: statusPath, outputFD: outputFD,
                                             deadline: epilogueDeadline, deadlineNote: "the epilogue timed out: stopping it")
-            if let reason = stopReason.withLock({ $0 }) { return JobOutcome(result: .cancelled, failureReason: reason) }
+            if let reason = stopReason { return JobOutcome(result: .cancelled, failureReason: reason) }
             return JobOutcome(result: .failed, exitCode: 124, failureReason: reason)
         case .exited(let shell):
             var rc = status.commandsOutcome(commandCount: spec.commands.count) ?? shell.shellCode
@@ -175,44 +211,113 @@ public final class JobRunner: Sendable {
     private func session(
         _ script: String, name: String, outputFD: Int32, deadline: ContinuousClock.Instant, deadlineNote: String
     ) async throws(AgentError) -> SessionEnd {
+        let started = try startSession(script, name: name, outputFD: outputFD, gated: false)
+        return await finish(started, deadline: deadline, deadlineNote: deadlineNote)
+    }
+
+    /// A started bash session: its process group, watchdog and (when gated) the write end of its gate.
+    struct StartedSession {
+        let pid: pid_t
+        let watchdog: Watchdog?
+        let gate: Int32?
+
+        /// Lets the session run its commands (`go`), or makes it exit before the first one; true for go.
+        func openGate(_ go: Bool) -> Bool {
+            guard let gate else { return true }
+            let ok = go && send(gate, "go\n", 3, Int32(MSG_NOSIGNAL)) == 3  // a socket: no SIGPIPE if bash is gone
+            close(gate)
+            return ok
+        }
+    }
+
+    /// Writes the session's script, spawns bash for it (waiting at its gate when `gated`) and its watchdog,
+    /// and records the process group.
+    private func startSession(_ script: String, name: String, outputFD: Int32, gated: Bool) throws(AgentError) -> StartedSession {
         let path = controlDir + "/" + name
         do {
-            try script.write(toFile: path, atomically: true, encoding: .utf8)
+            try Data(script.utf8).write(to: URL(fileURLWithPath: path))  // a scratch file: no fsync, no rename
         } catch {
             throw .io("cannot write \(path): \(error.localizedDescription)")
         }
-        let pid = try ProcessControl.spawnBash(script: name, environment: environment, outputFD: outputFD, cwd: controlDir)
-        let watchdog = ProcessControl.spawnWatchdog(pgid: pid, grace: options.grace)  // first: it costs one spawn
-        PgidFile.record(pid, at: options.pgidFile)
-        defer {
-            watchdog?.dismiss()
-            PgidFile.clear(at: options.pgidFile)
+        var gate: (read: Int32, write: Int32)?
+        if gated {
+            guard let fds = ProcessControl.cloexecSocketPair() else {
+                throw .io("cannot make a socket pair: \(String(cString: strerror(errno)))")
+            }
+            gate = fds
         }
+        let pid: pid_t
+        do {
+            defer { if let gate { close(gate.read) } }
+            pid = try ProcessControl.spawnBash(script: name, environment: environment, outputFD: outputFD, cwd: controlDir,
+                                              gateFD: gate?.read)
+        } catch {
+            if let gate { close(gate.write) }
+            throw error
+        }
+        let watchdog = ProcessControl.spawnWatchdog(pgid: pid, grace: options.grace)
+        PgidFile.record(pid, at: options.pgidFile)
+        let cancelled = control.withLock { c -> Bool in
+            c.pgid = pid
+            c.termSentAt = nil
+            return c.reason != nil
+        }
+        if cancelled { _ = terminate(pid) }  // a cancel that came while bash was starting
+        return StartedSession(pid: pid, watchdog: watchdog, gate: gate?.write)
+    }
+
+    /// Ends a session whose gate stayed shut: nothing of the job ran, so its group is killed outright.
+    private func abandon(_ started: StartedSession) async {
+        ProcessControl.signalGroup(started.pid, SIGKILL)
+        let giveUp = clock.now + .seconds(5)
+        while clock.now < giveUp {
+            _ = ProcessControl.reapGroup(started.pid)
+            if !ProcessControl.groupAlive(started.pid) { break }
+            try? await Task.sleep(for: options.pollInterval)
+        }
+        ended(started)
+    }
+
+    private func ended(_ started: StartedSession) {
+        control.withLock { c in
+            c.pgid = nil
+            c.termSentAt = nil
+        }
+        started.watchdog?.dismiss()
+        PgidFile.clear(at: options.pgidFile)
+    }
+
+    /// Waits for a started session to end, or stops its group on cancel or at `deadline`.
+    private func finish(_ started: StartedSession, deadline: ContinuousClock.Instant, deadlineNote: String) async -> SessionEnd {
+        let pid = started.pid
+        defer { ended(started) }
         var shell: ExitStatus?
         while true {
             for (p, st) in ProcessControl.reapGroup(pid) where p == pid { shell = st }
             if let shell {
                 if ProcessControl.groupAlive(pid) { _ = await stopGroup(pid) }
+                // A cancel signals the group itself, so the shell may be gone before this loop sees the reason.
+                if let reason = stopReason { return .cancelled(reason) }
                 return .exited(shell)
             }
-            if let reason = stopReason.withLock({ $0 }) {
+            if let reason = stopReason {
                 _ = await stopGroup(pid)
                 return .cancelled(reason)
             }
             if clock.now >= deadline {
                 if !isCancelled { note(deadlineNote) }
                 _ = await stopGroup(pid)
-                if let reason = stopReason.withLock({ $0 }) { return .cancelled(reason) }
+                if let reason = stopReason { return .cancelled(reason) }
                 return .timedOut
             }
             try? await Task.sleep(for: options.pollInterval)
         }
     }
 
-    /// SIGTERM to the group, SIGKILL after the grace period; returns once the group is gone (or gives up).
+    /// SIGTERM to the group (unless a cancel already sent it), SIGKILL after the grace period counted from
+    /// that SIGTERM; returns once the group is gone (or gives up).
     private func stopGroup(_ pgid: pid_t) async -> Bool {
-        ProcessControl.signalGroup(pgid, SIGTERM)
-        let killAt = clock.now + options.grace
+        let killAt = terminate(pgid) + options.grace
         while clock.now < killAt {
             _ = ProcessControl.reapGroup(pgid)
             if !ProcessControl.groupAlive(pgid) { return true }
