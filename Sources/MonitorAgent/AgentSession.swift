@@ -37,10 +37,12 @@ public actor AgentSession {
         self.monitor = ConnectionMonitor(serverURL: options.serverURL.absoluteString, log: log)
         self.runnerOptions.grace = grace
         self.runnerOptions.pgidFile = options.workDir + "/job.pgid"
+        self.runnerOptions.watchdog = JobWatchdog(grace: grace)
     }
 
     /// Runs until SIGTERM (`stop`) or a fatal answer; returns normally for exit 0, throws for other exits.
     public func run() async throws(AgentError) {
+        runnerOptions.watchdog?.watch(0)  // started now, so a job's start does not wait for it
         try await register()
         if configState == .enabled { await loadConfig() }
         // The poll is never cancelled: cancelling an in-flight URLSession call can leave it hanging for ever
@@ -48,6 +50,7 @@ public actor AgentSession {
         Task { await self.pollLoop() }
         await pingLoop()
         if let job = current { await job.task?.value }
+        runnerOptions.watchdog?.shutDown()
         if let fatal { throw fatal }
     }
 

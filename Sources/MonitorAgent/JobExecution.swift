@@ -123,14 +123,16 @@ extension AgentSession {
         await sleepUnlessStopping(.seconds(1))
     }
 
-    /// Runs a delivered job: job dir, runner, log shipping, the start report (sent while bash starts: bash
-    /// waits at its gate for the answer), the final report.
+    /// Runs a delivered job: the start report goes out first, and while it is in flight the agent reads
+    /// newer configuration if the job asks for it, makes the job dir, and starts bash, which waits at its
+    /// gate for the answer; then log shipping and the final report.
     func execute(_ job: Job, _ running: RunningJob) async {
         defer {
             if current === running { current = nil }
             running.markStartAnswered()
             startAnswers.notify()
         }
+        let start = reportStart(job, running)
         if let wanted = job.configVersion, wanted > (config?.version ?? -1) { await loadConfig() }
         let jobsDir = options.workDir + "/jobs"
         Self.removeOldJobDirs(jobsDir)
@@ -140,6 +142,7 @@ extension AgentSession {
             spool = try LogSpool(path: jobsDir + "/\(job.id).log")
         } catch {
             log("job \(job.id): \(error)")
+            guard await start.value else { return }
             _ = await report(job, JobStateReport(attempt: job.attempt, state: .completed, result: .failed, exitCode: nil,
                                                  failureReason: "the agent cannot write its work dir"), running)
             return
@@ -160,15 +163,9 @@ extension AgentSession {
         do {
             try runner.prepare()
             running.attach(runner)
-            // One start report, `building` (it implies `preparing`: preparing here is writing a few files).
-            outcome = await runner.run(startGate: { [self] in
-                let started = await report(job, JobStateReport(attempt: job.attempt, state: .building), running)
-                if started { running.setRuntime(.building) }
-                running.markStartAnswered()
-                startAnswers.notify()
-                return started
-            })
+            outcome = await runner.run(startGate: { await start.value })
         } catch {
+            _ = await start.value  // reported before the failure, so the server sees building, then completed
             sink.write(Data("[mms] cannot prepare the job: \(error.description)\n".utf8))
             outcome = JobOutcome(result: .failed, exitCode: nil, failureReason: "cannot prepare the job: \(error.description)")
         }
@@ -188,6 +185,18 @@ extension AgentSession {
                                    failureReason: outcome.failureReason)
         if await report(job, final, running) {
             log("job \(job.id) \(outcome.result.rawValue)\(outcome.failureReason.map { ": \($0)" } ?? "")")
+        }
+    }
+
+    /// Sends the job's one start report, `building` (it implies `preparing`, which here is writing a few
+    /// files); true once the server has it, false when the job is no longer ours. The poll loop waits for it.
+    func reportStart(_ job: Job, _ running: RunningJob) -> Task<Bool, Never> {
+        Task {
+            let started = await report(job, JobStateReport(attempt: job.attempt, state: .building), running)
+            if started { running.setRuntime(.building) }
+            running.markStartAnswered()
+            startAnswers.notify()
+            return started
         }
     }
 

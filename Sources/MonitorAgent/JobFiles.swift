@@ -40,6 +40,22 @@ public enum JobFiles {
         }
     }
 
+    /// Writes a file of the agent's own (a session script, job.pgid) with plain system calls: created or
+    /// truncated, mode 0600, not fsynced. Returns errno's text on failure.
+    static func writeScratch(_ path: String, _ text: String) -> String? {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return String(cString: strerror(errno)) }
+            bytes = bytes.dropFirst(n)
+        }
+        return nil
+    }
+
     /// The directory a job file goes in: `dir` joined with all but the last component of `path`. Cut on
     /// bytes, not with NSString.deletingLastPathComponent, which traps on paths such as "a/" (Foundation
     /// on Linux, Swift 6.3.1), so a job file path could crash the agent.
@@ -60,11 +76,7 @@ public enum PgidFile {
     public static func record(_ pgid: pid_t, at path: String?) {
         guard let path else { return }
         let temporary = path + ".new"
-        do {
-            try Data("\(pgid) \(ProcessControl.bootID())\n".utf8).write(to: URL(fileURLWithPath: temporary))
-        } catch {
-            return
-        }
+        guard JobFiles.writeScratch(temporary, "\(pgid) \(ProcessControl.bootID())\n") == nil else { return }
         if rename(temporary, path) != 0 { unlink(temporary) }
     }
 

@@ -36,6 +36,8 @@ public struct RunnerOptions: Sendable {
     public var pollInterval: Duration = .milliseconds(20)
     /// Where to record the running job's process group (WORK_DIR/job.pgid), if anywhere.
     public var pgidFile: String?
+    /// The watchdog that stops a job whose agent died; nil: the runner starts its own for the run.
+    public var watchdog: JobWatchdog?
     /// Called by the output thread before each read of the job's pipe; may block to hold a fast job back.
     public var waitForRoom: @Sendable () -> Void = {}
     public init() {}
@@ -50,6 +52,8 @@ public final class JobRunner: Sendable {
     public let options: RunnerOptions
     let output: @Sendable (Data) -> Void
     let clock = ContinuousClock()
+    /// `options.watchdog`, or one of the runner's own (shut down when `run` returns).
+    private let watchdog: JobWatchdog
     /// Why the job is being stopped (first reason wins), the running session's process group, and when
     /// that group got its SIGTERM: one lock, so a cancel and a session start never miss each other.
     private let control = Mutex<(reason: String?, pgid: pid_t?, termSentAt: ContinuousClock.Instant?)>((nil, nil, nil))
@@ -66,6 +70,7 @@ public final class JobRunner: Sendable {
         self.environment = environment
         self.options = options
         self.output = output
+        self.watchdog = options.watchdog ?? JobWatchdog(grace: options.grace)
     }
 
     /// Stops the job: SIGTERM to its group at once (from the caller's thread, not at the runner's next look),
@@ -121,6 +126,7 @@ public final class JobRunner: Sendable {
         }
         let pump = OutputPump(fd: fds.read, sink: output, waitForRoom: options.waitForRoom)
         pump.start()
+        defer { if options.watchdog == nil { watchdog.shutDown() } }
         let outcome = await runSessions(outputFD: fds.write, gate: gate)
         close(fds.write)
         await pump.finish()
@@ -215,10 +221,9 @@ public final class JobRunner: Sendable {
         return await finish(started, deadline: deadline, deadlineNote: deadlineNote)
     }
 
-    /// A started bash session: its process group, watchdog and (when gated) the write end of its gate.
+    /// A started bash session: its process group and (when gated) the write end of its gate.
     struct StartedSession {
         let pid: pid_t
-        let watchdog: Watchdog?
         let gate: Int32?
 
         /// Lets the session run its commands (`go`), or makes it exit before the first one; true for go.
@@ -230,15 +235,11 @@ public final class JobRunner: Sendable {
         }
     }
 
-    /// Writes the session's script, spawns bash for it (waiting at its gate when `gated`) and its watchdog,
-    /// and records the process group.
+    /// Writes the session's script, spawns bash for it (waiting at its gate when `gated`), and hands the
+    /// process group to the watchdog and job.pgid.
     private func startSession(_ script: String, name: String, outputFD: Int32, gated: Bool) throws(AgentError) -> StartedSession {
         let path = controlDir + "/" + name
-        do {
-            try Data(script.utf8).write(to: URL(fileURLWithPath: path))  // a scratch file: no fsync, no rename
-        } catch {
-            throw .io("cannot write \(path): \(error.localizedDescription)")
-        }
+        if let problem = JobFiles.writeScratch(path, script) { throw .io("cannot write \(path): \(problem)") }
         var gate: (read: Int32, write: Int32)?
         if gated {
             guard let fds = ProcessControl.cloexecSocketPair() else {
@@ -255,7 +256,7 @@ public final class JobRunner: Sendable {
             if let gate { close(gate.write) }
             throw error
         }
-        let watchdog = ProcessControl.spawnWatchdog(pgid: pid, grace: options.grace)
+        watchdog.watch(pid)
         PgidFile.record(pid, at: options.pgidFile)
         let cancelled = control.withLock { c -> Bool in
             c.pgid = pid
@@ -263,7 +264,7 @@ public final class JobRunner: Sendable {
             return c.reason != nil
         }
         if cancelled { _ = terminate(pid) }  // a cancel that came while bash was starting
-        return StartedSession(pid: pid, watchdog: watchdog, gate: gate?.write)
+        return StartedSession(pid: pid, gate: gate?.write)
     }
 
     /// Ends a session whose gate stayed shut: nothing of the job ran, so its group is killed outright.
@@ -283,7 +284,7 @@ public final class JobRunner: Sendable {
             c.pgid = nil
             c.termSentAt = nil
         }
-        started.watchdog?.dismiss()
+        watchdog.watch(0)
         PgidFile.clear(at: options.pgidFile)
     }
 

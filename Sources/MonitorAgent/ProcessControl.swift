@@ -23,20 +23,6 @@ public enum ExitStatus: Sendable, Equatable {
     }
 }
 
-/// A job's watchdog process and the pipe that keeps it waiting (see `ProcessControl.spawnWatchdog`).
-public struct Watchdog: Sendable {
-    let pid: pid_t
-    let writeFD: Int32
-
-    /// The job ended normally: stop the watchdog before its pipe closes, so it kills nothing.
-    public func dismiss() {
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
-        close(writeFD)
-    }
-}
-
 /// Low-level process control for jobs: spawning bash in its own session, signalling and reaping its group.
 public enum ProcessControl {
     /// Makes this process the reaper of its orphaned descendants (Linux), so a job's grandchildren can be
@@ -72,31 +58,6 @@ public enum ProcessControl {
             throw .spawnFailed("cannot start /bin/bash: \(String(cString: strerror(rc))); is bash installed?")
         }
         return pid
-    }
-
-    /// Starts a watchdog for job group `pgid`: a tiny shell in a session of its own that waits on a pipe
-    /// only this agent can write to. If the agent dies (even by SIGKILL) the pipe closes, and the watchdog
-    /// sends SIGTERM to the job's group and SIGKILL after `grace`: a job never outlives a crashed agent.
-    /// `dismiss()` it when the job ends normally. Nil when it cannot be started (the job.pgid file remains
-    /// the fallback: a restarted agent kills what is left).
-    public static func spawnWatchdog(pgid: pid_t, grace: Duration) -> Watchdog? {
-        guard let (readEnd, writeEnd) = cloexecPipe() else { return nil }
-        defer { close(readEnd) }
-        let (secs, attos) = grace.components
-        let seconds = String(format: "%.3f", Double(secs) + Double(attos) / 1e18)
-        let script = "read _; kill -TERM -\(pgid) 2>/dev/null; sleep \(seconds); kill -KILL -\(pgid) 2>/dev/null"
-        // Its own session: signals to the agent's group do not reach it.
-        let (rc, pid) = spawnInNewSession(["/bin/sh", "-c", script], environment: ["PATH=/usr/bin:/bin"],
-                                          resetSignals: false) { actions in
-            posix_spawn_file_actions_adddup2(actions, readEnd, 0)
-            posix_spawn_file_actions_addopen(actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_addopen(actions, 2, "/dev/null", O_WRONLY, 0)
-        }
-        guard rc == 0 else {
-            close(writeEnd)
-            return nil
-        }
-        return Watchdog(pid: pid, writeFD: writeEnd)
     }
 
     /// Reaps every finished child in process group `pgid` without blocking; returns (pid, status) pairs.
@@ -154,7 +115,7 @@ public enum ProcessControl {
     /// group, with the descriptors `stdio` sets up and none from `keep` up (3 unless stdio set up 3), no
     /// blocked signals, and (with `resetSignals`) the usual signals back at their defaults. Returns
     /// posix_spawn's code and the pid.
-    private static func spawnInNewSession(
+    static func spawnInNewSession(
         _ argv: [String], environment: [String], cwd: String? = nil, resetSignals: Bool, keep: Int32 = 3,
         stdio: (UnsafeMutablePointer<posix_spawn_file_actions_t>) -> Void
     ) -> (Int32, pid_t) {
