@@ -36,23 +36,14 @@ extension ServiceCore {
         if let p = Validation.jobSpecProblem(spec) { throw APIError(.badRequest, p) }
         let now = Date()
         return try locked { () throws(APIError) -> Job in
-            let known: Set<String>
-            do { known = Set(try store.configEntries().filter(\.secret).map(\.name)) } catch { throw Self.unavailable(error) }
-            if let missing = spec.secrets.first(where: { !known.contains($0) }) {
-                throw APIError(.badRequest, "field 'secrets' names '\(missing)', which is not a secret configuration entry")
+            if !spec.secrets.isEmpty {
+                let known: Set<String>
+                do { known = Set(try store.configEntries().filter(\.secret).map(\.name)) } catch { throw Self.unavailable(error) }
+                if let missing = spec.secrets.first(where: { !known.contains($0) }) {
+                    throw APIError(.badRequest, "field 'secrets' names '\(missing)', which is not a secret configuration entry")
+                }
             }
-            let job: Job
-            do {
-                job = try store.db.transaction { () throws(DatabaseError) -> Job in try store.insertJob(spec, now: now) }
-            } catch { throw Self.unavailable(error) }
-            // The job is stored: from here a failure to record its assignment only leaves it queued.
-            do {
-                let changes = try mutate(now: now) { d in d.add(job, now: now) }
-                return withReason(changes.jobs[job.id] ?? job, now: now)
-            } catch {
-                dispatcher.jobs[job.id] = job
-                return withReason(job, now: now)
-            }
+            return withReason(try insertAndDispatch(spec, now: now), now: now)
         }
     }
 

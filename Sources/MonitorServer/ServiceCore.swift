@@ -97,26 +97,52 @@ final class ServiceCore: @unchecked Sendable {
         var changes = input
         guard !changes.isEmpty else { return }
         do {
-            try store.db.transaction { () throws(DatabaseError) in
-                for (jobId, line) in changes.logLines {
-                    guard var job = changes.jobs[jobId] ?? dispatcher.jobs[jobId] else { continue }
-                    let bytes = Data((line + "\n").utf8)
-                    try store.appendLog(jobId, at: job.logSize, bytes)
-                    job.logSize += Int64(bytes.count)
-                    changes.jobs[jobId] = job
-                    dispatcher.jobs[jobId]?.logSize = job.logSize
-                }
-                for job in changes.jobs.values { try store.updateJob(job) }
-                for uuid in changes.agents {
-                    guard let r = dispatcher.agents[uuid] else { continue }
-                    try store.saveAgent(r.agent, secretHash: r.secretHash)
-                    unsavedLastSeen.remove(uuid)
-                }
-            }
+            try store.db.transaction { () throws(DatabaseError) in try write(&changes) }
         } catch {
             throw Self.unavailable(error)
         }
         publish(changes, now: now)
+    }
+
+    /// Stores a new job and queues it (which may assign it) in one transaction: one fsync before the
+    /// answer, and before the poll of the agent it went to is woken. When the store refuses, nothing changed.
+    func insertAndDispatch(_ spec: JobSpec, now: Date) throws(APIError) -> Job {
+        let saved = dispatcher.begin()
+        var changes = Changes()
+        var inserted: Job?
+        do {
+            try store.db.transaction { () throws(DatabaseError) in
+                let job = try store.insertJob(spec, now: now)
+                inserted = job
+                changes = dispatcher.add(job, now: now)
+                try write(&changes)
+            }
+        } catch {
+            dispatcher.rollback(saved)
+            throw Self.unavailable(error)
+        }
+        dispatcher.keep()
+        publish(changes, now: now)
+        guard let job = inserted else { throw APIError(.internalError, "the new job was not stored") }
+        return changes.jobs[job.id] ?? job
+    }
+
+    /// The store's part of `commit` (call inside a transaction): log lines, then jobs and agents.
+    private func write(_ changes: inout Changes) throws(DatabaseError) {
+        for (jobId, line) in changes.logLines {
+            guard var job = changes.jobs[jobId] ?? dispatcher.jobs[jobId] else { continue }
+            let bytes = Data((line + "\n").utf8)
+            try store.appendLog(jobId, at: job.logSize, bytes)
+            job.logSize += Int64(bytes.count)
+            changes.jobs[jobId] = job
+            dispatcher.jobs[jobId]?.logSize = job.logSize
+        }
+        for job in changes.jobs.values { try store.updateJob(job) }
+        for uuid in changes.agents {
+            guard let r = dispatcher.agents[uuid] else { continue }
+            try store.saveAgent(r.agent, secretHash: r.secretHash)
+            unsavedLastSeen.remove(uuid)
+        }
     }
 
     private func publish(_ changes: Changes, now: Date) {
