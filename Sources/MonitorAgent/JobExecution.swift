@@ -112,8 +112,8 @@ extension AgentSession {
 
     func cancelFromServer(jobId: Int64, attempt: Int) async {
         if let running = current, running.jobId == jobId {
+            running.cancel(reason: "cancelled by admin")  // first: the SIGTERM does not wait for the log line
             log("job \(jobId) cancelled by admin: stopping it")
-            running.cancel(reason: "cancelled by admin")
             holdPolls = true
             return
         }

@@ -82,12 +82,12 @@ public final class JobRunner: Sendable {
             return true
         }
         guard first else { return }
-        note("\(reason): stopping the job")
         control.withLock { c in
             guard let pgid = c.pgid, c.termSentAt == nil else { return }  // no session yet: it sees the reason
             ProcessControl.signalGroup(pgid, SIGTERM)
             c.termSentAt = clock.now
         }
+        note("\(reason): stopping the job")
     }
 
     /// True once `cancel` was called.
