@@ -38,9 +38,10 @@ public struct AgentAPI: Sendable {
 }
 
 extension AgentAPI {
-    /// The live client: talks to `serverURL` with the agent's secret as bearer token.
+    /// The live client: talks to `serverURL` with the agent's secret as bearer token (plain http over
+    /// the transport's own sockets: these calls are on the way from a job's arrival to its first log bytes).
     public static func live(serverURL: URL, secret: String) -> AgentAPI {
-        let t = HTTPTransport(baseURL: serverURL, token: secret)
+        let t = HTTPTransport(baseURL: serverURL, token: secret, directHTTP: true)
         return AgentAPI(
             register: { (req) async throws(ClientError) in
                 let reply = try await t.send("POST", "/api/v1/agents/register", body: MMSJSON.encode(req))

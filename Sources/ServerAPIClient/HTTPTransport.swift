@@ -60,12 +60,19 @@ public struct HTTPTransport: Sendable {
     public let baseURL: URL
     public let token: String
     let session: URLSession
+    /// Plain http without URLSession (see `PlainHTTPClient`), when asked for and the URL allows it.
+    let plain: PlainHTTPClient?
 
     /// A transport for `baseURL` (e.g. http://127.0.0.1:8765) that authenticates with `token`.
     /// For https it trusts the system store only (see `TrustStore`): on Linux a program cannot add a CA.
-    public init(baseURL: URL, token: String) {
+    /// With `directHTTP`, an `http://` server is spoken to over sockets of the transport's own
+    /// (~0.03 ms a request on loopback instead of URLSession's ~0.5 ms); https, and any http when a
+    /// proxy is set in the environment, still go through URLSession.
+    public init(baseURL: URL, token: String, directHTTP: Bool = false,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.baseURL = baseURL
         self.token = token
+        self.plain = directHTTP ? Self.directClient(baseURL, environment: environment) : nil
         let config = URLSessionConfiguration.ephemeral
         config.timeoutIntervalForRequest = 90
         config.timeoutIntervalForResource = 120
@@ -73,6 +80,15 @@ public struct HTTPTransport: Sendable {
         config.requestCachePolicy = .reloadIgnoringLocalCacheData
         config.urlCache = nil
         self.session = URLSession(configuration: config)
+    }
+
+    /// The direct client for a plain `http://` URL with a host, unless a proxy variable is set (libcurl honours those).
+    static func directClient(_ url: URL, environment: [String: String]) -> PlainHTTPClient? {
+        guard url.scheme?.lowercased() == "http", var host = url.host, !host.isEmpty else { return nil }
+        let proxies = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+        if proxies.contains(where: { !(environment[$0] ?? "").isEmpty }) { return nil }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return PlainHTTPClient(host: host, port: UInt16(url.port ?? 80))
     }
 
     /// Builds the URL for an API path such as "/api/v1/agents" with query items.
@@ -92,6 +108,18 @@ public struct HTTPTransport: Sendable {
         _ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
         contentType: String = "application/json", timeout: TimeInterval = 30
     ) async throws(ClientError) -> HTTPReply {
+        if let plain {
+            let target = url(path, query: query)
+            var comps = URLComponents(url: target, resolvingAgainstBaseURL: false) ?? URLComponents()
+            if comps.percentEncodedPath.isEmpty { comps.percentEncodedPath = "/" }
+            var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]
+            if body != nil { headers.append(("Content-Type", contentType)) }
+            let reply = try await plain.send(
+                method: method, target: comps.percentEncodedPath + (comps.percentEncodedQuery.map { "?" + $0 } ?? ""),
+                headers: headers, body: body, timeout: timeout)
+            if reply.status >= 400 { throw Self.apiError(reply) }
+            return reply
+        }
         var request = URLRequest(url: url(path, query: query))
         request.httpMethod = method
         request.timeoutInterval = timeout
