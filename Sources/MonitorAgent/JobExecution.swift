@@ -132,10 +132,9 @@ extension AgentSession {
             running.markStartAnswered()
             startAnswers.notify()
         }
-        let start = reportStart(job, running)
-        if let wanted = job.configVersion, wanted > (config?.version ?? -1) { await loadConfig() }
         let jobsDir = options.workDir + "/jobs"
-        Self.removeOldJobDirs(jobsDir)
+        let start = startJob(job, running, jobsDir: jobsDir)
+        if let wanted = job.configVersion, wanted > (config?.version ?? -1) { await loadConfig() }
         let spool: LogSpool
         do {
             try FileManager.default.createDirectory(atPath: jobsDir, withIntermediateDirectories: true)
@@ -159,16 +158,8 @@ extension AgentSession {
         running.setShipper(shipper)
         if stopping { running.stopForShutdown() }
         let shipping = Task { await shipper.run(onFatal: { _ in running.lose() }) }
-        var outcome: JobOutcome
-        do {
-            try runner.prepare()
-            running.attach(runner)
-            outcome = await runner.run(startGate: { await start.value })
-        } catch {
-            _ = await start.value  // reported before the failure, so the server sees building, then completed
-            sink.write(Data("[mms] cannot prepare the job: \(error.description)\n".utf8))
-            outcome = JobOutcome(result: .failed, exitCode: nil, failureReason: "cannot prepare the job: \(error.description)")
-        }
+        running.attach(runner)
+        let outcome = await runner.run(startGate: { await start.value })  // it writes the job's files while bash starts
         try? FileManager.default.removeItem(atPath: jobsDir + "/\(job.id).mms")
         sink.finish()
         shipper.finish()
@@ -188,14 +179,16 @@ extension AgentSession {
         }
     }
 
-    /// Sends the job's one start report, `building` (it implies `preparing`, which here is writing a few
-    /// files); true once the server has it, false when the job is no longer ours. The poll loop waits for it.
-    func reportStart(_ job: Job, _ running: RunningJob) -> Task<Bool, Never> {
+    /// The job's start, beside its bash starting: sends its one start report, `building` (it implies
+    /// `preparing`, which here is writing a few files; the poll loop waits for the answer), then removes
+    /// the dirs of earlier jobs. True once the server has the report, false when the job is no longer ours.
+    func startJob(_ job: Job, _ running: RunningJob, jobsDir: String) -> Task<Bool, Never> {
         Task {
             let started = await report(job, JobStateReport(attempt: job.attempt, state: .building), running)
             if started { running.setRuntime(.building) }
             running.markStartAnswered()
             startAnswers.notify()
+            Self.removeOldJobDirs(jobsDir, keeping: job.id)
             return started
         }
     }
@@ -226,10 +219,12 @@ extension AgentSession {
         }
     }
 
-    /// Removes job dirs of earlier jobs, so the work dir does not grow without bound.
-    static func removeOldJobDirs(_ jobsDir: String) {
+    /// Removes job dirs of earlier jobs (everything in `jobsDir` but job `id`'s dir, control dir and
+    /// spool), so the work dir does not grow without bound.
+    static func removeOldJobDirs(_ jobsDir: String, keeping id: Int64) {
         let fm = FileManager.default
-        for name in (try? fm.contentsOfDirectory(atPath: jobsDir)) ?? [] {
+        let current: Set<String> = ["\(id)", "\(id).mms", "\(id).log"]
+        for name in (try? fm.contentsOfDirectory(atPath: jobsDir)) ?? [] where !current.contains(name) {
             try? fm.removeItem(atPath: jobsDir + "/" + name)
         }
     }

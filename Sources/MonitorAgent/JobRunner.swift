@@ -54,6 +54,8 @@ public final class JobRunner: Sendable {
     let clock = ContinuousClock()
     /// `options.watchdog`, or one of the runner's own (shut down when `run` returns).
     private let watchdog: JobWatchdog
+    /// True once `prepare` made the job dir.
+    private let prepared = Mutex(false)
     /// Why the job is being stopped (first reason wins), the running session's process group, and when
     /// that group got its SIGTERM: one lock, so a cancel and a session start never miss each other.
     private let control = Mutex<(reason: String?, pgid: pid_t?, termSentAt: ContinuousClock.Instant?)>((nil, nil, nil))
@@ -106,19 +108,36 @@ public final class JobRunner: Sendable {
         }
     }
 
-    /// Makes the job dir (fresh) and writes the job's files with their modes.
+    /// Makes the job dir (fresh) and writes the job's files with their modes (`run` does it otherwise).
     public func prepare() throws(AgentError) {
-        try JobFiles.freshDir(jobDir)
         try JobFiles.freshDir(controlDir)
+        try prepareJobDir()
+        prepared.withLock { $0 = true }
+    }
+
+    private func prepareJobDir() throws(AgentError) {
+        try JobFiles.freshDir(jobDir)
         try JobFiles.write(spec.files, into: jobDir)
     }
 
-    /// Runs the commands and epilogue; returns when no process of the job is left.
+    /// Runs the commands and epilogue; returns when no process of the job is left. Makes the job dir
+    /// first unless `prepare` did; a failure there is a `failed` job ("cannot prepare the job: ...").
     /// With `startGate`, bash starts at once but runs no command before `startGate` answers (the agent asks
-    /// the server meanwhile, so bash's start-up and the round trip overlap); false ends the job there,
-    /// `cancelled`, with nothing run. The timeout counts from the gate's opening.
+    /// the server meanwhile) and the job's files are written: bash's start-up, the files and the round
+    /// trip overlap. A false answer ends the job there, `cancelled`, with nothing run. The timeout
+    /// counts from the gate's opening.
     public func run(startGate: (@Sendable () async -> Bool)? = nil) async -> JobOutcome {
         let gate = startGate.map { g in Task { await g() } }  // first: the request goes out while bash starts
+        defer { if options.watchdog == nil { watchdog.shutDown() } }
+        let unprepared = !prepared.withLock { $0 }
+        do {
+            if unprepared {
+                try JobFiles.freshDir(controlDir)
+                if gate == nil { try prepareJobDir() }
+            }
+        } catch {
+            return await notPrepared(error, gate: gate)
+        }
         ProcessControl.becomeSubreaper()
         guard let fds = ProcessControl.cloexecPipe() else {
             _ = await gate?.value
@@ -126,20 +145,34 @@ public final class JobRunner: Sendable {
         }
         let pump = OutputPump(fd: fds.read, sink: output, waitForRoom: options.waitForRoom)
         pump.start()
-        defer { if options.watchdog == nil { watchdog.shutDown() } }
-        let outcome = await runSessions(outputFD: fds.write, gate: gate)
+        let outcome = await runSessions(outputFD: fds.write, gate: gate, prepareJobDir: unprepared && gate != nil)
         close(fds.write)
         await pump.finish()
         return outcome
     }
 
-    private func runSessions(outputFD: Int32, gate: Task<Bool, Never>?) async -> JobOutcome {
+    /// The outcome of a job whose dir could not be made, said in its log too.
+    private func notPrepared(_ error: AgentError, gate: Task<Bool, Never>?) async -> JobOutcome {
+        _ = await gate?.value  // the start was reported: the failure is reported after it
+        note("cannot prepare the job: \(error.description)")
+        return JobOutcome(result: .failed, exitCode: nil, failureReason: "cannot prepare the job: \(error.description)")
+    }
+
+    private func runSessions(outputFD: Int32, gate: Task<Bool, Never>?, prepareJobDir writeFiles: Bool) async -> JobOutcome {
         let statusPath = controlDir + "/status"
         let main = JobScript.main(spec: spec, jobDir: jobDir, statusPath: statusPath, gated: gate != nil)
         let end: SessionEnd
         let deadline: ContinuousClock.Instant
         do {
             let started = try startSession(main, name: "job", outputFD: outputFD, gated: gate != nil)
+            if writeFiles {
+                do {
+                    try prepareJobDir()  // while bash starts; it waits at its gate
+                } catch {
+                    await abandon(started)
+                    return await notPrepared(error, gate: gate)
+                }
+            }
             if let gate {
                 let go = await gate.value
                 guard started.openGate(go && !isCancelled) else {
