@@ -22,6 +22,8 @@ public actor AgentSession {
     var holdPolls = false
     /// Wakes the poll loop when a running job's start report was answered (or the job ended).
     let startAnswers = WakeSignal()
+    /// Removal of earlier jobs' dirs, begun at a job's start beside its commands; the next job waits for it.
+    var cleanup: Task<Void, Never>?
     var stopping = false
     var fatal: AgentError?
     var reregistering = false

@@ -133,6 +133,7 @@ extension AgentSession {
             startAnswers.notify()
         }
         let jobsDir = options.workDir + "/jobs"
+        await cleanup?.value  // an earlier job's cleanup must not see this job's dirs
         let start = startJob(job, running, jobsDir: jobsDir)
         if let wanted = job.configVersion, wanted > (config?.version ?? -1) { await loadConfig() }
         let spool: LogSpool
@@ -180,15 +181,17 @@ extension AgentSession {
     }
 
     /// The job's start, beside its bash starting: sends its one start report, `building` (it implies
-    /// `preparing`, which here is writing a few files; the poll loop waits for the answer), then removes
-    /// the dirs of earlier jobs. True once the server has the report, false when the job is no longer ours.
+    /// `preparing`, which here is writing a few files; the poll loop waits for the answer), then begins
+    /// removing the dirs of earlier jobs (in the background: FileManager takes ~1 ms even for an empty
+    /// dir, and the job need not wait for it). True once the server has the report, false when the job
+    /// is no longer ours.
     func startJob(_ job: Job, _ running: RunningJob, jobsDir: String) -> Task<Bool, Never> {
         Task {
             let started = await report(job, JobStateReport(attempt: job.attempt, state: .building), running)
             if started { running.setRuntime(.building) }
             running.markStartAnswered()
             startAnswers.notify()
-            Self.removeOldJobDirs(jobsDir, keeping: job.id)
+            cleanup = Task.detached(priority: .background) { Self.removeOldJobDirs(jobsDir, keeping: job.id) }
             return started
         }
     }

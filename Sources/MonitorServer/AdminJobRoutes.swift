@@ -70,14 +70,15 @@ extension ServiceCore {
         try requireAdmin(req)
         let jobId = try Input.jobId(id)
         let now = Date()
-        return try locked { () throws(APIError) -> Response in
+        let cancelled = try locked { () throws(APIError) -> Job in
             guard let job = try anyJob(jobId) else { throw APIError(.notFound, "job \(jobId) does not exist") }
             guard job.state != .completed else {
                 throw APIError(.jobFinished, "job \(jobId) is already completed (\(job.result?.rawValue ?? "done"))")
             }
             let changes = try mutate(now: now) { d in d.cancel(jobId, now: now) }
-            let current = changes.jobs[jobId] ?? dispatcher.jobs[jobId] ?? job
-            return .json(withReason(current, now: now), status: 202)
+            return withReason(changes.jobs[jobId] ?? dispatcher.jobs[jobId] ?? job, now: now)
         }
+        // Encoded outside the lock: the agent's poll, woken by the cancel, needs the lock to answer.
+        return .json(cancelled, status: 202)
     }
 }
