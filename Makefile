@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term curl openssl
+APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term curl openssl postgresql-15 libpq-dev
 SWIFT ?= swift
 
 .PHONY: deps build release test soak fuzz demo demo-stop bench schemathesis clean
@@ -24,9 +24,11 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# Every test, then the server's suites again on PostgreSQL (a throwaway cluster the tests start).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	MMS_TEST_DATABASE=postgres $(SWIFT) test --skip-build --filter MonitorServerTests
 
 # The crash and hostile-client suites at a larger scale (MMS_SOAK=1: 25 server kills with 4 agents,
 # the agent crash 5 times), then every fuzz target for 2 minutes; ~15 min.

@@ -15,10 +15,11 @@ let package = Package(
         .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
         .target(name: "CNCursesW", linkerSettings: [.linkedLibrary("ncursesw")]),
+        .target(name: "CLibPQ", linkerSettings: [.linkedLibrary("pq")]),
 
         .target(name: "MonitorModels"),
         .target(name: "ServerAPIClient", dependencies: ["MonitorModels"]),
-        .target(name: "MonitorServer", dependencies: ["MonitorModels", "CSQLite", "CMicroHTTPD"]),
+        .target(name: "MonitorServer", dependencies: ["MonitorModels", "CSQLite", "CMicroHTTPD", "CLibPQ"]),
         .target(name: "MonitorAgent", dependencies: ["MonitorModels", "ServerAPIClient"]),
         .target(name: "ConsoleUI", dependencies: ["MonitorModels", "ServerAPIClient", "CNCursesW"]),
 
@@ -36,8 +37,9 @@ let package = Package(
         .testTarget(name: "MonitorModelsTests", dependencies: ["MonitorModels"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "MonitorServerTests", dependencies: ["MonitorServer", "MonitorModels", "CSQLite", "MMSTestSupport"]),
-        // Helpers for tests that drive the real binaries (a server process, line reading, polling with a deadline).
-        .target(name: "MMSTestSupport", path: "Tests/MMSTestSupport"),
+        // Helpers for tests that drive the real binaries (a server process, line reading, polling with a deadline,
+        // a throwaway PostgreSQL cluster).
+        .target(name: "MMSTestSupport", dependencies: ["CLibPQ"], path: "Tests/MMSTestSupport"),
         .testTarget(name: "ServerAPIClientTests", dependencies: ["ServerAPIClient", "MonitorServer", "MonitorModels", "MMSTestSupport"]),
         .testTarget(
             name: "MonitorAgentTests",

@@ -4,8 +4,8 @@
 Figures: dispatch latency (job POST -> first output byte of its first command, read by a log long poll),
 log latency (a line written by a job -> read by a console-style log long poll), cancel latency
 (cancel POST -> SIGTERM seen by the job), stored log chunks for a quick 3,000-line job and for 3,600
-one-line appends (a slow recorder), reading a 100 MB log back in 1 MiB answers (MB/s, byte-exact), 10,000 simulated agents (ping every 5 s over short-lived
-connections, each holding a `next` long poll) with ping p99 and server RSS, small GET requests per
+one-line appends (a slow recorder), reading a 100 MB log back in 1 MiB answers (MB/s, byte-exact),
+10,000 simulated agents (ping every 5 s over short-lived connections, each holding a `next` long poll) with ping p99 and server RSS, small GET requests per
 second with wrk against mms-server and nginx in the same run, and the console's frame time and RSS
 with 10,000 agents. Bounded: every phase has a count and a deadline; loopback only.
 """
@@ -453,6 +453,45 @@ def console_frame():
         return {"error": (out.stderr or out.stdout).strip()[-200:]}
 
 
+def console_big_log(srv, opens=5):
+    """The console opening a 1,000,000-line log in tmux: Enter on the job -> its last line on screen, and the console's RSS."""
+    job = srv.call("POST", "/api/v1/jobs", {"name": "big-log", "commands": ["seq 1 1000000"], "resources": ["bench"]})
+    wait_for(lambda: srv.call("GET", f"/api/v1/jobs/{job['id']}")["state"] == "completed", 120, "the 1,000,000-line job")
+    sock = "mms-bench-" + uuid.uuid4().hex[:8]
+
+    def tmux(*args):
+        return subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", *args], capture_output=True, text=True, timeout=10).stdout
+
+    def shows(pred, seconds=30):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            rows = [r.strip() for r in tmux("capture-pane", "-p", "-t", "b").splitlines()]
+            if pred(rows):
+                return time.time()
+        raise SystemExit("console: timed out; screen:\n" + "\n".join(rows))
+
+    console = os.path.join(BIN, "mms-console")
+    tmux("new-session", "-d", "-s", "b", "-x", "120", "-y", "40",
+         f"exec env TERM=tmux-256color MMS_ADMIN_TOKEN={srv.token} {console} --server {srv.url}")
+    try:
+        pid = int(tmux("display-message", "-p", "-t", "b", "#{pane_pid}").strip())
+        shows(lambda rows: any("? help" in r for r in rows))
+        tmux("send-keys", "-t", "b", "2")
+        shows(lambda rows: any("big-log" in r for r in rows))
+        times, rss = [], []
+        for _ in range(opens):
+            t0 = time.time()
+            tmux("send-keys", "-t", "b", "Enter")
+            times.append(shows(lambda rows: "1000000" in rows) - t0)
+            rss.append(rss_kib(pid) or 0)
+            tmux("send-keys", "-t", "b", "Escape")
+            shows(lambda rows: "1000000" not in rows)
+        return {"open_ms_p50": ms(pct(times, 50)), "open_ms_max": ms(max(times)), "n": len(times),
+                "rss_mib": round(max(rss) / 1024, 1), "target_ms": 500, "target_rss_mib": 100}
+    finally:
+        tmux("kill-server")
+
+
 VERSION = "0.0.0"
 
 
@@ -487,6 +526,7 @@ def main():
         results["http_get_rps"] = {"mms_server": mms_rps, "nginx_static": nginx_rps,
                                    "ratio": round(mms_rps / nginx_rps, 2) if mms_rps and nginx_rps else None, "target_ratio": 1.0}
         results["console"] = console_frame()
+        results["console_big_log"] = console_big_log(srv)
     finally:
         stop_all()
         shutil.rmtree(TMP, ignore_errors=True)
@@ -529,6 +569,9 @@ def table(r):
     c = r.get("console", {})
     row("console frame, 10k agents", f"{c.get('frame_ms')} ms", "< 5 ms", None if c.get("frame_ms") is None else c["frame_ms"] < 5)
     row("console RSS, 10k agents", f"{c.get('rss_mib')} MiB", "", None)
+    b = r.get("console_big_log", {})
+    row("console opens 1M-line log (Enter -> tail)", f"p50 {b.get('open_ms_p50')} ms, {b.get('rss_mib')} MiB",
+        "500 ms/100 MiB", None if b.get("open_ms_max") is None else b["open_ms_max"] < 500 and b["rss_mib"] < 100)
 
 
 if __name__ == "__main__":

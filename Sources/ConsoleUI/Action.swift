@@ -27,14 +27,28 @@ public enum Action: Sendable, Equatable {
     /// Changes from the events long poll.
     case events([Event])
     case connection(ConnectionState)
+    /// Calls now go to the server at this URL (after a move between `--server` URLs); shown in the header.
+    case serverInUse(String)
     case configLoaded([ConfigEntry])
     /// Agents the server returned after a change the operator made.
     case agentsChanged([Agent], message: String)
     case agentDeleted(uuid: String, message: String)
     case jobChanged(Job, message: String)
     case configChanged(message: String)
-    /// Bytes of the open log from the log long poll.
+    /// Bytes of the open log from the log long poll (the live tail).
     case logReceived(jobId: Int64, LogSlice)
+    /// A page of the open log read for a `fetchLog` effect.
+    case logPage(jobId: Int64, LogPage)
+    /// Reading the open log failed for good; `gone` when the server removed it (410).
+    case logFailed(jobId: Int64, String, gone: Bool)
+    /// A log search has read this share (0...1) of the log.
+    case logSearchProgress(jobId: Int64, LogSearchRequest, Double)
+    /// A log search ended.
+    case logSearchDone(jobId: Int64, LogSearchRequest, LogSearchOutcome)
+    /// Arrival times of lines of the open log, asked for with `fetchStamps`.
+    case logStamps(jobId: Int64, LogStampRequest, [LogStamp])
+    /// Timestamps could not be read; the message says why.
+    case logStampsFailed(jobId: Int64, String)
     /// A call failed; the message is shown as it is (the server's sentence when it sent one).
     case failed(String)
 }
@@ -54,5 +68,13 @@ public enum Effect: Sendable, Equatable {
     case deleteConfig(name: String)
     /// Start (or restart) the log long poll for a job from a byte offset; replaces any other tail.
     case tailLog(jobId: Int64, offset: Int64)
+    /// Read a page of a job's log (replaces any page read still running).
+    case fetchLog(jobId: Int64, LogFetch)
+    /// Search a job's whole log page by page, reporting progress (replaces any other search).
+    case searchLog(jobId: Int64, LogSearchRequest)
+    case cancelSearch
+    /// Read the arrival times of the lines starting in from..<to.
+    case fetchStamps(jobId: Int64, LogStampRequest)
+    /// Stop every log read: the tail, page reads, searches.
     case stopLog
 }

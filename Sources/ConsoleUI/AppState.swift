@@ -51,35 +51,6 @@ public enum Modal: Sendable, Equatable {
     case search(String)
 }
 
-/// The open log: lines received so far and how they are shown.
-public struct LogState: Sendable, Equatable {
-    public var jobId: Int64
-    /// Complete lines (without their newline), control sequences removed.
-    public var lines: [String] = []
-    /// Bytes after the last newline, not yet a complete line.
-    public var partial = Data()
-    /// Bytes received so far: where the next read starts.
-    public var offset: Int64 = 0
-    public var complete = false
-    public var follow = true
-    public var wrap = false
-    /// First line shown (when not following).
-    public var top = 0
-    public var search = ""
-    /// Line of the current match.
-    public var matchLine: Int?
-
-    public init(jobId: Int64) { self.jobId = jobId }
-
-    /// Number of lines including the unfinished last one.
-    public var lineCount: Int { lines.count + (partial.isEmpty ? 0 : 1) }
-
-    /// Line `i` (the unfinished last line after the complete ones).
-    public func line(_ i: Int) -> String {
-        i < lines.count ? lines[i] : LogText.clean(String(decoding: partial, as: UTF8.self))
-    }
-}
-
 /// Everything on screen. Changed only by `update`; drawn by `render`.
 public struct AppState: Sendable, Equatable {
     /// The server this console manages, as shown in the title.
@@ -133,6 +104,8 @@ public struct AppState: Sendable, Equatable {
 
     /// The open log, while the Log view is shown.
     public var log: LogState?
+    /// The zone log timestamps are shown in (the machine's own; tests fix it).
+    public var timeZone = TimeZone.current
 
     /// A new state for a console talking to `serverURL`.
     public init(serverURL: String, readOnly: Bool = false, now: Date = Date(), size: Size = Size(width: 80, height: 24)) {

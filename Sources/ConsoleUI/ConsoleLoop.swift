@@ -4,8 +4,11 @@ import ServerAPIClient
 /// The console's main loop: read keys, apply actions, run effects, draw what changed.
 public enum ConsoleLoop {
     /// Runs until `q`, Ctrl-C, SIGTERM, SIGINT or SIGHUP; the terminal is restored on every way out.
-    /// `cursor` is the events position the initial snapshot in `state` was taken at.
-    public static func run(state initial: AppState, runtime: Runtime, cursor: Int64?, backend: TerminalBackend) throws {
+    /// `cursor` is the events position the initial snapshot in `state` was taken at; `stream` follows the
+    /// events from there (by default a plain stream over the runtime's client).
+    public static func run(
+        state initial: AppState, runtime: Runtime, cursor: Int64?, backend: TerminalBackend, stream: ReconnectingEventStream? = nil
+    ) throws {
         var state = initial
         let queue = runtime.queue
         let signals = watchSignals(queue)
@@ -16,7 +19,7 @@ public enum ConsoleLoop {
             backend.stop()
         }
         _ = state.update(.resized(backend.size))
-        runtime.start(cursor: cursor)
+        runtime.start(cursor: cursor, stream: stream)
         if state.view == .config { _ = runtime.perform([.loadConfig]) }
         backend.draw(render(state, state.size))
         while true {

@@ -39,7 +39,7 @@ public enum KeyHints {
             [KeyHint("n", "add"), KeyHint("e", "edit"), KeyHint("x", "delete")]
         case .log:
             [KeyHint("f", "follow"), KeyHint("/", "search"), KeyHint("n/N", "match"), KeyHint("w", "wrap"),
-             KeyHint("g/G", "top/end"), KeyHint("Esc", "back")]
+             KeyHint("t", "time"), KeyHint("g/G", "top/end"), KeyHint("Esc", "back")]
         }
     }
 
@@ -77,11 +77,12 @@ public enum KeyHints {
         case .log:
             viewSection = [
                 KeyHint("f", "follow the tail on/off"),
-                KeyHint("/", "search; matches are highlighted"),
-                KeyHint("n / N", "next / previous match"),
+                KeyHint("/", "search the whole log; matches are highlighted"),
+                KeyHint("n / N", "next / previous match (wraps around)"),
                 KeyHint("w", "wrap long lines on/off"),
+                KeyHint("t", "timestamps: when each line reached the server"),
                 KeyHint("g / G", "top / bottom (G follows again)"),
-                KeyHint("Esc", "back to the list"),
+                KeyHint("Esc", "back to the list; cancels a running search"),
             ]
         }
         let global = [

@@ -32,15 +32,33 @@ public func render(_ s: AppState, _ size: Size) -> ScreenBuffer {
 func renderTitle(_ s: AppState, _ b: inout ScreenBuffer) {
     b.fill(y: 0, style: .title)
     var x = b.put(" MMS ", y: 0, x: 0, style: .title)
-    x += b.put(" \(s.serverURL) ", y: 0, x: x, style: .title)
+    let jobs = "jobs: \(s.jobsWaiting) waiting · \(s.jobsRunning) running "
+    let w = CharWidth.of(text: jobs)
+    // The server in use (of several, only that one), shortened when long so the connection state and the
+    // job counts still fit.
+    x += b.put(" \(s.serverURL.clippedURL(to: max(20, b.size.width - 25 - w))) ", y: 0, x: x, style: .title)
     x += b.put(" ", y: 0, x: x, style: .title)
     switch s.connection {
     case .connected: x += b.put("● connected", y: 0, x: x, style: .title)
     case .reconnecting: x += b.put(" reconnecting… ", y: 0, x: x, style: .bad)
     }
-    let jobs = "jobs: \(s.jobsWaiting) waiting · \(s.jobsRunning) running "
-    let w = CharWidth.of(text: jobs)
     if x + 2 + w <= b.size.width { b.put(jobs, y: 0, x: b.size.width - w, style: .title) }
+}
+
+extension String {
+    /// A server URL in at most `width` columns: whole when it fits, else without its scheme, else the host cut
+    /// short before its port (and path), which tell replicas apart: "mms-replica-01.record…:8765".
+    func clippedURL(to width: Int) -> String {
+        if CharWidth.of(text: self) <= width { return self }
+        let bare = range(of: "://").map { String(self[$0.upperBound...]) } ?? self
+        if CharWidth.of(text: bare) <= width { return bare }
+        guard let colon = bare.lastIndex(of: ":"), bare[bare.index(after: colon)...].first?.isNumber == true else {
+            return bare.clipped(to: width)
+        }
+        let tail = String(bare[colon...])
+        let room = width - CharWidth.of(text: tail)
+        return room >= 2 ? String(bare[..<colon]).clipped(to: room) + tail : bare.clipped(to: width)
+    }
 }
 
 /// Row 1: agent counts by status (coloured), or the reconnecting banner during an outage.
@@ -111,7 +129,9 @@ func renderStatusLine(_ s: AppState, _ b: inout ScreenBuffer) {
         let x = b.put(" search: \(text)", y: y, x: 0, style: .input)
         b.put(" ", y: y, x: x, width: 1, style: .selected)
     default:
-        if let m = s.message {
+        if s.view == .log, let p = s.log?.searching {
+            b.put(" searching \"\(p.request.text)\"… \(Int(p.fraction * 100))%  (Esc cancels)", y: y, x: 0, style: .status)
+        } else if let m = s.message {
             b.put(" " + m.text, y: y, x: 0, style: m.isError ? .error : .status)
         } else if let detail = selectionDetail(s) {
             b.put(" " + detail, y: y, x: 0, style: .dim)

@@ -31,7 +31,8 @@ public final class Runtime: @unchecked Sendable {
     public let api: AdminAPI
     public let queue: ActionQueue
     private let lock = NSLock()
-    private var logTask: Task<Void, Never>?
+    /// The log view's reads: at most one of each kind runs; a new one replaces the old.
+    private var logTasks: [LogTaskSlot: Task<Void, Never>] = [:]
     private var background: [Task<Void, Never>] = []
 
     public init(api: AdminAPI, queue: ActionQueue) {
@@ -71,9 +72,9 @@ public final class Runtime: @unchecked Sendable {
     /// Stops every task this runtime started.
     public func stop() {
         lock.lock()
-        let all = background + [logTask].compactMap { $0 }
+        let all = background + logTasks.values
         background = []
-        logTask = nil
+        logTasks = [:]
         lock.unlock()
         all.forEach { $0.cancel() }
     }
@@ -85,11 +86,11 @@ public final class Runtime: @unchecked Sendable {
             switch e {
             case .quit: quit = true
             case .tailLog(let id, let offset): startTail(id, offset)
-            case .stopLog:
-                lock.lock()
-                logTask?.cancel()
-                logTask = nil
-                lock.unlock()
+            case .fetchLog(let id, let fetch): startFetch(id, fetch)
+            case .searchLog(let id, let request): startSearch(id, request)
+            case .cancelSearch: replaceLogTask(.search, nil)
+            case .fetchStamps(let id, let request): startStamps(id, request)
+            case .stopLog: LogTaskSlot.allCases.forEach { replaceLogTask($0, nil) }
             default:
                 let api = self.api, queue = self.queue
                 Task { queue.post(await Self.call(e, api)) }
@@ -134,7 +135,7 @@ public final class Runtime: @unchecked Sendable {
             case .deleteConfig(let name):
                 try await api.deleteConfig(name)
                 return .configChanged(message: "deleted \(name)")
-            case .quit, .tailLog, .stopLog:
+            case .quit, .tailLog, .stopLog, .fetchLog, .searchLog, .cancelSearch, .fetchStamps:
                 return .tick(Date())
             }
         } catch {
@@ -142,37 +143,17 @@ public final class Runtime: @unchecked Sendable {
         }
     }
 
-    /// Follows a job's log with the log long poll until it is complete or another log is opened.
-    private func startTail(_ id: Int64, _ start: Int64) {
-        let api = self.api, queue = self.queue
-        let task = Task {
-            if let job = try? await api.getJob(id) {
-                queue.post(.events([Event(seq: 0, type: .jobUpdated, job: job)]))
-            }
-            var offset = start
-            var delay = 0.25
-            while !Task.isCancelled {
-                do throws(ClientError) {
-                    let slice = try await api.readLog(id, offset, 20)
-                    if Task.isCancelled { return }
-                    queue.post(.logReceived(jobId: id, slice))
-                    offset += Int64(slice.bytes.count)
-                    delay = 0.25
-                    if slice.complete, slice.bytes.isEmpty || offset >= slice.totalSize { return }
-                } catch {
-                    if Task.isCancelled { return }
-                    if !error.isTransient {
-                        queue.post(.failed("log of job \(id): \(error.description)"))
-                        return
-                    }
-                    try? await Task.sleep(for: .seconds(delay))
-                    delay = min(delay * 2, 5)
-                }
-            }
-        }
+    /// Puts `task` in a log slot, cancelling the one it replaces.
+    func replaceLogTask(_ slot: LogTaskSlot, _ task: Task<Void, Never>?) {
         lock.lock()
-        logTask?.cancel()
-        logTask = task
+        let old = logTasks[slot]
+        logTasks[slot] = task
         lock.unlock()
+        old?.cancel()
     }
+}
+
+/// The kinds of log reads the runtime runs side by side.
+enum LogTaskSlot: CaseIterable {
+    case tail, page, search, stamps
 }

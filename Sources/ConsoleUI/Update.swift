@@ -13,7 +13,7 @@ extension AppState {
             agentCursor = Self.scrolled(agentCursor, count: agentRows.count, height: Layout.listHeight(size))
             jobCursor = Self.scrolled(jobCursor, count: jobRows.count, height: Layout.listHeight(size))
             configCursor = Self.scrolled(configCursor, count: config.count, height: Layout.listHeight(size))
-            return []
+            return logFollowUps()
         case .tick(let date):
             now = date
             return []
@@ -29,6 +29,12 @@ extension AppState {
             let wasDown = connection != .connected
             connection = c
             if c == .connected, wasDown { message = Message("reconnected to \(serverURL)") }
+            return []
+        case .serverInUse(let url):
+            // Another server answered: that is being connected again (the event stream lists from it next).
+            if url != serverURL { message = Message("now using \(url) (\(serverURL) stopped answering)") }
+            serverURL = url
+            connection = .connected
             return []
         case .configLoaded(let entries):
             config = entries.sorted { $0.name < $1.name }
@@ -56,6 +62,18 @@ extension AppState {
             return [.loadConfig]
         case .logReceived(let id, let slice):
             return receiveLog(id, slice)
+        case .logPage(let id, let page):
+            return receivePage(id, page)
+        case .logFailed(let id, let text, let gone):
+            return logFailed(id, text, gone: gone)
+        case .logSearchProgress(let id, let request, let fraction):
+            return searchProgressed(id, request, fraction)
+        case .logSearchDone(let id, let request, let outcome):
+            return searchDone(id, request, outcome)
+        case .logStamps(let id, let request, let stamps):
+            return receiveStamps(id, request, stamps)
+        case .logStampsFailed(let id, let text):
+            return stampsFailed(id, text)
         case .failed(let text):
             message = Message(text, isError: true)
             return []

@@ -125,12 +125,14 @@ extension AppState {
         }
     }
 
-    /// Opens a job's log full-screen and starts following it.
+    /// Opens a job's log full-screen: reads its last page, then follows it live.
     mutating func openLog(_ id: Int64, from: View) -> [Effect] {
         returnView = from
         view = .log
-        log = LogState(jobId: id)
-        return [.tailLog(jobId: id, offset: 0)]
+        var l = LogState(jobId: id)
+        l.pending = .tail(sizeHint: jobs[id]?.logSize ?? 0)
+        log = l
+        return [.fetchLog(jobId: id, .tail(sizeHint: jobs[id]?.logSize ?? 0))]
     }
 }
 

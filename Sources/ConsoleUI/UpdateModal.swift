@@ -53,11 +53,13 @@ extension AppState {
         case .enter:
             modal = nil
             guard var l = log else { return [] }
+            var effects: [Effect] = l.searching == nil ? [] : [.cancelSearch]
             l.search = text
-            l.matchLine = nil
-            if !text.isEmpty { findMatch(&l, forward: true, from: l.follow ? 0 : l.top) }
+            l.match = nil
+            l.searching = nil
+            if !text.isEmpty { effects += startSearch(&l, forward: true, fresh: true) }
             log = l
-            return []
+            return effects + logFollowUps()
         default: return []
         }
         modal = .search(text)

@@ -56,10 +56,13 @@ public enum AgentCommand {
         }
         let (identity, created) = try AgentIdentity.loadOrCreate(workDir: options.workDir)
         log("mms-agent \(MMSVersion.current) starting: \(created ? "new" : "known") agent \(identity.uuid), "
-            + "work dir \(options.workDir), server \(options.serverURL.absoluteString)")
+            + "work dir \(options.workDir), server \(options.servers)")
         ProcessControl.becomeSubreaper()
+        // One pool for every call (a new identity after a delete keeps it): they all move together.
+        let servers = ServerPool(options.servers)
+        servers.observe { log.serverMoves($0) }
         let session = AgentSession(options: options, identity: identity, log: log, grace: graceFromEnvironment()) { id in
-            AgentAPI.live(serverURL: options.serverURL, secret: id.secret)
+            AgentAPI.live(servers: servers, secret: id.secret)
         }
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { _ in Task { await session.stop() } }
         defer { signals.cancel() }

@@ -36,7 +36,7 @@ public actor AgentSession {
         self.log = log
         self.makeAPI = makeAPI
         self.api = makeAPI(identity)
-        self.monitor = ConnectionMonitor(serverURL: options.serverURL.absoluteString, log: log)
+        self.monitor = ConnectionMonitor(serverURL: options.servers.description, log: log)
         self.runnerOptions.grace = grace
         self.runnerOptions.pgidFile = options.workDir + "/job.pgid"
         self.runnerOptions.watchdog = JobWatchdog(grace: grace)

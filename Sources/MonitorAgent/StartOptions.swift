@@ -1,9 +1,13 @@
 import Foundation
 import MonitorModels
+import ServerAPIClient
 
 /// The settings of `mms-agent start`, from flags with environment fallbacks (flags win).
 public struct StartOptions: Sendable, Equatable {
-    public var serverURL: URL
+    /// The servers of `--server A,B,…`, preferred first (one URL: a list of one).
+    public var servers: ServerList
+    /// The preferred server (the first of `servers`).
+    public var serverURL: URL { servers.first }
     public var name: String
     public var workDir: String
     public var resources: [String] = []
@@ -14,7 +18,7 @@ public struct StartOptions: Sendable, Equatable {
 
     /// The usage text of `mms-agent`.
     public static let usage = """
-    usage: mms-agent start --server URL [--name NAME] [--work-dir DIR] [--resources a,b] [--environments e,f]
+    usage: mms-agent start --server URL[,URL…] [--name NAME] [--work-dir DIR] [--resources a,b] [--environments e,f]
                            [--auto-register-key KEY] [--ca-cert PEM]
            mms-agent run JOB.json
            mms-agent version
@@ -45,12 +49,15 @@ public struct StartOptions: Sendable, Equatable {
         guard let server = flags["--server"] ?? env["MS_MON_SERVER_URL"], !server.isEmpty else {
             throw .usage("flag --server is required (or set MS_MON_SERVER_URL)")
         }
-        guard let url = URL(string: server), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            throw .usage("flag --server must be an http or https URL like http://127.0.0.1:8765, not '\(server)'")
+        let servers: ServerList
+        do {
+            servers = try ServerList.parse(server)
+        } catch {
+            throw .usage("flag --server \(error.message)")
         }
         let name = flags["--name"] ?? env["MS_MON_AGENT_NAME"] ?? hostname
         if name.isEmpty { throw .usage("flag --name must not be empty") }
-        var options = StartOptions(serverURL: url, name: name, workDir: flags["--work-dir"] ?? env["MMS_AGENT_WORK_DIR"] ?? "./mms-agent")
+        var options = StartOptions(servers: servers, name: name, workDir: flags["--work-dir"] ?? env["MMS_AGENT_WORK_DIR"] ?? "./mms-agent")
         options.resources = try list(flags["--resources"], flag: "--resources")
         options.environments = try list(flags["--environments"], flag: "--environments")
         options.autoRegisterKey = flags["--auto-register-key"] ?? env["MMS_AUTO_REGISTER_KEY"]

@@ -43,6 +43,12 @@ public struct ConfigEntryInput: Codable, Sendable, Equatable {
 
 /// Body of GET /healthz.
 public struct HealthStatus: Codable, Sendable, Equatable {
+    /// `ok`, or `unavailable` while the database cannot be reached.
     public var status: String
-    public init(status: String = "ok") { self.status = status }
+    /// `ok` or `unreachable`.
+    public var database: String
+    public init(status: String = "ok", database: String = "ok") {
+        self.status = status
+        self.database = database
+    }
 }

@@ -131,12 +131,15 @@ public struct Job: Codable, Sendable, Equatable, Identifiable {
     public var finishedAt: Date?
     /// Set on jobs delivered to an agent: the configuration version the job expects.
     public var configVersion: Int64?
+    /// When the server removed this job's log (`--log-retention`); nil while it is kept.
+    public var logRemovedAt: Date?
 
     public init(
         id: Int64, spec: JobSpec, state: JobState = .scheduled, result: JobResult? = nil, exitCode: Int? = nil,
         failureReason: String? = nil, waitingReason: String? = nil, agentUuid: String? = nil,
         agentName: String? = nil, attempt: Int = 1, logSize: Int64 = 0, createdAt: Date = Date(timeIntervalSince1970: 0),
-        assignedAt: Date? = nil, startedAt: Date? = nil, finishedAt: Date? = nil, configVersion: Int64? = nil
+        assignedAt: Date? = nil, startedAt: Date? = nil, finishedAt: Date? = nil, configVersion: Int64? = nil,
+        logRemovedAt: Date? = nil
     ) {
         self.id = id
         self.spec = spec
@@ -154,6 +157,7 @@ public struct Job: Codable, Sendable, Equatable, Identifiable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.configVersion = configVersion
+        self.logRemovedAt = logRemovedAt
     }
 
     /// The job's name (from its spec).
@@ -161,7 +165,7 @@ public struct Job: Codable, Sendable, Equatable, Identifiable {
 
     enum CodingKeys: String, CodingKey {
         case id, state, result, exitCode, failureReason, waitingReason, agentUuid, agentName, attempt, logSize
-        case createdAt, assignedAt, startedAt, finishedAt, configVersion
+        case createdAt, assignedAt, startedAt, finishedAt, configVersion, logRemovedAt
     }
 
     public init(from decoder: Decoder) throws {
@@ -182,6 +186,7 @@ public struct Job: Codable, Sendable, Equatable, Identifiable {
         startedAt = try c.decodeIfPresent(Date.self, forKey: .startedAt)
         finishedAt = try c.decodeIfPresent(Date.self, forKey: .finishedAt)
         configVersion = try c.decodeIfPresent(Int64.self, forKey: .configVersion)
+        logRemovedAt = try c.decodeIfPresent(Date.self, forKey: .logRemovedAt)
     }
 
     /// Encodes spec fields and state fields flat, absent values as null (configVersion only when set).
@@ -204,6 +209,7 @@ public struct Job: Codable, Sendable, Equatable, Identifiable {
         try c.encode(startedAt, forKey: .startedAt)
         try c.encode(finishedAt, forKey: .finishedAt)
         try c.encodeIfPresent(configVersion, forKey: .configVersion)
+        try c.encode(logRemovedAt, forKey: .logRemovedAt)
     }
 }
 

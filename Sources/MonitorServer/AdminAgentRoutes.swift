@@ -6,12 +6,18 @@ extension Router {
     mutating func addAdminAgentRoutes(_ core: ServiceCore) {
         add("GET", "/api/v1/agents") { req, _ throws(APIError) in
             try core.requireAdmin(req)
-            return .respond(.json(AgentList(agents: core.locked { core.allAgents() })))
+            return .respond(.json(AgentList(agents: try core.locked { () throws(APIError) -> [Agent] in
+                try core.fresh()
+                return core.allAgents()
+            })))
         }
         add("PATCH", "/api/v1/agents") { req, _ throws(APIError) in .respond(try core.bulkPatch(req)) }
         add("GET", "/api/v1/agents/{uuid}") { req, p throws(APIError) in
             try core.requireAdmin(req)
-            guard let a = core.locked({ core.dispatcher.view(p[0].lowercased()) }) else {
+            guard let a = try core.locked({ () throws(APIError) -> Agent? in
+                try core.fresh()
+                return core.dispatcher.view(p[0].lowercased())
+            }) else {
                 throw APIError(.notFound, "agent \(p[0]) does not exist")
             }
             return .respond(.json(a))
@@ -42,6 +48,7 @@ extension ServiceCore {
         try validate(patch)
         let now = Date()
         return try locked { () throws(APIError) -> Response in
+            try fresh()
             guard dispatcher.agents[uuid] != nil else { throw APIError(.notFound, "agent \(uuid) does not exist") }
             _ = try mutate(now: now) { d in d.patch(uuid, patch, now: now) }
             guard let a = dispatcher.view(uuid) else { throw APIError(.notFound, "agent \(uuid) does not exist") }
@@ -55,6 +62,7 @@ extension ServiceCore {
         let uuids = patch.uuids.map { $0.lowercased() }
         let now = Date()
         return try locked { () throws(APIError) -> Response in
+            try fresh()
             if let unknown = uuids.first(where: { dispatcher.agents[$0] == nil }) {
                 throw APIError(.notFound, "agent \(unknown) does not exist; no agent was changed")
             }
@@ -69,19 +77,12 @@ extension ServiceCore {
 
     func deleteAgent(_ req: Request, uuid: String) throws(APIError) -> Response {
         try requireAdmin(req)
+        let now = Date()
         return try locked { () throws(APIError) -> Response in
-            guard let record = dispatcher.agents[uuid] else { throw APIError(.notFound, "agent \(uuid) does not exist") }
+            try fresh()
+            guard dispatcher.agents[uuid] != nil else { throw APIError(.notFound, "agent \(uuid) does not exist") }
             // The dispatcher refuses a busy or enabled agent before anything is deleted from the store.
-            try dispatcher.delete(uuid)
-            do {
-                try store.deleteAgent(uuid)
-            } catch {
-                dispatcher.agents[uuid] = record
-                throw Self.unavailable(error)
-            }
-            secretIndex[record.secretHash] = nil
-            announce(.agentDeleted, uuid: uuid)
-            http?.hub.wake([.agentNext(uuid)])
+            _ = try mutate(now: now) { d throws(APIError) in try d.delete(uuid) }
             return .noContent
         }
     }

@@ -32,13 +32,15 @@ extension ServiceCore {
         }
         let now = Date()
         return try locked { () throws(APIError) -> Response in
+            var version = configVersion
             do {
-                try store.db.transaction { () throws(DatabaseError) in
+                try store.transaction { () throws(DatabaseError) in
+                    if store.isShared { _ = try store.beginSharedChange() }
                     try store.putConfig(name, value: input.value, secret: input.secret, now: now)
-                    try store.setMeta("config_version", String(configVersion + 1))
+                    version = try nextConfigVersion()
                 }
             } catch { throw Self.unavailable(error) }
-            configVersion += 1
+            configVersion = version
             return .json(ConfigEntry(name: name, secret: input.secret, value: input.secret ? nil : input.value, updatedAt: now))
         }
     }
@@ -46,13 +48,15 @@ extension ServiceCore {
     func deleteConfig(_ req: Request, name: String) throws(APIError) -> Response {
         try requireAdmin(req)
         return try locked { () throws(APIError) -> Response in
+            var version = configVersion
             do {
                 guard try store.configEntries().contains(where: { $0.name == name }) else {
                     throw APIError(.notFound, "configuration entry \(name.prefix(80)) does not exist")
                 }
-                try store.db.transaction { () throws(DatabaseError) in
+                try store.transaction { () throws(DatabaseError) in
+                    if store.isShared { _ = try store.beginSharedChange() }
                     try store.deleteConfig(name)
-                    try store.setMeta("config_version", String(configVersion + 1))
+                    version = try nextConfigVersion()
                 }
             } catch let e as APIError {
                 throw e
@@ -61,7 +65,7 @@ extension ServiceCore {
             } catch {
                 throw APIError(.internalError, "could not delete the entry")
             }
-            configVersion += 1
+            configVersion = version
             return .noContent
         }
     }
@@ -71,12 +75,14 @@ extension ServiceCore {
         let wait = try Input.wait(req)
         let since = try Input.int(req, "since", in: 0...Int64.max, default: nil)
         guard let since else {
-            return .respond(.json(EventBatch(events: [], next: locked { feed.head })))
+            return .respond(.json(EventBatch(events: [], next: try locked { () throws(APIError) -> Int64 in try eventsAfter(0).head })))
         }
         let now = Date()
         let check: @Sendable () -> Response? = { [self] in
             locked { () -> Response? in
-                guard let events = feed.after(since) else {
+                let page: (events: [Event]?, head: Int64)
+                do throws(APIError) { page = try eventsAfter(since) } catch { return .error(error) }
+                guard let events = page.events else {
                     return .error(APIError(.gone, "events after \(since) are no longer kept; list agents and jobs again"))
                 }
                 if events.isEmpty { return nil }
@@ -87,5 +93,26 @@ extension ServiceCore {
         return .wait(LongPoll(
             key: .events, deadline: now.addingTimeInterval(TimeInterval(wait)), answer: check,
             timeout: { check() ?? .json(EventBatch(events: [], next: since)) }, finished: nil, generation: 0))
+    }
+}
+
+extension ServiceCore {
+    /// The next configuration version, stored (inside the caller's transaction; on a shared database
+    /// counted from the stored one, which another server may have moved).
+    func nextConfigVersion() throws(DatabaseError) -> Int64 {
+        let current = store.isShared ? Int64(try store.meta("config_version") ?? "0") ?? 0 : configVersion
+        try store.setMeta("config_version", String(current + 1))
+        return current + 1
+    }
+
+    /// Events after `since` (nil when `since` is outside what is kept: 410) and the newest seq: from
+    /// memory for a server of its own, from the database when servers share it. Call with the lock held.
+    func eventsAfter(_ since: Int64) throws(APIError) -> (events: [Event]?, head: Int64) {
+        guard store.isShared else { return (feed.after(since), feed.head) }
+        do {
+            let page = try store.events(after: since, limit: 1000)
+            let kept = since >= page.oldestAnswerable && since <= page.head
+            return (kept ? page.events : nil, page.head)
+        } catch { throw Self.unavailable(error) }
     }
 }

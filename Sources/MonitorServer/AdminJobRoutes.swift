@@ -43,7 +43,19 @@ extension ServiceCore {
                     throw APIError(.badRequest, "field 'secrets' names '\(missing)', which is not a secret configuration entry")
                 }
             }
-            return withReason(try insertAndDispatch(spec, now: now), now: now)
+            if !store.isShared { return withReason(try insertAndDispatch(spec, now: now), now: now) }
+            let job: Job
+            do {
+                job = try store.transaction { () throws(DatabaseError) -> Job in try store.insertJob(spec, now: now) }
+            } catch { throw Self.unavailable(error) }
+            // The job is stored: from here a failure to record its assignment only leaves it queued.
+            do {
+                let changes = try mutate(now: now) { d in d.add(job, now: now) }
+                return withReason(changes.jobs[job.id] ?? job, now: now)
+            } catch {
+                dispatcher.jobs[job.id] = job
+                return withReason(job, now: now)
+            }
         }
     }
 

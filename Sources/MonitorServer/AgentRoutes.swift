@@ -35,6 +35,7 @@ extension ServiceCore {
         let hash = SHA256.hex(secret)
         let now = Date()
         return try locked { () throws(APIError) -> Response in
+            try fresh()
             let known = dispatcher.agents[uuid]
             if let known, !constantTimeEqual(Array(hash.utf8), Array(known.secretHash.utf8)) {
                 throw APIError(.unauthorized, "agent \(uuid) is registered with another secret")
@@ -81,7 +82,7 @@ extension ServiceCore {
             }
             let changes = try apply(now: now) { d in d.contact(uuid, now: now) }
             noteContact(uuid, after: changes, now: now)
-            let entries: [(name: String, value: String, secret: Bool, updatedAt: Date)]
+            let entries: [StoredConfigEntry]
             do { entries = try store.configEntries() } catch { throw Self.unavailable(error) }
             var values: [String: String] = [:]
             for e in entries { values[e.name] = e.value }
@@ -104,6 +105,10 @@ extension ServiceCore {
                     guard let message = dispatcher.nextMessage(for: uuid) else { return nil }
                     if case .job(var job) = message {
                         job.configVersion = configVersion
+                        if store.isShared {  // another server may have written to its log: start after it
+                            guard let size = try? store.lockLogSize(job.id) else { return nil }
+                            job.logSize = size
+                        }
                         return .json(NextMessage.job(job))
                     }
                     return .json(message)
@@ -138,6 +143,7 @@ extension ServiceCore {
         let jobId = try Input.jobId(id)
         let now = Date()
         return try locked { () throws(APIError) -> Response in
+            try fresh()
             let uuid = try agentForToken(req)
             let body = try Input.body(req, as: JobStateReport.self)
             if let reason = body.failureReason, reason.count > 1024 {

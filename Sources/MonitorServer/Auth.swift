@@ -20,7 +20,9 @@ extension ServiceCore {
         guard let token = req.bearerToken else {
             throw APIError(.unauthorized, "this endpoint needs 'Authorization: Bearer AGENT_SECRET'")
         }
-        guard let uuid = secretIndex[SHA256.hex(token)] else {
+        let hash = SHA256.hex(token)
+        if secretIndex[hash] == nil { try fresh() }  // registered on another server a moment ago?
+        guard let uuid = secretIndex[hash] else {
             throw APIError(.unauthorized, "the agent secret is not valid; register the agent first")
         }
         return uuid
@@ -32,6 +34,7 @@ extension ServiceCore {
         guard let token = req.bearerToken else {
             throw APIError(.unauthorized, "this endpoint needs 'Authorization: Bearer AGENT_SECRET'")
         }
+        if dispatcher.agents[uuid] == nil { try fresh() }  // registered on another server a moment ago?
         guard let r = dispatcher.agents[uuid] else {
             throw APIError(.notFound, "agent \(uuid) does not exist; register it again")
         }

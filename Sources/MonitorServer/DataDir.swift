@@ -21,8 +21,10 @@ enum DataDir {
         }
     }
 
-    /// The admin token: the flag's, else DATA_DIR/admin.token, else a new random one written there (0600).
-    static func adminToken(_ given: String?, dataDir: String) throws(ServerStartError) -> String {
+    /// The admin token: the flag's, else DATA_DIR/admin.token, else (with a `shared` database that
+    /// several servers use) the one the first of them stored there, else a new random one; a token
+    /// not from the flag is written to DATA_DIR/admin.token (0600) for the console.
+    static func adminToken(_ given: String?, dataDir: String, shared: (any Store)? = nil) throws(ServerStartError) -> String {
         if let given, !given.isEmpty { return given }
         let path = dataDir + "/admin.token"
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
@@ -30,7 +32,12 @@ enum DataDir {
             if !token.isEmpty { return token }
         }
         var rng = SystemRandomNumberGenerator()
-        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        var token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        if let shared {
+            do { token = try shared.claimMeta("admin_token", token) } catch {
+                throw ServerStartError(message: "cannot read the admin token from the database: \(error.message)")
+            }
+        }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ServerStartError(message: "cannot write \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }

@@ -194,7 +194,7 @@ extension Dispatcher {
     }
 
     /// Removes an agent: only a pending or disabled one that runs no job.
-    mutating func delete(_ uuid: String) throws(APIError) {
+    mutating func delete(_ uuid: String) throws(APIError) -> Changes {
         guard let r = agents[uuid] else { throw APIError(.notFound, "agent \(uuid) does not exist") }
         if let id = r.currentJobId {
             throw APIError(.agentBusy, "agent \(r.agent.name) is running job \(id); cancel the job or wait for it, then delete")
@@ -203,6 +203,10 @@ extension Dispatcher {
             throw APIError(.agentBusy, "agent \(r.agent.name) is enabled; disable it first, then delete")
         }
         agents[uuid] = nil
+        var changes = Changes()
+        changes.deleted[uuid] = r.secretHash
+        changes.wake.insert(uuid)
+        return changes
     }
 
     // MARK: - Time

@@ -29,14 +29,17 @@ struct Changes: Sendable {
     var logLines: [(jobId: Int64, line: String)] = []
     /// Agents whose `next` poll should be answered now (a job or a cancel is waiting for them).
     var wake: Set<String> = []
+    /// Agents removed (with their secret hashes).
+    var deleted: [String: String] = [:]
 
-    var isEmpty: Bool { jobs.isEmpty && agents.isEmpty && logLines.isEmpty && wake.isEmpty }
+    var isEmpty: Bool { jobs.isEmpty && agents.isEmpty && logLines.isEmpty && wake.isEmpty && deleted.isEmpty }
 
     mutating func merge(_ other: Changes) {
         jobs.merge(other.jobs) { _, new in new }
         agents.formUnion(other.agents)
         logLines += other.logLines
         wake.formUnion(other.wake)
+        deleted.merge(other.deleted) { _, new in new }
     }
 }
 

@@ -23,30 +23,39 @@ extension ServiceCore {
         }
         let now = Date()
         return try locked { () throws(APIError) -> Response in
+            try fresh()
             let uuid = try agentForToken(req)
-            let job = try reportableJob(jobId, uuid: uuid, attempt: attempt)
-            let size = job.logSize
-            if offset > size {
+            _ = try reportableJob(jobId, uuid: uuid, attempt: attempt)
+            // The size as stored, its row locked: on a shared database another server may have appended.
+            var size: Int64 = 0
+            var gap = false
+            do {
+                try store.transaction { () throws(DatabaseError) in
+                    size = try store.lockLogSize(jobId) ?? 0
+                    guard offset <= size else { gap = true; return }
+                    let end = offset + Int64(req.body.count)
+                    guard end > size else { return }
+                    try store.appendLog(jobId, at: size, req.body.subdata(in: Int(size - offset)..<req.body.count), now: now)
+                    size = end
+                }
+            } catch { throw Self.unavailable(error) }
+            if gap {
                 throw APIError(.logGap, "offset \(offset) is past the end of the log (\(size) bytes); resend from \(size)", size: size)
             }
-            let end = offset + Int64(req.body.count)
-            if end > size {
-                let fresh = req.body.subdata(in: Int(size - offset)..<req.body.count)
-                do {
-                    try store.db.transaction { () throws(DatabaseError) in try store.appendLog(jobId, at: size, fresh) }
-                } catch { throw Self.unavailable(error) }
-                dispatcher.jobs[jobId]?.logSize = end
+            if size > (dispatcher.jobs[jobId]?.logSize ?? 0) {
+                dispatcher.jobs[jobId]?.logSize = size
                 http?.hub.wake([.log(jobId)])
+                notifier?.send([.log(jobId)])
             }
             let changes = try apply(now: now) { d in d.contact(uuid, now: now) }
             noteContact(uuid, after: changes, now: now)
-            return .json(LogAppendResponse(size: max(size, end)))
+            return .json(LogAppendResponse(size: size))
         }
     }
 
     /// The log of any job, active or completed (nil when it does not exist). Call with the lock held.
     func anyJob(_ jobId: Int64) throws(APIError) -> Job? {
-        if let j = dispatcher.jobs[jobId] { return j }
+        if let j = dispatcher.jobs[jobId], !store.isShared { return j }  // shared: the stored row is the truth
         do { return try store.job(jobId) } catch { throw Self.unavailable(error) }
     }
 
@@ -55,20 +64,18 @@ extension ServiceCore {
         let jobId = try Input.jobId(id)
         let offset = try Input.int(req, "offset", in: 0...Int64.max, default: 0) ?? 0
         let wait = try Input.wait(req)
+        let timestamps = try Input.flag(req, "timestamps")
         let now = Date()
-        // Answers with the bytes past `offset`, or nil while there are none and the job runs.
+        // Answers with what lies past `offset`, or nil while there is nothing yet and the job runs.
         let attempt: @Sendable (Bool) throws(APIError) -> Response? = { [self] final throws(APIError) in
             try locked { () throws(APIError) -> Response? in
                 guard let job = try anyJob(jobId) else { throw APIError(.notFound, "job \(jobId) does not exist") }
-                let complete = job.state == .completed
-                if offset >= job.logSize && !complete && !final { return nil }
-                var bytes = Data()
-                if offset < job.logSize {
-                    do { bytes = try store.readLog(jobId, from: offset, limit: Self.logReadLimit) } catch { throw Self.unavailable(error) }
+                if let removed = job.logRemovedAt {
+                    throw APIError(.gone, "the log of job \(jobId) was removed on \(RFC3339.format(removed)) "
+                        + "(it completed more than --log-retention days before); the job record is kept")
                 }
-                return Response(status: 200, body: bytes, contentType: "application/octet-stream", headers: [
-                    ("X-Log-Size", String(job.logSize)), ("X-Log-Complete", complete ? "true" : "false"),
-                ])
+                if offset >= job.logSize && job.state != .completed && !final { return nil }
+                return try logAnswer(job, from: offset, timestamps: timestamps, final: final)
             }
         }
         if let r = try attempt(false) { return .respond(r) }
@@ -76,7 +83,32 @@ extension ServiceCore {
         return .wait(LongPoll(
             key: .log(jobId), deadline: now.addingTimeInterval(TimeInterval(wait)),
             answer: { (try? attempt(false)) ?? nil },
-            timeout: { ((try? attempt(true)) ?? nil) ?? .error(APIError(.notFound, "job \(jobId) does not exist")) },
+            timeout: {
+                do throws(APIError) { return try attempt(true) ?? .error(APIError(.notFound, "job \(jobId) does not exist")) }
+                catch { return .error(error) }
+            },
             finished: nil, generation: 0))
+    }
+
+    /// The bytes (or timestamped lines) of `job`'s log from `offset`; nil when the timestamped form has
+    /// no whole line yet and this is not the `final` answer of a wait. Call with the lock held.
+    private func logAnswer(_ job: Job, from offset: Int64, timestamps: Bool, final: Bool) throws(APIError) -> Response? {
+        let complete = job.state == .completed
+        var window = LogWindow(offset: offset, bytes: Data(), arrivals: LogArrivals([]))
+        if offset < job.logSize {
+            do {
+                window = try store.readLogWindow(job.id, from: offset, limit: Self.logReadLimit, withArrivals: timestamps)
+            } catch { throw Self.unavailable(error) }
+        }
+        var headers = [("X-Log-Size", String(job.logSize)), ("X-Log-Complete", complete ? "true" : "false")]
+        guard timestamps else {
+            return Response(status: 200, body: window.bytes, contentType: "application/octet-stream", headers: headers)
+        }
+        let end = offset + Int64(window.bytes.count)
+        let (body, next) = LogTimestamps.render(window, reachesCompleteEnd: complete && end >= job.logSize,
+                                                windowFull: window.bytes.count >= Self.logReadLimit)
+        if body.isEmpty && !complete && !final { return nil }
+        headers.append(("X-Log-Next-Offset", String(next)))
+        return Response(status: 200, body: body, contentType: "application/x-ndjson", headers: headers)
     }
 }

@@ -61,6 +61,17 @@ final class LongPollHub: @unchecked Sendable {
         }
     }
 
+    /// Resumes every poll parked on a key that `matches` (a lost wake-up channel, the backstop).
+    func wake(where matches: (WaitKey) -> Bool) {
+        lock.withLock {
+            generation &+= 1
+            for key in Array(byKey.keys) where matches(key) {
+                guard let ids = byKey.removeValue(forKey: key) else { continue }
+                for id in ids { resumeLocked(id) }
+            }
+        }
+    }
+
     /// Resumes every parked poll and refuses new parks (shutdown).
     func stopAll() {
         lock.withLock {

@@ -6,6 +6,8 @@ public final class MMSServer: @unchecked Sendable {
     let core: ServiceCore
     private let http: HTTPServer
     private let ticker: Ticker
+    /// Shared database: the thread that hears the other servers' changes.
+    private let listener: ReplicaListener?
     private let stopLock = NSLock()
     private var stopped = false
 
@@ -25,10 +27,12 @@ public final class MMSServer: @unchecked Sendable {
 
     private init(_ o: ServerOptions) throws(ServerStartError) {
         try DataDir.prepare(o.dataDir)
-        adminToken = try DataDir.adminToken(o.adminToken, dataDir: o.dataDir)
+        let store = try ServiceCore.openStore(dataDir: o.dataDir, databaseURL: o.databaseURL)
+        adminToken = try DataDir.adminToken(o.adminToken, dataDir: o.dataDir, shared: o.databaseURL == nil ? nil : store)
         let settings = ServerSettings(adminToken: adminToken, autoRegisterKey: o.autoRegisterKey,
-                                      pingIntervalSeconds: o.pingInterval, lostContactAfter: o.lostContactAfter)
-        let core = try ServiceCore.open(dataDir: o.dataDir, settings: settings, now: Date())
+                                      pingIntervalSeconds: o.pingInterval, lostContactAfter: o.lostContactAfter,
+                                      logRetention: o.logRetentionDays == 0 ? nil : TimeInterval(o.logRetentionDays) * 86400)
+        let core = try ServiceCore.load(store, settings: settings, now: Date())
         self.core = core
         let router = Router.mms(core)
         routeTable = router.table
@@ -54,11 +58,20 @@ public final class MMSServer: @unchecked Sendable {
                              bodyTimeoutSeconds: o.bodyTimeout, connectionsPerIP: o.maxConnectionsPerIP,
                              tlsCertPEM: tls?.0, tlsKeyPEM: tls?.1))
         port = Int(http.port)
+        let listening = "\(o.host.contains(":") ? "[\(o.host)]" : o.host):\(port)"
+        core.replicaID.withLock { $0 = o.replicaID ?? listening }
         let scheme = tls == nil ? "http" : "https"
         let hostPart = o.host.contains(":") ? "[\(o.host)]" : o.host
         url = URL(string: "\(scheme)://\(hostPart):\(port)") ?? URL(fileURLWithPath: "/")
         ticker = Ticker(core: core)
         ticker.start()
+        if let shared = store as? PostgresStore {
+            core.renewSweeperLease(now: Date())
+            listener = ReplicaListener(conninfo: shared.conninfo, core: core)
+            listener?.start()
+        } else {
+            listener = nil
+        }
     }
 
     /// Stops accepting, answers in-flight requests and long polls, and closes the database.
@@ -69,6 +82,7 @@ public final class MMSServer: @unchecked Sendable {
         }
         guard first else { return }
         ticker.stop()
+        listener?.stop()
         http.stop()
         core.close()
     }
@@ -82,8 +96,9 @@ extension Router {
         var r = Router()
         // Answers that never change are encoded once (these are the hot path of health checks).
         let health = Response.json(HealthStatus())
+        let unhealthy = Response.json(HealthStatus(status: "unavailable", database: "unreachable"), status: 503)
         let version = Response.json(VersionInfo())
-        r.add("GET", "/healthz") { _, _ throws(APIError) in .respond(health) }
+        r.add("GET", "/healthz") { _, _ throws(APIError) in .respond(core.isDatabaseReachable ? health : unhealthy) }
         r.add("GET", "/api/v1/version") { _, _ throws(APIError) in .respond(version) }
         r.add("GET", "/metrics") { _, _ throws(APIError) in
             .respond(Response(status: 200, body: Data(core.renderMetrics().utf8), contentType: "text/plain; version=0.0.4"))
@@ -97,7 +112,8 @@ extension Router {
     }
 }
 
-/// Runs the service's periodic work every 100 ms (lost contact, deadlines of cancels, lastSeenAt flush).
+/// Runs the service's periodic work every 100 ms (lost contact, deadlines of cancels, lastSeenAt flush),
+/// and log retention every minute.
 final class Ticker: @unchecked Sendable {
     private let core: ServiceCore
     private let cond = NSCondition()
@@ -117,6 +133,11 @@ final class Ticker: @unchecked Sendable {
                 if stop { return }
                 ticks += 1
                 core.tick(now: Date(), flush: ticks % 100 == 0)
+                if ticks % 600 == 1 { core.removeExpiredLogs(now: Date()) }  // at start, then every minute
+                if ticks % 10 == 0 {
+                    core.checkDatabase()
+                    core.renewSweeperLease(now: Date())
+                }
             }
         }
         t.name = "mms-ticker"

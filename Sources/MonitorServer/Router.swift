@@ -79,6 +79,15 @@ enum Input {
         Int(try int(req, "wait", in: 0...60, default: 0) ?? 0)
     }
 
+    /// A yes/no query parameter: `1`/`true` or `0`/`false`; false when absent.
+    static func flag(_ req: Request, _ name: String) throws(APIError) -> Bool {
+        switch req.query[name] {
+        case nil, "0", "false": return false
+        case "1", "true": return true
+        default: throw APIError(.badRequest, "query parameter '\(name)' must be 1 or 0")
+        }
+    }
+
     /// A numeric path id.
     static func jobId(_ text: String) throws(APIError) -> Int64 {
         guard let id = Int64(text), id > 0 else { throw APIError(.notFound, "job \(text) does not exist") }

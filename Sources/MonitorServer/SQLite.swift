@@ -5,9 +5,19 @@ import Foundation
 public struct DatabaseError: Error, CustomStringConvertible, Sendable {
     public var code: Int32
     public var message: String
+    /// Set for a PostgreSQL failure that means the database cannot be used now (connection lost…).
+    var postgresUnavailable = false
     public var description: String { "database error \(code): \(message)" }
-    /// True when the disk is full or the database cannot be written (the server answers 503).
+
+    /// A failure with SQLite's result code and message.
+    public init(code: Int32, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// True when the disk is full or the database cannot be written or reached (the server answers 503).
     public var isUnavailable: Bool {
+        if postgresUnavailable { return true }
         let primary = code & 0xff
         return primary == SQLITE_FULL || primary == SQLITE_READONLY || primary == SQLITE_IOERR
             || primary == SQLITE_CANTOPEN || primary == SQLITE_BUSY || primary == SQLITE_LOCKED
@@ -57,6 +67,14 @@ final class Database {
 
     /// Runs a statement with parameters, calling `row` for each result row.
     func query(_ sql: String, _ params: [SQLValue] = [], row: (Row) throws(DatabaseError) -> Void = { _ in }) throws(DatabaseError) {
+        try rows(sql, params) { r throws(DatabaseError) in
+            try row(r)
+            return true
+        }
+    }
+
+    /// Runs a statement with parameters, calling `row` for each result row until it returns false.
+    func rows(_ sql: String, _ params: [SQLValue], _ row: (Row) throws(DatabaseError) -> Bool) throws(DatabaseError) {
         let stmt = try prepare(sql)
         defer {
             sqlite3_reset(stmt)
@@ -81,7 +99,7 @@ final class Database {
         while true {
             let rc = sqlite3_step(stmt)
             if rc == SQLITE_ROW {
-                try row(Row(stmt: stmt))
+                if try !row(Row(stmt: stmt)) { return }
             } else if rc == SQLITE_DONE {
                 return
             } else {
@@ -146,6 +164,13 @@ struct Row {
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
     func optText(_ i: Int32) -> String? { isNull(i) ? nil : text(i) }
+    /// The blob's bytes without a copy, valid only inside `body`.
+    func withBlob<T>(_ i: Int32, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        let n = Int(sqlite3_column_bytes(stmt, i))
+        guard n > 0, let p = sqlite3_column_blob(stmt, i) else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return body(UnsafeRawBufferPointer(start: p, count: n))
+    }
+    func optBlob(_ i: Int32) -> Data? { isNull(i) ? nil : blob(i) }
     func blob(_ i: Int32) -> Data {
         let n = Int(sqlite3_column_bytes(stmt, i))
         guard n > 0, let p = sqlite3_column_blob(stmt, i) else { return Data() }

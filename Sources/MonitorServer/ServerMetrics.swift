@@ -9,17 +9,23 @@ extension ServiceCore {
             for r in dispatcher.agents.values { a[dispatcher.status(r), default: 0] += 1 }
             var j: [JobState: Int] = [:]
             for job in dispatcher.jobs.values { j[job.state, default: 0] += 1 }
-            var completed = 0
-            try? store.db.query("SELECT COUNT(*) FROM jobs WHERE state = 'completed'") { row in completed = Int(row.int(0)) }
-            j[.completed] = completed
+            j[.completed] = (try? store.completedJobCount()) ?? 0
             return (a, j, http?.hub.count ?? 0)
         }
-        var out = "# HELP mms_agents Agents by status.\n# TYPE mms_agents gauge\n"
+        var out = "# HELP mms_build_info The server's version and replica name.\n# TYPE mms_build_info gauge\n"
+        out += "mms_build_info{version=\"\(MMSVersion.current)\",replica=\"\(replicaID.withLock { $0 })\"} 1\n"
+        out += "# HELP mms_agents Agents by status.\n# TYPE mms_agents gauge\n"
         for s in AgentStatus.allCases { out += "mms_agents{status=\"\(s.rawValue)\"} \(agentCounts[s] ?? 0)\n" }
         out += "# HELP mms_jobs Jobs by state.\n# TYPE mms_jobs gauge\n"
         for s in JobState.allCases { out += "mms_jobs{state=\"\(s.rawValue)\"} \(jobCounts[s] ?? 0)\n" }
         out += "# HELP mms_long_polls_parked Long polls waiting now.\n# TYPE mms_long_polls_parked gauge\n"
         out += "mms_long_polls_parked \(parked)\n"
+        if let logs = try? store.logTotals() {
+            out += "# HELP mms_log_bytes Bytes of job logs held (logs removed by --log-retention not counted).\n"
+            out += "# TYPE mms_log_bytes gauge\nmms_log_bytes \(logs.bytes)\n"
+            out += "# HELP mms_log_chunks Stored rows holding job logs (small appends are merged).\n"
+            out += "# TYPE mms_log_chunks gauge\nmms_log_chunks \(logs.chunks)\n"
+        }
         if let cut = http?.deadlines.counts() {
             out += "# HELP mms_http_connections_cut_total Connections closed for sending a request too slowly "
             out += "(head: includes kept-alive connections idle past --header-timeout).\n"

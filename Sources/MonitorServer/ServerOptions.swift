@@ -19,6 +19,12 @@ public struct ServerOptions: Sendable, Equatable {
     public var bodyTimeout = 60
     /// Connections one client address may hold at once; 0 for no cap.
     public var maxConnectionsPerIP = 0
+    /// Days a completed job's log is kept; 0 keeps logs forever.
+    public var logRetentionDays = 90
+    /// PostgreSQL to keep everything in (a postgres:// URL or a libpq key=value string); nil for SQLite in the data dir.
+    public var databaseURL: String?
+    /// This server's name among replicas (/metrics `mms_build_info`); nil for HOST:PORT.
+    public var replicaID: String?
 
     public init() {}
 
@@ -30,12 +36,12 @@ public struct ServerOptions: Sendable, Equatable {
     }
 
     public static let usage = """
-        usage: mms-server [--host 127.0.0.1] [--port 8765] [--data-dir ./mms-data]
-                          [--admin-token TOKEN] [--auto-register-key KEY]
+        usage: mms-server [--host 127.0.0.1] [--port 8765] [--data-dir ./mms-data | --database postgres://USER@HOST:PORT/DB]
+                          [--admin-token TOKEN] [--auto-register-key KEY] [--replica-id ID]
                           [--ping-interval 5] [--lost-contact-after 300]
-                          [--tls-cert PEM --tls-key PEM] [--version] [--help]
+                          [--tls-cert PEM --tls-key PEM] [--log-retention 90] [--version] [--help]
         tuning: [--threads 2] [--header-timeout 30] [--body-timeout 60] [--max-connections-per-ip 0]
-        env: MMS_HOST, MMS_PORT, MMS_DATA_DIR, MMS_ADMIN_TOKEN, MMS_AUTO_REGISTER_KEY (flags win)
+        env: MMS_HOST, MMS_PORT, MMS_DATA_DIR, MMS_DATABASE_URL, MMS_ADMIN_TOKEN, MMS_AUTO_REGISTER_KEY (flags win)
         """
 
     /// Parses flags (after the program name) over environment fallbacks; the error names the flag.
@@ -46,6 +52,7 @@ public struct ServerOptions: Sendable, Equatable {
         if let v = env["MMS_DATA_DIR"], !v.isEmpty { o.dataDir = v }
         if let v = env["MMS_ADMIN_TOKEN"], !v.isEmpty { o.adminToken = v }
         if let v = env["MMS_AUTO_REGISTER_KEY"], !v.isEmpty { o.autoRegisterKey = v }
+        if let v = env["MMS_DATABASE_URL"], !v.isEmpty { o.databaseURL = v }
         var i = 0
         func value(_ flag: String) throws(OptionsError) -> String {
             i += 1
@@ -72,6 +79,9 @@ public struct ServerOptions: Sendable, Equatable {
             case "--lost-contact-after": o.lostContactAfter = TimeInterval(try int(try v(), flag: "--lost-contact-after", 1...86400))
             case "--tls-cert": o.tlsCert = try v()
             case "--tls-key": o.tlsKey = try v()
+            case "--database": o.databaseURL = try v()
+            case "--replica-id": o.replicaID = try v()
+            case "--log-retention": o.logRetentionDays = try int(try v(), flag: "--log-retention", 0...36500)
             case "--threads": o.threads = try int(try v(), flag: "--threads", 1...64)
             case "--header-timeout": o.headerTimeout = try int(try v(), flag: "--header-timeout", 1...3600)
             case "--body-timeout": o.bodyTimeout = try int(try v(), flag: "--body-timeout", 1...3600)
@@ -84,6 +94,12 @@ public struct ServerOptions: Sendable, Equatable {
         if o.host.isEmpty { throw OptionsError("--host must not be empty") }
         if o.dataDir.isEmpty { throw OptionsError("--data-dir must not be empty") }
         if let t = o.adminToken, t.isEmpty { throw OptionsError("--admin-token must not be empty") }
+        if let d = o.databaseURL, d.isEmpty || !(d.hasPrefix("postgres://") || d.hasPrefix("postgresql://") || d.contains("=")) {
+            throw OptionsError("--database must be a postgres:// URL or a libpq key=value string, not '\(d)'")
+        }
+        if let r = o.replicaID, r.isEmpty || r.count > 128 || r.contains(where: { $0 == "\"" || $0 == "\\" || $0.isNewline }) {
+            throw OptionsError("--replica-id must be 1-128 characters without quotes, backslashes or newlines")
+        }
         return .run(o)
     }
 

@@ -1,12 +1,13 @@
 import Foundation
 import MonitorModels
+import Synchronization
 
 /// The server's state behind one lock: the dispatcher (memory), the store (disk), the events feed
 /// and the configuration version. Every change goes through `commit`, which writes the store before
 /// anyone is answered, then publishes events and wakes long polls.
 final class ServiceCore: @unchecked Sendable {
     private let lock = NSLock()
-    let store: Store
+    let store: any Store
     var dispatcher: Dispatcher
     var feed: EventFeed
     var configVersion: Int64
@@ -15,17 +16,28 @@ final class ServiceCore: @unchecked Sendable {
     let settings: ServerSettings
     let metrics = Metrics()
     weak var http: HTTPServer?
-    /// A second connection for the periodic lastSeenAt flush, so it never holds the main lock.
-    private var lastSeenDB: Database?
-    private let lastSeenLock = NSLock()
     /// Agents whose lastSeenAt changed since the last flush to disk.
     private var unsavedLastSeen: Set<String> = []
     /// Last time an agent.updated event went out for each agent (lastSeenAt-only changes are throttled).
     private var lastAnnounced: [String: Date] = [:]
+    /// This server's name among replicas (/metrics `mms_build_info`), set once it listens.
+    let replicaID = Mutex("")
+    /// Whether the last health check reached the database (/healthz answers from this).
+    private let databaseReachable = Mutex(true)
     /// waitingReason last announced for each scheduled job.
     private var announcedReasons: [Int64: String] = [:]
+    /// Shared database: the last revision this server's cache has taken in.
+    var knownRevision: Int64 = 0
+    /// Shared database: events not yet numbered and stored (written by the next shared change).
+    var outbox: [Event] = []
+    /// Shared database: tells the other servers what changed, merged over a few ms.
+    var notifier: ChangeNotifier?
+    /// Shared database: whether this server holds the sweeper lease (renewed every second by the ticker).
+    let isSweeper = Mutex(false)
+    /// Shared database: this process's name in leases.
+    let leaseHolder = UUID().uuidString
 
-    init(settings: ServerSettings, store: Store, now: Date) throws(DatabaseError) {
+    init(settings: ServerSettings, store: any Store, now: Date) throws(DatabaseError) {
         self.settings = settings
         self.store = store
         dispatcher = Dispatcher(lostContactAfter: settings.lostContactAfter, startedAt: now)
@@ -34,32 +46,49 @@ final class ServiceCore: @unchecked Sendable {
         let base = max(Int64(now.timeIntervalSince1970 * 1000) * 1000, previousBase + 1_000_000)
         try store.setMeta("event_base", String(base))
         feed = EventFeed(base: base)
-        for (agent, hash) in try store.loadAgents() {
-            dispatcher.agents[agent.uuid] = AgentRecord(agent: agent, secretHash: hash, idleSince: agent.lastSeenAt ?? agent.registeredAt)
-            secretIndex[hash] = agent.uuid
+        for stored in try store.loadAgentStates() {
+            let agent = stored.agent
+            dispatcher.agents[agent.uuid] = AgentRecord(agent: agent, secretHash: stored.secretHash,
+                                                        idleSince: stored.idleSince ?? agent.lastSeenAt ?? agent.registeredAt)
+            secretIndex[stored.secretHash] = agent.uuid
         }
         for job in try store.activeJobs() {
             dispatcher.jobs[job.id] = job
             if let uuid = job.agentUuid, job.state.isActive { dispatcher.agents[uuid]?.currentJobId = job.id }
         }
         dispatcher.attemptOwners = try store.attemptOwners()
-        lastSeenDB = try? Database(path: store.path)
+        dispatcher.cancelAskedAt = try store.cancelsAsked()
+        if store.isShared {
+            knownRevision = try store.currentRevision()
+            notifier = ChangeNotifier(store: store)
+        }
     }
 
-    /// Opens the store in `dataDir` and loads the state from it; the error says which of the two failed.
-    static func open(dataDir: String, settings: ServerSettings, now: Date) throws(ServerStartError) -> ServiceCore {
-        let store: Store
+    /// Opens the store `--database` names (PostgreSQL) or the one in `dataDir` (SQLite); the error says
+    /// which database could not be opened and why.
+    static func openStore(dataDir: String, databaseURL: String?) throws(ServerStartError) -> any Store {
         do {
-            store = try Store(dataDir: dataDir)
+            if let databaseURL { return try PostgresStore(conninfo: databaseURL) }
+            return try SQLiteStore(dataDir: dataDir)
         } catch {
-            throw ServerStartError(message: "cannot open the database in \(dataDir): \(error.message)")
+            let place = databaseURL.map { "--database \(PostgresStore.redacted($0))" } ?? "the database in \(dataDir)"
+            throw ServerStartError(message: "cannot open \(place): \(error.message)")
         }
+    }
+
+    /// Loads the state from an open store (closed again when that fails).
+    static func load(_ store: any Store, settings: ServerSettings, now: Date) throws(ServerStartError) -> ServiceCore {
         do {
             return try ServiceCore(settings: settings, store: store, now: now)
         } catch {
             store.close()
-            throw ServerStartError(message: "cannot load the state in \(dataDir): \(error.message)")
+            throw ServerStartError(message: "cannot load the state from the database: \(error.message)")
         }
+    }
+
+    /// Opens the SQLite store in `dataDir` and loads the state from it.
+    static func open(dataDir: String, settings: ServerSettings, now: Date) throws(ServerStartError) -> ServiceCore {
+        try load(try openStore(dataDir: dataDir, databaseURL: nil), settings: settings, now: now)
     }
 
     /// Runs `body` under the lock.
@@ -70,8 +99,10 @@ final class ServiceCore: @unchecked Sendable {
     }
 
     /// Runs a dispatcher step and commits what it changed. When the store refuses the write, the
-    /// dispatcher goes back to where it was and the caller gets 503.
+    /// dispatcher goes back to where it was and the caller gets 503. On a shared database the step
+    /// runs under the cluster lock on a cache caught up with every server's changes.
     func mutate(now: Date, _ step: (inout Dispatcher) throws(APIError) -> Changes) throws(APIError) -> Changes {
+        if store.isShared { return try sharedChange(now: now, step) }
         let saved = dispatcher.begin()
         do {
             let changes = try step(&dispatcher)
@@ -85,8 +116,19 @@ final class ServiceCore: @unchecked Sendable {
     }
 
     /// Runs a dispatcher step without a snapshot (pings and polls: nothing acknowledged depends on it)
-    /// and commits what it changed.
+    /// and commits what it changed. On a shared database a step that changes something runs again as
+    /// a shared change.
     func apply(now: Date, _ step: (inout Dispatcher) -> Changes) throws(APIError) -> Changes {
+        if store.isShared {
+            let saved = dispatcher.begin()
+            let changes = step(&dispatcher)
+            if changes.isEmpty {
+                dispatcher.keep()
+                return changes
+            }
+            dispatcher.rollback(saved)
+            return try sharedChange(now: now) { d in step(&d) }
+        }
         let changes = step(&dispatcher)
         try commit(changes, now: now)
         return changes
@@ -97,81 +139,111 @@ final class ServiceCore: @unchecked Sendable {
         var changes = input
         guard !changes.isEmpty else { return }
         do {
-            try store.db.transaction { () throws(DatabaseError) in try write(&changes) }
+            try store.transaction { () throws(DatabaseError) in try write(&changes, now: now) }
         } catch {
             throw Self.unavailable(error)
         }
-        publish(changes, now: now)
+        record(changes, now: now)
+        http?.hub.wake(wakeKeys(for: changes))
     }
 
     /// Stores a new job and queues it (which may assign it) in one transaction: one fsync before the
-    /// answer, and before the poll of the agent it went to is woken. When the store refuses, nothing changed.
+    /// answer and before the poll of the agent it went to is woken. When the store refuses, nothing
+    /// changed. (Not for a shared database: there a change runs as a shared change.)
     func insertAndDispatch(_ spec: JobSpec, now: Date) throws(APIError) -> Job {
         let saved = dispatcher.begin()
         var changes = Changes()
         var inserted: Job?
         do {
-            try store.db.transaction { () throws(DatabaseError) in
+            try store.transaction { () throws(DatabaseError) in
                 let job = try store.insertJob(spec, now: now)
                 inserted = job
                 changes = dispatcher.add(job, now: now)
-                try write(&changes)
+                try write(&changes, now: now)
             }
         } catch {
             dispatcher.rollback(saved)
             throw Self.unavailable(error)
         }
         dispatcher.keep()
-        publish(changes, now: now)
+        record(changes, now: now)
+        http?.hub.wake(wakeKeys(for: changes))
         guard let job = inserted else { throw APIError(.internalError, "the new job was not stored") }
         return changes.jobs[job.id] ?? job
     }
 
-    /// The store's part of `commit` (call inside a transaction): log lines, then jobs and agents.
-    private func write(_ changes: inout Changes) throws(DatabaseError) {
+    /// Writes what a step changed (inside the caller's transaction): the server's log lines first
+    /// (at the stored log size, its row locked), then jobs and agents.
+    func write(_ changes: inout Changes, now: Date) throws(DatabaseError) {
         for (jobId, line) in changes.logLines {
             guard var job = changes.jobs[jobId] ?? dispatcher.jobs[jobId] else { continue }
             let bytes = Data((line + "\n").utf8)
-            try store.appendLog(jobId, at: job.logSize, bytes)
-            job.logSize += Int64(bytes.count)
+            let size = try store.lockLogSize(jobId) ?? job.logSize
+            try store.appendLog(jobId, at: size, bytes, now: now)
+            job.logSize = size + Int64(bytes.count)
             changes.jobs[jobId] = job
             dispatcher.jobs[jobId]?.logSize = job.logSize
         }
-        for job in changes.jobs.values { try store.updateJob(job) }
+        for job in changes.jobs.values {
+            try store.updateJob(job, cancelAskedAt: dispatcher.cancelAskedAt[job.id])
+            if job.state == .completed { try store.compactLog(job.id) }
+        }
+        for uuid in changes.deleted.keys.sorted() { try store.deleteAgent(uuid) }
         for uuid in changes.agents {
             guard let r = dispatcher.agents[uuid] else { continue }
-            try store.saveAgent(r.agent, secretHash: r.secretHash)
+            try store.saveAgent(StoredAgent(agent: r.agent, secretHash: r.secretHash, lostContact: r.lostContact,
+                                            idleSince: r.idleSince))
             unsavedLastSeen.remove(uuid)
         }
     }
 
-    private func publish(_ changes: Changes, now: Date) {
-        var keys: Set<WaitKey> = [.events]
+    /// The events a change makes (and the dispatch latency it shows).
+    func record(_ changes: Changes, now: Date) {
         for job in changes.jobs.values.sorted(by: { $0.id < $1.id }) {
             if let assigned = job.assignedAt, job.state == .assigned, job.attempt >= 1 {
                 metrics.observeDispatch(seconds: max(0, assigned.timeIntervalSince(job.createdAt)))
             }
-            feed.append(.jobUpdated, job: withReason(job, now: now))
-            if job.state == .completed { announcedReasons[job.id] = nil; keys.insert(.log(job.id)) }
+            emit(.jobUpdated, job: withReason(job, now: now))
+            if job.state == .completed { announcedReasons[job.id] = nil }
         }
-        for (jobId, _) in changes.logLines { keys.insert(.log(jobId)) }
         for uuid in changes.agents.sorted() {
             if let a = dispatcher.view(uuid) {
-                feed.append(.agentUpdated, agent: a)
+                emit(.agentUpdated, agent: a)
                 lastAnnounced[uuid] = now
             }
         }
+        for (uuid, hash) in changes.deleted.sorted(by: { $0.key < $1.key }) {
+            secretIndex[hash] = nil
+            lastAnnounced[uuid] = nil
+            emit(.agentDeleted, uuid: uuid)
+        }
+    }
+
+    /// The long polls a change answers: events, the logs it wrote to or completed, the agents it woke.
+    func wakeKeys(for changes: Changes) -> Set<WaitKey> {
+        var keys: Set<WaitKey> = [.events]
+        for job in changes.jobs.values where job.state == .completed { keys.insert(.log(job.id)) }
+        for (jobId, _) in changes.logLines { keys.insert(.log(jobId)) }
         for uuid in changes.wake { keys.insert(.agentNext(uuid)) }
-        http?.hub.wake(keys)
+        return keys
+    }
+
+    /// Adds an event to the feed: in memory for a server of its own, to the outbox on a shared database.
+    func emit(_ type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil) {
+        if store.isShared {
+            outbox.append(Event(seq: 0, type: type, agent: agent, job: job, uuid: uuid))
+        } else {
+            feed.append(type, agent: agent, job: job, uuid: uuid)
+        }
     }
 
     /// Publishes an event and wakes the events polls, outside any dispatcher change.
     func announce(_ type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil) {
         switch type {
-        case .agentDeleted: feed.append(type, uuid: uuid)
-        default: feed.append(type, agent: agent, job: job, uuid: uuid)
+        case .agentDeleted: emit(type, uuid: uuid)
+        default: emit(type, agent: agent, job: job, uuid: uuid)
         }
-        http?.hub.wake([.events])
+        if !store.isShared { http?.hub.wake([.events]) }
     }
 
     /// A job as the API shows it: scheduled jobs carry their waitingReason.
@@ -203,28 +275,48 @@ final class ServiceCore: @unchecked Sendable {
     func tick(now: Date, flush: Bool) {
         var seen: [(String, Date)] = []
         lock.withLock {
-            let changes = dispatcher.tick(now: now)
-            try? commit(changes, now: now)
-            announceWaitingReasons(now: now)
+            if store.isShared {
+                // The sweeps and waiting reasons are the lease holder's; any server writes its outbox.
+                if isSweeper.withLock({ $0 }) {
+                    announceWaitingReasons(now: now)
+                    sharedTick(now: now)
+                } else if !outbox.isEmpty {
+                    _ = try? sharedChange(now: now) { _ in Changes() }
+                }
+            } else {
+                let changes = dispatcher.tick(now: now)
+                try? commit(changes, now: now)
+                announceWaitingReasons(now: now)
+            }
             if flush {
                 seen = unsavedLastSeen.compactMap { uuid in dispatcher.agents[uuid]?.agent.lastSeenAt.map { (uuid, $0) } }
+                if store.isShared { seen += agentsHoldingPolls(now: now) }  // so the others know they are alive
                 unsavedLastSeen.removeAll()
             }
         }
         // Written outside the lock on a connection of its own: pings never wait for this write.
-        guard !seen.isEmpty, let db = lastSeenDB else { return }
-        lastSeenLock.withLock {
-            do {
-                try db.transaction { () throws(DatabaseError) in
-                    for (uuid, date) in seen {
-                        try db.query("UPDATE agents SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE uuid = ?",
-                                     [.date(date), .text(uuid)])
-                    }
-                }
-            } catch {
-                lock.withLock { unsavedLastSeen.formUnion(seen.map(\.0)) }
-            }
+        guard !seen.isEmpty else { return }
+        do {
+            try store.recordLastSeen(seen.map { (uuid: $0.0, at: $0.1) })
+        } catch {
+            lock.withLock { unsavedLastSeen.formUnion(seen.map(\.0)) }
         }
+    }
+
+    /// Takes or renews the sweeper lease (shared database; the ticker calls this every second, off the lock).
+    func renewSweeperLease(now: Date) {
+        guard store.isShared else { return }
+        let held = (try? store.holdLease("sweeper", holder: leaseHolder, seconds: 5, now: now)) ?? false
+        isSweeper.withLock { $0 = held }
+    }
+
+    /// Whether the database answered the last health check.
+    var isDatabaseReachable: Bool { databaseReachable.withLock { $0 } }
+
+    /// Checks that the database answers (the ticker calls this every second, off the service's lock).
+    func checkDatabase() {
+        let ok = store.isReachable()
+        databaseReachable.withLock { $0 = ok }
     }
 
     /// Publishes job.updated for scheduled jobs whose waitingReason changed. Call with the lock held.
@@ -236,7 +328,7 @@ final class ServiceCore: @unchecked Sendable {
                 announcedReasons[job.id] = reason
                 var j = job
                 j.waitingReason = reason
-                feed.append(.jobUpdated, job: j)
+                emit(.jobUpdated, job: j)
                 changedReasons = true
             }
         }
@@ -246,10 +338,6 @@ final class ServiceCore: @unchecked Sendable {
     /// Flushes lastSeenAt and closes the database (shutdown).
     func close() {
         tick(now: Date(), flush: true)
-        lastSeenLock.withLock {
-            lastSeenDB?.close()
-            lastSeenDB = nil
-        }
         lock.withLock { store.close() }
     }
 
@@ -267,4 +355,6 @@ struct ServerSettings: Sendable {
     var autoRegisterKey: String?
     var pingIntervalSeconds: Int
     var lostContactAfter: TimeInterval
+    /// Logs of jobs completed longer ago than this are removed; nil keeps them forever.
+    var logRetention: TimeInterval? = 90 * 86400
 }

@@ -1,258 +1,164 @@
 import Foundation
 import MonitorModels
 
-/// The server's durable state in SQLite (WAL, synchronous=FULL): agents, jobs, logs, configuration.
-/// Every method runs in the caller's serialization (the service's lock); writes commit before returning.
-final class Store {
-    static let schemaVersion: Int64 = 1
-    let db: Database
-    /// The database file.
-    let path: String
-    private let encoder = MMSJSON.encoder()
-    private let decoder = MMSJSON.decoder()
+/// Every read and write the server makes to its durable state, behind one seam: `SQLiteStore` (the
+/// embedded default) and `PostgresStore` implement it, and one store test suite runs against both.
+/// Methods run in the caller's serialization (the service's lock); writes made inside `transaction`
+/// commit together, and any other write commits before it returns. No SQL lives outside the stores.
+protocol Store: AnyObject {
+    /// Closes every connection (shutdown).
+    func close()
+    /// True when the database answers a read now (on the side connection; /healthz).
+    func isReachable() -> Bool
+    /// Runs `body` in one transaction; rolls back when it throws.
+    func transaction<T>(_ body: () throws(DatabaseError) -> T) throws(DatabaseError) -> T
 
-    /// Opens or creates `DATA_DIR/mms.sqlite3` and brings its schema up to date.
-    init(dataDir: String) throws(DatabaseError) {
-        path = dataDir + "/mms.sqlite3"
-        db = try Database(path: path)
-        try db.exec("PRAGMA journal_mode=WAL")
-        try db.exec("PRAGMA synchronous=FULL")
-        try db.exec("PRAGMA foreign_keys=ON")
-        try migrate()
-    }
-
-    func close() { db.close() }
-
-    private func migrate() throws(DatabaseError) {
-        try db.exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)")
-        var current: Int64 = 0
-        try db.query("SELECT MAX(version) FROM schema_version") { row in current = row.optInt(0) ?? 0 }
-        if current > Self.schemaVersion {
-            throw DatabaseError(code: 1, message: "the data dir was written by a newer mms-server (schema \(current)); upgrade this server")
-        }
-        if current < 1 {
-            try db.transaction { () throws(DatabaseError) in
-                try db.exec("""
-                    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                    CREATE TABLE agents(
-                      uuid TEXT PRIMARY KEY, name TEXT NOT NULL, hostname TEXT NOT NULL, os TEXT NOT NULL,
-                      version TEXT NOT NULL, ip_address TEXT, config_state TEXT NOT NULL, resources TEXT NOT NULL,
-                      environments TEXT NOT NULL, secret_hash TEXT NOT NULL, registered_at REAL NOT NULL, last_seen_at REAL);
-                    CREATE TABLE jobs(
-                      id INTEGER PRIMARY KEY AUTOINCREMENT, spec TEXT NOT NULL, state TEXT NOT NULL, result TEXT,
-                      exit_code INTEGER, failure_reason TEXT, agent_uuid TEXT, agent_name TEXT, attempt INTEGER NOT NULL,
-                      log_size INTEGER NOT NULL, created_at REAL NOT NULL, assigned_at REAL, started_at REAL, finished_at REAL);
-                    CREATE INDEX jobs_by_state ON jobs(state, id);
-                    CREATE TABLE job_attempts(job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, agent_uuid TEXT NOT NULL,
-                      PRIMARY KEY(job_id, attempt));
-                    CREATE TABLE log_chunks(job_id INTEGER NOT NULL, start INTEGER NOT NULL, data BLOB NOT NULL,
-                      PRIMARY KEY(job_id, start));
-                    CREATE TABLE config(name TEXT PRIMARY KEY, value TEXT NOT NULL, secret INTEGER NOT NULL, updated_at REAL NOT NULL);
-                    INSERT INTO schema_version(version) VALUES (1);
-                    """)
-            }
-        }
-    }
-
-    // MARK: - Meta
-
-    func meta(_ key: String) throws(DatabaseError) -> String? {
-        var v: String?
-        try db.query("SELECT value FROM meta WHERE key = ?", [.text(key)]) { row in v = row.text(0) }
-        return v
-    }
-
-    func setMeta(_ key: String, _ value: String) throws(DatabaseError) {
-        try db.query("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                     [.text(key), .text(value)])
-    }
-
-    // MARK: - Agents
+    /// A server-wide setting (config version, event base).
+    func meta(_ key: String) throws(DatabaseError) -> String?
+    func setMeta(_ key: String, _ value: String) throws(DatabaseError)
+    /// Stores `value` under `key` unless a value is there already; returns the one kept.
+    func claimMeta(_ key: String, _ value: String) throws(DatabaseError) -> String
 
     /// Every stored agent, with its secret hash.
-    func loadAgents() throws(DatabaseError) -> [(Agent, String)] {
-        var out: [(Agent, String)] = []
-        try db.query("""
-            SELECT uuid, name, hostname, os, version, ip_address, config_state, resources, environments, secret_hash,
-                   registered_at, last_seen_at FROM agents
-            """) { row in
-            let agent = Agent(
-                uuid: row.text(0), name: row.text(1), hostname: row.text(2), os: row.text(3), version: row.text(4),
-                ipAddress: row.optText(5), configState: AgentConfigState(rawValue: row.text(6)) ?? .pending,
-                resources: decodeList(row.text(7)), environments: decodeList(row.text(8)),
-                registeredAt: row.date(10), lastSeenAt: row.optDate(11))
-            out.append((agent, row.text(9)))
-        }
-        return out
-    }
-
-    func saveAgent(_ a: Agent, secretHash: String) throws(DatabaseError) {
-        try db.query("""
-            INSERT INTO agents(uuid, name, hostname, os, version, ip_address, config_state, resources, environments,
-                               secret_hash, registered_at, last_seen_at)
-            VALUES(?,?,?,?,?,?,?,?,?,?,?,?)
-            ON CONFLICT(uuid) DO UPDATE SET name=excluded.name, hostname=excluded.hostname, os=excluded.os,
-              version=excluded.version, ip_address=excluded.ip_address, config_state=excluded.config_state,
-              resources=excluded.resources, environments=excluded.environments, last_seen_at=excluded.last_seen_at
-            """, [.text(a.uuid), .text(a.name), .text(a.hostname), .text(a.os), .text(a.version), .opt(a.ipAddress),
-                  .text(a.configState.rawValue), .text(encodeList(a.resources)), .text(encodeList(a.environments)),
-                  .text(secretHash), .date(a.registeredAt), .opt(a.lastSeenAt)])
-    }
-
-    func touchAgent(_ uuid: String, lastSeenAt: Date) throws(DatabaseError) {
-        try db.query("UPDATE agents SET last_seen_at = ? WHERE uuid = ?", [.date(lastSeenAt), .text(uuid)])
-    }
-
-    func deleteAgent(_ uuid: String) throws(DatabaseError) {
-        try db.query("DELETE FROM agents WHERE uuid = ?", [.text(uuid)])
-    }
-
-    // MARK: - Jobs
-
-    private static let jobColumns = """
-        id, spec, state, result, exit_code, failure_reason, agent_uuid, agent_name, attempt, log_size,
-        created_at, assigned_at, started_at, finished_at
-        """
-
-    private func job(from row: Row) -> Job? {
-        guard let spec = try? decoder.decode(JobSpec.self, from: Data(row.text(1).utf8)),
-              let state = JobState(rawValue: row.text(2)) else { return nil }
-        return Job(
-            id: row.int(0), spec: spec, state: state, result: row.optText(3).flatMap(JobResult.init(rawValue:)),
-            exitCode: row.optInt(4).map { Int($0) }, failureReason: row.optText(5), agentUuid: row.optText(6),
-            agentName: row.optText(7), attempt: Int(row.int(8)), logSize: row.int(9), createdAt: row.date(10),
-            assignedAt: row.optDate(11), startedAt: row.optDate(12), finishedAt: row.optDate(13))
-    }
+    func loadAgents() throws(DatabaseError) -> [(Agent, String)]
+    /// Every stored agent with what the dispatcher keeps beside it (a replica's cache is built from these).
+    func loadAgentStates() throws(DatabaseError) -> [StoredAgent]
+    func saveAgent(_ a: StoredAgent) throws(DatabaseError)
+    func deleteAgent(_ uuid: String) throws(DatabaseError)
+    /// Moves agents' lastSeenAt forward (never back), on a connection of its own so it never waits
+    /// for the service's lock.
+    func recordLastSeen(_ seen: [(uuid: String, at: Date)]) throws(DatabaseError)
 
     /// Inserts a new job and returns it with its id.
-    func insertJob(_ spec: JobSpec, now: Date) throws(DatabaseError) -> Job {
-        let specText = String(decoding: (try? encoder.encode(spec)) ?? Data("{}".utf8), as: UTF8.self)
-        try db.query("INSERT INTO jobs(spec, state, attempt, log_size, created_at) VALUES(?, 'scheduled', 1, 0, ?)",
-                     [.text(specText), .date(now)])
-        return Job(id: db.lastInsertRowID, spec: spec, createdAt: now)
-    }
-
-    /// Writes a job's state fields (the spec never changes).
-    func updateJob(_ j: Job) throws(DatabaseError) {
-        try db.query("""
-            UPDATE jobs SET state=?, result=?, exit_code=?, failure_reason=?, agent_uuid=?, agent_name=?, attempt=?,
-              log_size=?, assigned_at=?, started_at=?, finished_at=? WHERE id=?
-            """, [.text(j.state.rawValue), .opt(j.result?.rawValue), .opt(j.exitCode.map { Int64($0) }),
-                  .opt(j.failureReason), .opt(j.agentUuid), .opt(j.agentName), .int(Int64(j.attempt)), .int(j.logSize),
-                  .opt(j.assignedAt), .opt(j.startedAt), .opt(j.finishedAt), .int(j.id)])
-        if let uuid = j.agentUuid, j.state == .assigned {
-            try db.query("INSERT OR REPLACE INTO job_attempts(job_id, attempt, agent_uuid) VALUES(?,?,?)",
-                         [.int(j.id), .int(Int64(j.attempt)), .text(uuid)])
-        }
-    }
-
-    func job(_ id: Int64) throws(DatabaseError) -> Job? {
-        var out: Job?
-        try db.query("SELECT \(Self.jobColumns) FROM jobs WHERE id = ?", [.int(id)]) { row in out = job(from: row) }
-        return out
-    }
-
-    /// Jobs that are not completed (loaded into the dispatcher at start).
-    func activeJobs() throws(DatabaseError) -> [Job] {
-        var out: [Job] = []
-        try db.query("SELECT \(Self.jobColumns) FROM jobs WHERE state != 'completed' ORDER BY id") { row in
-            if let j = job(from: row) { out.append(j) }
-        }
-        return out
-    }
-
+    func insertJob(_ spec: JobSpec, now: Date) throws(DatabaseError) -> Job
+    /// Writes a job's state fields (the spec and the log size, which only log appends move, stay) and,
+    /// when assigned, its attempt's owner.
+    func updateJob(_ j: Job, cancelAskedAt: Date?) throws(DatabaseError)
+    /// When a cancel was asked for each job in `cancelling`.
+    func cancelsAsked() throws(DatabaseError) -> [Int64: Date]
+    func job(_ id: Int64) throws(DatabaseError) -> Job?
+    /// Jobs that are not completed, oldest first.
+    func activeJobs() throws(DatabaseError) -> [Job]
     /// Newest first, optionally one state only.
-    func listJobs(state: JobState?, limit: Int) throws(DatabaseError) -> [Job] {
-        var out: [Job] = []
-        if let state {
-            try db.query("SELECT \(Self.jobColumns) FROM jobs WHERE state = ? ORDER BY id DESC LIMIT ?",
-                         [.text(state.rawValue), .int(Int64(limit))]) { row in if let j = job(from: row) { out.append(j) } }
-        } else {
-            try db.query("SELECT \(Self.jobColumns) FROM jobs ORDER BY id DESC LIMIT ?", [.int(Int64(limit))]) { row in
-                if let j = job(from: row) { out.append(j) }
-            }
-        }
-        return out
-    }
-
+    func listJobs(state: JobState?, limit: Int) throws(DatabaseError) -> [Job]
+    func completedJobCount() throws(DatabaseError) -> Int
     /// Attempt owners of the active jobs: job → attempt → agent uuid.
-    func attemptOwners() throws(DatabaseError) -> [Int64: [Int: String]] {
-        var out: [Int64: [Int: String]] = [:]
-        try db.query("""
-            SELECT a.job_id, a.attempt, a.agent_uuid FROM job_attempts a JOIN jobs j ON j.id = a.job_id
-            WHERE j.state != 'completed'
-            """) { row in out[row.int(0), default: [:]][Int(row.int(1))] = row.text(2) }
-        return out
-    }
+    func attemptOwners() throws(DatabaseError) -> [Int64: [Int: String]]
+    /// Agents that ever held an attempt of a job.
+    func attemptAgents(_ jobId: Int64) throws(DatabaseError) -> Set<String>
 
-    // MARK: - Logs
+    /// Stores one chunk of a job's log at `start` with its arrival index (`LogArrivals.blob`).
+    func insertLogChunk(_ jobId: Int64, start: Int64, _ bytes: Data, arrivals: Data) throws(DatabaseError)
+    func setLogSize(_ jobId: Int64, _ size: Int64) throws(DatabaseError)
+    /// The last `count` chunks of a job, oldest first, without their bytes.
+    func logChunkInfos(_ jobId: Int64, newest count: Int) throws(DatabaseError) -> [LogChunks.Info]
+    /// Replaces contiguous chunks by one holding their bytes and arrivals (no-op when they changed meanwhile).
+    func mergeLogChunks(_ jobId: Int64, _ group: [LogChunks.Info]) throws(DatabaseError)
+    /// Up to `limit` bytes of a job's log from `offset` (with arrival times when asked), stopping early
+    /// only where the stored chunks are not contiguous.
+    func readLogWindow(_ jobId: Int64, from offset: Int64, limit: Int, withArrivals: Bool) throws(DatabaseError) -> LogWindow
+    /// Removes the logs of at most `limit` jobs completed before `cutoff`; returns them.
+    func removeLogs(completedBefore cutoff: Date, now: Date, limit: Int) throws(DatabaseError) -> [(id: Int64, size: Int64)]
+    /// Bytes of log held and rows holding them (for /metrics), read without the service's lock.
+    func logTotals() throws(DatabaseError) -> (bytes: Int64, chunks: Int64)
+    /// Rows of one job's log.
+    func logChunkCount(_ jobId: Int64) throws(DatabaseError) -> Int
 
-    /// Appends bytes at the end of a job's log (the caller has checked the offset); returns the new size.
-    func appendLog(_ jobId: Int64, at size: Int64, _ bytes: Data) throws(DatabaseError) {
-        guard !bytes.isEmpty else { return }
-        try db.query("INSERT INTO log_chunks(job_id, start, data) VALUES(?,?,?)", [.int(jobId), .int(size), .blob(bytes)])
-        try db.query("UPDATE jobs SET log_size = ? WHERE id = ?", [.int(size + Int64(bytes.count)), .int(jobId)])
-    }
+    // MARK: Several servers on one database (PostgreSQL; SQLite has one server and answers trivially)
 
-    /// Up to `limit` bytes of a job's log from `offset`, read chunk by chunk (never the whole log).
-    func readLog(_ jobId: Int64, from offset: Int64, limit: Int) throws(DatabaseError) -> Data {
-        var out = Data()
-        var first = true
-        try db.query("""
-            SELECT start, data FROM log_chunks WHERE job_id = ? AND start >= COALESCE(
-              (SELECT MAX(start) FROM log_chunks WHERE job_id = ? AND start <= ?), 0) ORDER BY start LIMIT 64
-            """, [.int(jobId), .int(jobId), .int(offset)]) { row in
-            guard out.count < limit else { return }
-            let start = row.int(0)
-            var data = row.blob(1)
-            if first {
-                first = false
-                let skip = Int(max(0, offset - start))
-                if skip >= data.count { return }
-                data = data.subdata(in: skip..<data.count)
-            }
-            out.append(data.prefix(limit - out.count))
-        }
-        return out
-    }
+    /// True when other servers may share this database: changes are then made under the cluster-wide
+    /// lock (`beginSharedChange`) and each server's cache catches up with `changes(since:)`.
+    var isShared: Bool { get }
+    /// Inside a transaction: waits for the cluster-wide change lock and returns this change's revision,
+    /// stamped on every agent and job row written until the transaction ends.
+    func beginSharedChange() throws(DatabaseError) -> Int64
+    /// The revision of the last committed change.
+    func currentRevision() throws(DatabaseError) -> Int64
+    /// What was committed after revision `known`.
+    func changes(since known: Int64) throws(DatabaseError) -> StoreChanges
+    /// A job's log size as stored, its row locked until the transaction ends (log appends and the
+    /// server's own log lines serialize on it).
+    func lockLogSize(_ jobId: Int64) throws(DatabaseError) -> Int64?
+    /// The newest contact each server recorded for these agents.
+    func lastSeen(_ uuids: [String]) throws(DatabaseError) -> [String: Date]
+    /// Numbers events in the change's transaction (gap-free, in commit order) and stores them.
+    func appendEvents(_ events: [Event]) throws(DatabaseError) -> [Event]
+    /// Stored events after `since`.
+    func events(after since: Int64, limit: Int) throws(DatabaseError) -> EventPage
+    /// Drops all but the newest `count` stored events.
+    func trimEvents(keeping count: Int) throws(DatabaseError)
+    /// Takes or renews the lease `name` for `holder`; false while another holder's lease runs.
+    func holdLease(_ name: String, holder: String, seconds: Double, now: Date) throws(DatabaseError) -> Bool
+    /// Tells the other servers what changed (after the change committed).
+    func notifyOthers(_ payload: String)
 
-    // MARK: - Configuration
-
-    func configEntries() throws(DatabaseError) -> [(name: String, value: String, secret: Bool, updatedAt: Date)] {
-        var out: [(String, String, Bool, Date)] = []
-        try db.query("SELECT name, value, secret, updated_at FROM config ORDER BY name") { row in
-            out.append((row.text(0), row.text(1), row.int(2) != 0, row.date(3)))
-        }
-        return out
-    }
-
-    func putConfig(_ name: String, value: String, secret: Bool, now: Date) throws(DatabaseError) {
-        try db.query("""
-            INSERT INTO config(name, value, secret, updated_at) VALUES(?,?,?,?)
-            ON CONFLICT(name) DO UPDATE SET value=excluded.value, secret=excluded.secret, updated_at=excluded.updated_at
-            """, [.text(name), .text(value), .int(secret ? 1 : 0), .date(now)])
-    }
-
-    func deleteConfig(_ name: String) throws(DatabaseError) {
-        try db.query("DELETE FROM config WHERE name = ?", [.text(name)])
-    }
-
-    // MARK: - Helpers
-
-    private func encodeList(_ list: [String]) -> String {
-        String(decoding: (try? encoder.encode(list)) ?? Data("[]".utf8), as: UTF8.self)
-    }
-
-    private func decodeList(_ text: String) -> [String] {
-        (try? decoder.decode([String].self, from: Data(text.utf8))) ?? []
-    }
+    func configEntries() throws(DatabaseError) -> [StoredConfigEntry]
+    func putConfig(_ name: String, value: String, secret: Bool, now: Date) throws(DatabaseError)
+    func deleteConfig(_ name: String) throws(DatabaseError)
 }
 
+/// A window of a job's log as stored: the bytes from `offset` and when each part of them arrived.
+struct LogWindow {
+    var offset: Int64
+    var bytes: Data
+    var arrivals: LogArrivals
+}
+
+/// An agent as stored, with what the dispatcher keeps beside it.
+struct StoredAgent: Sendable, Equatable {
+    var agent: Agent
+    /// Lower-case hex SHA-256 of the agent's secret.
+    var secretHash: String
+    /// The sweeper found it unreachable; cleared by its next contact.
+    var lostContact = false
+    /// Since when it has had no job (the dispatcher gives work to the agent idle longest).
+    var idleSince: Date?
+}
+
+/// What other servers committed after a revision: the rows a server's cache takes in.
+struct StoreChanges: Sendable {
+    /// The revision these changes bring the cache to.
+    var revision: Int64
+    var agents: [StoredAgent] = []
+    var deletedAgents: [String] = []
+    var jobs: [(job: Job, cancelAskedAt: Date?)] = []
+    /// Attempt owners of the changed jobs that are still active.
+    var attempts: [Int64: [Int: String]] = [:]
+    var configVersion: Int64?
+
+    var isEmpty: Bool { agents.isEmpty && deletedAgents.isEmpty && jobs.isEmpty && configVersion == nil }
+}
+
+/// A configuration entry as stored (secret values included).
+struct StoredConfigEntry: Sendable, Equatable {
+    var name: String
+    var value: String
+    var secret: Bool
+    var updatedAt: Date
+}
+
+/// Log writes built from the stores' primitives, so both stores merge chunks by the same rules.
 extension Store {
-    /// Agents that ever held an attempt of a job.
-    func attemptAgents(_ jobId: Int64) throws(DatabaseError) -> Set<String> {
-        var out: Set<String> = []
-        try db.query("SELECT agent_uuid FROM job_attempts WHERE job_id = ?", [.int(jobId)]) { row in out.insert(row.text(0)) }
-        return out
+    /// Appends bytes at the end of a job's log (the caller has checked the offset and holds a transaction),
+    /// recording when they arrived, then merges small chunks at the tail (`LogChunks.tailMerge`).
+    func appendLog(_ jobId: Int64, at size: Int64, _ bytes: Data, now: Date) throws(DatabaseError) {
+        guard !bytes.isEmpty else { return }
+        try insertLogChunk(jobId, start: size, bytes, arrivals: LogArrivals(offset: size, at: now).blob)
+        try setLogSize(jobId, size + Int64(bytes.count))
+        while let group = LogChunks.tailMerge(try logChunkInfos(jobId, newest: LogChunks.fanIn)) {
+            try mergeLogChunks(jobId, group)
+        }
+    }
+
+    /// Merges what is still small in a completed job's log (`LogChunks.compaction`).
+    func compactLog(_ jobId: Int64) throws(DatabaseError) {
+        for group in LogChunks.compaction(try logChunkInfos(jobId, newest: 100_000)) {
+            try mergeLogChunks(jobId, group)
+        }
+    }
+
+    /// Up to `limit` bytes of a job's log from `offset`.
+    func readLog(_ jobId: Int64, from offset: Int64, limit: Int) throws(DatabaseError) -> Data {
+        try readLogWindow(jobId, from: offset, limit: limit, withArrivals: false).bytes
     }
 }

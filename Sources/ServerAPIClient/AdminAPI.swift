@@ -33,6 +33,8 @@ public struct AdminAPI: Sendable {
     public var deleteConfig: @Sendable (_ name: String) async throws(ClientError) -> Void
     /// GET /jobs/{id}/log?offset=N&wait=S.
     public var readLog: @Sendable (_ id: Int64, _ offset: Int64, _ waitSeconds: Int) async throws(ClientError) -> LogSlice
+    /// GET /jobs/{id}/log?offset=N&timestamps=1: when each line from N reached the server (at most `maxLines` decoded).
+    public var readLogTimestamps: @Sendable (_ id: Int64, _ offset: Int64, _ maxLines: Int) async throws(ClientError) -> LogStampPage
     /// GET /events?since=SEQ&wait=S (since nil: just the current `next`).
     public var events: @Sendable (_ since: Int64?, _ waitSeconds: Int) async throws(ClientError) -> EventBatch
     /// GET /api/v1/version.
@@ -55,7 +57,9 @@ public struct AdminAPI: Sendable {
         deleteConfig: @escaping @Sendable (_ name: String) async throws(ClientError) -> Void,
         readLog: @escaping @Sendable (_ id: Int64, _ offset: Int64, _ waitSeconds: Int) async throws(ClientError) -> LogSlice,
         events: @escaping @Sendable (_ since: Int64?, _ waitSeconds: Int) async throws(ClientError) -> EventBatch,
-        version: @escaping @Sendable () async throws(ClientError) -> VersionInfo
+        version: @escaping @Sendable () async throws(ClientError) -> VersionInfo,
+        readLogTimestamps: @escaping @Sendable (_ id: Int64, _ offset: Int64, _ maxLines: Int) async throws(ClientError) -> LogStampPage
+            = { _, _, _ throws(ClientError) in throw .badResponse("this client has no log timestamps") }
     ) {
         self.listAgents = listAgents
         self.getAgent = getAgent
@@ -71,6 +75,7 @@ public struct AdminAPI: Sendable {
         self.putConfig = putConfig
         self.deleteConfig = deleteConfig
         self.readLog = readLog
+        self.readLogTimestamps = readLogTimestamps
         self.events = events
         self.version = version
     }
@@ -79,7 +84,12 @@ public struct AdminAPI: Sendable {
 extension AdminAPI {
     /// The live client: talks to `serverURL` with the admin token.
     public static func live(serverURL: URL, token: String) -> AdminAPI {
-        let t = HTTPTransport(baseURL: serverURL, token: token)
+        live(servers: ServerPool(serverURL), token: token)
+    }
+
+    /// The live client over several servers: every call goes to the one `servers` uses, and moves on with it.
+    public static func live(servers: ServerPool, token: String) -> AdminAPI {
+        let t = HTTPTransport(servers: servers, token: token)
         let none: Int? = nil
         return AdminAPI(
             listAgents: { () async throws(ClientError) in
@@ -98,7 +108,7 @@ extension AdminAPI {
                 _ = try await t.send("DELETE", "/api/v1/agents/\(uuid)")
             },
             createJob: { (spec) async throws(ClientError) in
-                try await t.json("POST", "/api/v1/jobs", body: spec, as: Job.self)
+                try await t.json("POST", "/api/v1/jobs", body: spec, as: Job.self, repeatable: false)
             },
             listJobs: { (state, limit) async throws(ClientError) in
                 var q: [(String, String)] = []
@@ -113,7 +123,7 @@ extension AdminAPI {
                 try await t.json("POST", "/api/v1/jobs/\(id)/cancel", body: none, as: Job.self)
             },
             rerunJob: { (id) async throws(ClientError) in
-                try await t.json("POST", "/api/v1/jobs/\(id)/rerun", body: none, as: Job.self)
+                try await t.json("POST", "/api/v1/jobs/\(id)/rerun", body: none, as: Job.self, repeatable: false)
             },
             listConfig: { () async throws(ClientError) in
                 try await t.json("GET", "/api/v1/config", body: none, as: ConfigEntryList.self).entries
@@ -139,6 +149,14 @@ extension AdminAPI {
             },
             version: { () async throws(ClientError) in
                 try await t.json("GET", "/api/v1/version", body: none, as: VersionInfo.self)
+            },
+            readLogTimestamps: { (id, offset, maxLines) async throws(ClientError) in
+                let reply = try await t.send("GET", "/api/v1/jobs/\(id)/log", query: [("offset", String(offset)), ("timestamps", "1")])
+                guard reply.headers["content-type"]?.hasPrefix("application/x-ndjson") == true else {
+                    throw .badResponse("the server at \(servers.inUse.absoluteString) does not send log timestamps (it is older than this console)")
+                }
+                let next = reply.headers["x-log-next-offset"].flatMap { Int64($0) }
+                return try LogStampReader.parse(reply.body, maxLines: maxLines, headerNext: next)
             }
         )
     }

@@ -38,17 +38,27 @@ public struct AgentAPI: Sendable {
 }
 
 extension AgentAPI {
-    /// The live client: talks to `serverURL` with the agent's secret as bearer token (plain http over
-    /// the transport's own sockets: these calls are on the way from a job's arrival to its first log bytes).
+    /// The live client: talks to `serverURL` with the agent's secret as bearer token.
     public static func live(serverURL: URL, secret: String) -> AgentAPI {
-        let t = HTTPTransport(baseURL: serverURL, token: secret, directHTTP: true)
+        live(servers: ServerPool(serverURL), secret: secret)
+    }
+
+    /// The live client over several servers: every call goes to the one `servers` uses, and moves on with it.
+    /// Plain http goes over the transport's own sockets: these calls are on the way from a job's arrival
+    /// to its first log bytes, and from a cancel to its SIGTERM.
+    public static func live(servers: ServerPool, secret: String) -> AgentAPI {
+        let t = HTTPTransport(servers: servers, token: secret, directHTTP: true)
+        // A server that died with its host, or was cut off, never refuses: only a timeout shows it. With other
+        // servers to go to, a ping (answered in milliseconds when all is well) gives up after 4 s, so the agent
+        // is on another server within two ping intervals; alone, it waits as long as any call.
+        let pingTimeout: TimeInterval = servers.servers.others.isEmpty ? 30 : 4
         return AgentAPI(
             register: { (req) async throws(ClientError) in
                 let reply = try await t.send("POST", "/api/v1/agents/register", body: MMSJSON.encode(req))
                 return (try t.decode(Agent.self, reply.body), reply.status == 202)
             },
             ping: { (uuid, req) async throws(ClientError) in
-                try await t.json("POST", "/api/v1/agents/\(uuid)/ping", body: req, as: PingResponse.self)
+                try await t.json("POST", "/api/v1/agents/\(uuid)/ping", body: req, as: PingResponse.self, timeout: pingTimeout)
             },
             next: { (uuid, wait) async throws(ClientError) in
                 let reply = try await t.send(

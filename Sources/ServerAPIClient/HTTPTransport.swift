@@ -56,23 +56,37 @@ public struct HTTPReply: Sendable {
 }
 
 /// Sends requests to an MMS server with a bearer token and turns error answers into ClientError.
+/// Every request goes through `servers`: with several servers a call that cannot reach one is tried on the next.
 public struct HTTPTransport: Sendable {
-    public let baseURL: URL
+    /// The preferred server (the first of `servers`).
+    public var baseURL: URL { servers.servers.first }
+    /// The servers this transport's calls go to, shared with whoever watches the moves.
+    public let servers: ServerPool
     public let token: String
     let session: URLSession
-    /// Plain http without URLSession (see `PlainHTTPClient`), when asked for and the URL allows it.
-    let plain: PlainHTTPClient?
+    /// Plain http without URLSession (see `PlainHTTPClient`), per server, when asked for and the URL allows it.
+    let direct: [URL: PlainHTTPClient]
 
     /// A transport for `baseURL` (e.g. http://127.0.0.1:8765) that authenticates with `token`.
     /// For https it trusts the system store only (see `TrustStore`): on Linux a program cannot add a CA.
-    /// With `directHTTP`, an `http://` server is spoken to over sockets of the transport's own
-    /// (~0.03 ms a request on loopback instead of URLSession's ~0.5 ms); https, and any http when a
-    /// proxy is set in the environment, still go through URLSession.
     public init(baseURL: URL, token: String, directHTTP: Bool = false,
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
-        self.baseURL = baseURL
+        self.init(servers: ServerPool(baseURL), token: token, directHTTP: directHTTP, environment: environment)
+    }
+
+    /// A transport whose calls go to the servers of `servers` (see `ServerPool`), authenticating with `token`.
+    /// With `directHTTP`, an `http://` server is spoken to over sockets of the transport's own (~0.03 ms a
+    /// request on loopback instead of URLSession's ~0.5 ms); https, and any http when a proxy is set in the
+    /// environment, still go through URLSession.
+    public init(servers: ServerPool, token: String, directHTTP: Bool = false,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.servers = servers
         self.token = token
-        self.plain = directHTTP ? Self.directClient(baseURL, environment: environment) : nil
+        var direct: [URL: PlainHTTPClient] = [:]
+        if directHTTP {
+            for url in servers.servers.all { direct[url] = Self.directClient(url, environment: environment) }
+        }
+        self.direct = direct
         let config = URLSessionConfiguration.ephemeral
         config.timeoutIntervalForRequest = 90
         config.timeoutIntervalForResource = 120
@@ -88,29 +102,49 @@ public struct HTTPTransport: Sendable {
         let proxies = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
         if proxies.contains(where: { !(environment[$0] ?? "").isEmpty }) { return nil }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return PlainHTTPClient(host: host, port: UInt16(url.port ?? 80))
+        return PlainHTTPClient(host: host, port: UInt16(url.port ?? 80), server: url.absoluteString)
     }
 
-    /// Builds the URL for an API path such as "/api/v1/agents" with query items.
+    /// Builds the URL for an API path such as "/api/v1/agents" with query items, on the server in use.
     public func url(_ path: String, query: [(String, String)] = []) -> URL {
-        var comps = URLComponents(url: baseURL, resolvingAgainstBaseURL: false) ?? URLComponents()
+        Self.url(servers.inUse, path, query: query)
+    }
+
+    /// Builds the URL for an API path with query items on the server at `base`.
+    static func url(_ base: URL, _ path: String, query: [(String, String)]) -> URL {
+        var comps = URLComponents(url: base, resolvingAgainstBaseURL: false) ?? URLComponents()
         let prefix = comps.path.hasSuffix("/") ? String(comps.path.dropLast()) : comps.path
         comps.percentEncodedPath = prefix + path
         if !query.isEmpty {
             comps.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) }
         }
-        return comps.url ?? baseURL
+        return comps.url ?? base
     }
 
     /// Sends one request; any status >= 400 becomes `ClientError.api`, transport failures `.unreachable`.
-    /// `timeout` bounds the whole request (long polls pass more than their wait).
+    /// `timeout` bounds the whole request (long polls pass more than their wait). A request that creates
+    /// something passes `repeatable: false`: it is tried on another server only when it surely never got anywhere.
+    /// A long poll (a `wait` above 0 in the query) follows the pool when it moves (`ServerPool.runFollowingMoves`).
     public func send(
         _ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
-        contentType: String = "application/json", timeout: TimeInterval = 30
+        contentType: String = "application/json", timeout: TimeInterval = 30, repeatable: Bool = true
     ) async throws(ClientError) -> HTTPReply {
-        if let plain {
-            let target = url(path, query: query)
-            var comps = URLComponents(url: target, resolvingAgainstBaseURL: false) ?? URLComponents()
+        let attempt: @Sendable (URL) async throws(ClientError) -> HTTPReply = { (base) async throws(ClientError) in
+            try await sendOnce(to: base, method, path, query: query, body: body, contentType: contentType, timeout: timeout)
+        }
+        if repeatable, query.contains(where: { $0.0 == "wait" && (Int($0.1) ?? 0) > 0 }) {
+            return try await servers.runFollowingMoves(attempt)
+        }
+        return try await servers.run(repeatable: repeatable, attempt)
+    }
+
+    /// One try of a request at the server `base`.
+    func sendOnce(
+        to base: URL, _ method: String, _ path: String, query: [(String, String)], body: Data?,
+        contentType: String, timeout: TimeInterval
+    ) async throws(ClientError) -> HTTPReply {
+        if let plain = direct[base] {
+            var comps = URLComponents(url: Self.url(base, path, query: query), resolvingAgainstBaseURL: false) ?? URLComponents()
             if comps.percentEncodedPath.isEmpty { comps.percentEncodedPath = "/" }
             var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]
             if body != nil { headers.append(("Content-Type", contentType)) }
@@ -120,7 +154,7 @@ public struct HTTPTransport: Sendable {
             if reply.status >= 400 { throw Self.apiError(reply) }
             return reply
         }
-        var request = URLRequest(url: url(path, query: query))
+        var request = URLRequest(url: Self.url(base, path, query: query))
         request.httpMethod = method
         request.timeoutInterval = timeout
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
@@ -134,10 +168,10 @@ public struct HTTPTransport: Sendable {
         do {
             (data, response) = try await session.data(for: request)
         } catch {
-            throw .unreachable("cannot reach the server at \(baseURL.absoluteString): \(Self.describe(error))")
+            throw .unreachable("cannot reach the server at \(base.absoluteString): \(Self.describe(error))")
         }
         guard let http = response as? HTTPURLResponse else {
-            throw .badResponse("the server at \(baseURL.absoluteString) did not answer HTTP")
+            throw .badResponse("the server at \(base.absoluteString) did not answer HTTP")
         }
         var headers: [String: String] = [:]
         for (k, v) in http.allHeaderFields {
@@ -153,10 +187,10 @@ public struct HTTPTransport: Sendable {
     /// Sends JSON and decodes a JSON answer.
     public func json<Out: Decodable>(
         _ method: String, _ path: String, query: [(String, String)] = [], body: (some Encodable)? = Optional<Int>.none,
-        as: Out.Type, timeout: TimeInterval = 30
+        as: Out.Type, timeout: TimeInterval = 30, repeatable: Bool = true
     ) async throws(ClientError) -> Out {
         let data = body.map { MMSJSON.encode($0) }
-        let reply = try await send(method, path, query: query, body: data, timeout: timeout)
+        let reply = try await send(method, path, query: query, body: data, timeout: timeout, repeatable: repeatable)
         return try decode(Out.self, reply.body)
     }
 
@@ -169,6 +203,7 @@ public struct HTTPTransport: Sendable {
         }
     }
 
+    /// The typed error of an error answer: the contract's JSON error, or a sentence quoting the body.
     static func apiError(_ reply: HTTPReply) -> ClientError {
         if let env = try? MMSJSON.decode(APIErrorEnvelope.self, from: reply.body) {
             return .api(status: reply.status, error: env.error)
@@ -178,13 +213,21 @@ public struct HTTPTransport: Sendable {
         return .api(status: reply.status, error: APIError(code, "the server answered \(reply.status): \(text)"))
     }
 
+    /// How `describe` says a connection the server refused.
+    static let refused = "connection refused"
+    /// How `describe` says a host name that does not resolve.
+    static let unknownHost = "unknown host"
+    /// How `describe` says a failure that happened before the request left this machine (safe to send elsewhere).
+    static let notSentReasons = [refused, unknownHost]
+
+    /// A transport failure in a few words ("connection refused", "timed out", a TLS hint…).
     static func describe(_ error: Error) -> String {
         guard let u = error as? URLError else { return error.localizedDescription }
         switch u.code {
-        case .cannotConnectToHost: return "connection refused"
+        case .cannotConnectToHost: return refused
         case .timedOut: return "timed out"
         case .networkConnectionLost: return "connection lost"
-        case .cannotFindHost: return "unknown host"
+        case .cannotFindHost, .dnsLookupFailed: return unknownHost
         case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
              .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
             return TLSFailure.describe(u.localizedDescription, untrusted: true)

@@ -16,11 +16,14 @@ final class PlainHTTPClient: Sendable {
 
     let host: String
     let port: UInt16
+    /// The server's URL as its callers name it, for error messages ("cannot reach the server at URL: ...").
+    let server: String
     private let idle = Mutex<[(fd: Int32, since: Date)]>([])
 
-    init(host: String, port: UInt16) {
+    init(host: String, port: UInt16, server: String) {
         self.host = host
         self.port = port
+        self.server = server
     }
 
     deinit {
@@ -62,7 +65,7 @@ final class PlainHTTPClient: Sendable {
                 case .failure(let e): return .failure(e)
                 }
             }
-            var conn = SocketReader(fd: fd, deadline: deadline, server: "http://\(host):\(port)")
+            var conn = SocketReader(fd: fd, deadline: deadline, server: server)
             let outcome = conn.roundTrip(request, headOnly: method == "HEAD")
             switch outcome {
             case .reply(let reply, let keepAlive):
@@ -73,13 +76,13 @@ final class PlainHTTPClient: Sendable {
                 continue
             case .closedBeforeAnswer:
                 close(fd)
-                return .failure(.unreachable("cannot reach the server at http://\(host):\(port): connection lost"))
+                return .failure(.unreachable("cannot reach the server at \(server): connection lost"))
             case .failed(let error):
                 close(fd)
                 return .failure(error)
             }
         }
-        return .failure(.unreachable("cannot reach the server at http://\(host):\(port): connection lost"))
+        return .failure(.unreachable("cannot reach the server at \(server): connection lost"))
     }
 
     private func takeIdle() -> Int32? {
@@ -115,7 +118,7 @@ final class PlainHTTPClient: Sendable {
         var list: UnsafeMutablePointer<addrinfo>?
         let rc = getaddrinfo(host, String(port), &hints, &list)
         guard rc == 0, let first = list else {
-            return .failure(.unreachable("cannot reach the server at http://\(host):\(port): unknown host"))
+            return .failure(.unreachable("cannot reach the server at \(server): unknown host"))
         }
         defer { freeaddrinfo(list) }
         var lastError = ECONNREFUSED
@@ -131,7 +134,8 @@ final class PlainHTTPClient: Sendable {
                 continue
             }
             var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            let ready = poll(&p, 1, SocketReader.millisLeft(deadline))
+            var ready = poll(&p, 1, SocketReader.millisLeft(deadline))
+            while ready < 0 && errno == EINTR { ready = poll(&p, 1, SocketReader.millisLeft(deadline)) }
             var soError: Int32 = 0
             var len = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len)
@@ -146,7 +150,7 @@ final class PlainHTTPClient: Sendable {
         }
         let what = lastError == ECONNREFUSED ? "connection refused" : lastError == ETIMEDOUT ? "timed out"
             : String(cString: strerror(lastError))
-        return .failure(.unreachable("cannot reach the server at http://\(host):\(port): \(what)"))
+        return .failure(.unreachable("cannot reach the server at \(server): \(what)"))
     }
 }
 

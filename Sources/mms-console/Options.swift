@@ -1,7 +1,9 @@
 import Foundation
+import ServerAPIClient
 
 /// mms-console's command line, after flags and environment are combined (flags win).
 struct Options: Equatable {
+    /// `--server` as given: one URL or a comma list (checked by `parse`, read by `servers`).
     var serverURL = "http://127.0.0.1:8765"
     var token: String?
     var tokenFile: String?
@@ -11,8 +13,9 @@ struct Options: Equatable {
     var version = false
 
     static let usage = """
-        usage: mms-console [--server URL] [--token TOKEN | --token-file PATH] [--ca-cert PEM] [--read-only]
-          --server URL       the mms-server to manage (env MMS_SERVER_URL; default http://127.0.0.1:8765)
+        usage: mms-console [--server URL[,URL…]] [--token TOKEN | --token-file PATH] [--ca-cert PEM] [--read-only]
+          --server URL       the mms-server to manage (env MMS_SERVER_URL; default http://127.0.0.1:8765);
+                             a comma list of replicas: uses the first that answers, moves on when it stops
           --token TOKEN      admin token (env MMS_ADMIN_TOKEN; default: ./mms-data/admin.token if present)
           --token-file PATH  read the admin token from a file (the server writes DATA_DIR/admin.token)
           --ca-cert PEM      check that this CA (of an https server) is in the system trust store, the only
@@ -55,11 +58,16 @@ struct Options: Equatable {
         if args.contains("--token") && args.contains("--token-file") {
             return .failure(OptionError("pass --token or --token-file, not both"))
         }
-        guard let url = URL(string: o.serverURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            return .failure(OptionError("--server must be an http:// or https:// URL, got \"\(o.serverURL)\""))
+        do {
+            _ = try ServerList.parse(o.serverURL)
+        } catch {
+            return .failure(OptionError("--server \(error.message)"))
         }
         return .success(o)
     }
+
+    /// The servers of `--server`, preferred first (`parse` has checked them).
+    var servers: ServerList? { try? ServerList.parse(serverURL) }
 
     /// The admin token: --token / MMS_ADMIN_TOKEN, else --token-file, else ./mms-data/admin.token.
     func resolveToken() -> Result<String, OptionError> {

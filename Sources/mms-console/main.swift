@@ -31,26 +31,30 @@ switch options.resolveToken() {
 case .success(let t): token = t
 case .failure(let e): fail(e.message)
 }
-guard let url = URL(string: options.serverURL) else { fail("--server is not a URL") }
+guard let servers = options.servers else { fail("--server is not a URL") }
 
-let api = AdminAPI.live(serverURL: url, token: token)
-let stream = ReconnectingEventStream(api: api)
+let pool = ServerPool(servers)
+let api = AdminAPI.live(servers: pool, token: token)
+let stream = ReconnectingEventStream(api: api, servers: pool)
 let start: (agents: [Agent], jobs: [Job], cursor: Int64)
 do {
     start = try await stream.snapshot()
 } catch {
     switch error {
     case .api(401, _):
-        fail("the server at \(options.serverURL) refused the admin token (\(error.description)); "
+        fail("the server at \(pool.inUse.absoluteString) refused the admin token (\(error.description)); "
             + "pass the token from DATA_DIR/admin.token with --token-file")
     case .api(403, _):
-        fail("the server at \(options.serverURL) did not accept this token for admin calls (\(error.description))")
+        fail("the server at \(pool.inUse.absoluteString) did not accept this token for admin calls (\(error.description))")
     case .unreachable(let message) where message.contains("TLS handshake failed"):
         fail(message)  // says what to do (install the CA in the system store, fix the URL…)
+    case .unreachable where !servers.others.isEmpty:
+        fail("none of the servers \(servers) answered (the last: \(error.description)). "
+            + "Is mms-server running? Pass --server URL[,URL…] or set MMS_SERVER_URL.")
     case .unreachable:
         fail("\(error.description). Is mms-server running? Pass --server URL or set MMS_SERVER_URL.")
     default:
-        fail("the server at \(options.serverURL) answered: \(error.description)")
+        fail("the server at \(pool.inUse.absoluteString) answered: \(error.description)")
     }
 }
 
@@ -58,12 +62,13 @@ guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
     fail("needs a terminal (run it in an interactive shell or ssh -t)")
 }
 
-var state = AppState(serverURL: options.serverURL, readOnly: options.readOnly)
+var state = AppState(serverURL: pool.inUse.absoluteString, readOnly: options.readOnly)
 _ = state.update(.snapshot(agents: start.agents, jobs: start.jobs))
 if options.readOnly { state.message = Message("read-only mode: you can look; changes are refused") }
 let runtime = Runtime(api: api, queue: ActionQueue())
+ServerMoves.watch(pool, queue: runtime.queue)
 do {
-    try ConsoleLoop.run(state: state, runtime: runtime, cursor: start.cursor, backend: NCursesBackend())
+    try ConsoleLoop.run(state: state, runtime: runtime, cursor: start.cursor, backend: NCursesBackend(), stream: stream)
 } catch {
     fail("\(error)")
 }

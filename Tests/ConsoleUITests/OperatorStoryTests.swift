@@ -15,6 +15,11 @@ import Testing
     }
 
     /// Processes whose working directory is inside `dir` (a job's processes run in WORK_DIR/jobs/ID).
+    /// The highest "segment NNNN" number on the screen (-1 when none).
+    static func lastSegment(_ screen: String) -> Int {
+        screen.matches(of: /segment (\d{4})/).compactMap { Int($0.output.1) }.max() ?? -1
+    }
+
     static func processes(under dir: String) -> [String] {
         let resolved = URL(fileURLWithPath: dir).resolvingSymlinksInPath().path
         let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
@@ -68,7 +73,11 @@ import Testing
         tmux.send("Home", "Enter")
         step = await tmux.waitFor("Log · job \(long.id)")
         #expect(step.found, "log opened:\n\(step.screen)")
-        step = await tmux.waitFor("segment 0002", seconds: 20)
+        // The log opens at its end (how many segments there are by then depends on the machine's load),
+        // then a later segment appears without a keypress.
+        step = await tmux.waitFor("segment 0", seconds: 20)
+        let first = Self.lastSegment(step.screen)
+        step = await tmux.waitUntil(seconds: 20) { Self.lastSegment($0) > first }
         #expect(step.found, "live log lines arrive:\n\(step.screen)")
         tmux.send("Escape")
         step = await tmux.waitFor("WAITING REASON")

@@ -1,5 +1,6 @@
 import Foundation
 import MonitorModels
+import ServerAPIClient
 import Testing
 @testable import ConsoleUI
 
@@ -81,6 +82,39 @@ import Testing
             _ = s.press(.enter)
             return s
         }, named: "log-search-wrap")
+    }
+
+    @Test func logTimestamps() {
+        assertSnapshots({ size in
+            var s = Fixtures.state(size)
+            s.timeZone = TimeZone(identifier: "UTC") ?? .current
+            _ = s.press(.char("2"), .down, .down, .enter)
+            _ = s.update(.logReceived(jobId: 41, Fixtures.logSlice(lines: 60)))
+            guard case .fetchStamps(41, let r)? = s.press(.char("t")).first, let l = s.log else {
+                Issue.record("t asks for the timestamps of the lines on screen")
+                return s
+            }
+            // Lines 1-42 arrived yesterday (the date shows), the rest today, 9 s apart.
+            let stamps = (0..<l.lineCount).map { k in
+                LogStamp(offset: l.window.offset(of: k), at: Fixtures.ago(Double(60 - k) * 9 + (k < 42 ? 86400 : 0)))
+            }.filter { $0.offset >= r.from && $0.offset < r.to }
+            _ = s.update(.logStamps(jobId: 41, r, stamps))
+            return s
+        }, named: "log-timestamps")
+        assertSnapshots({ size in
+            var s = Fixtures.state(size)
+            s.timeZone = TimeZone(identifier: "UTC") ?? .current
+            _ = s.press(.char("2"), .down, .down, .enter)
+            let long = Data(("short line\n" + String(repeating: "wrapped-", count: 30) + "END\nlast\n").utf8)
+            _ = s.update(.logReceived(jobId: 41, LogSlice(offset: 0, bytes: long, totalSize: 4000, complete: false)))
+            guard case .fetchStamps(41, let r)? = s.press(.char("w"), .char("t")).first else {
+                Issue.record("t asks for the timestamps of the lines on screen")
+                return s
+            }
+            let stamps = [LogStamp(offset: 0, at: Fixtures.ago(5)), LogStamp(offset: 11, at: Fixtures.ago(3))]
+            _ = s.update(.logStamps(jobId: 41, r, stamps))
+            return s
+        }, named: "log-timestamps-wrap")
     }
 
     @Test func logSearchTyping() {

@@ -170,7 +170,7 @@ import Testing
     @Test func enterOpensTheCurrentJobsLog() {
         var s = Fixtures.state()
         _ = s.press(.down, .down, .down)
-        #expect(s.press(.enter) == [.tailLog(jobId: 41, offset: 0)])
+        #expect(s.press(.enter) == [.fetchLog(jobId: 41, .tail(sizeHint: 0))])
         #expect(s.view == .log)
         #expect(s.press(.escape) == [.stopLog])
         #expect(s.view == .agents)
@@ -205,7 +205,7 @@ import Testing
     @Test func enterOpensLogAndEscReturns() {
         var s = Fixtures.state()
         _ = s.press(.char("2"), .down)
-        #expect(s.press(.enter) == [.tailLog(jobId: 42, offset: 0)])
+        #expect(s.press(.enter) == [.fetchLog(jobId: 42, .tail(sizeHint: 0))])
         #expect(s.view == .log && s.log?.jobId == 42)
         #expect(s.press(.escape) == [.stopLog])
         #expect(s.view == .jobs && s.log == nil)

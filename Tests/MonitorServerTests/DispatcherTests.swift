@@ -274,5 +274,15 @@ import Testing
         #expect(throws: OptionsError("--header-timeout must be a whole number from 1 to 3600, not '0'")) {
             try ServerOptions.parse(["--header-timeout", "0"], environment: [:])
         }
+        let pg = try ServerOptions.parse(["--replica-id", "web-2", "--log-retention", "0"],
+                                         environment: ["MMS_DATABASE_URL": "postgres://mms@127.0.0.1:5432/mms"])
+        guard case .run(let p) = pg else { Issue.record("expected run"); return }
+        #expect(p.databaseURL == "postgres://mms@127.0.0.1:5432/mms" && p.replicaID == "web-2" && p.logRetentionDays == 0)
+        #expect(throws: OptionsError("--database must be a postgres:// URL or a libpq key=value string, not 'mysql://x'")) {
+            try ServerOptions.parse(["--database", "mysql://x"], environment: [:])
+        }
+        #expect(throws: OptionsError("--log-retention must be a whole number from 0 to 36500, not '-1'")) {
+            try ServerOptions.parse(["--log-retention=-1"], environment: [:])
+        }
     }
 }

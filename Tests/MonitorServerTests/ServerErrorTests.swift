@@ -8,7 +8,7 @@ import MonitorModels
 @Suite struct ServerErrorTests {
     @Test func openEndpoints() async throws {
         let s = try TestServer()
-        #expect(try await s.call("GET", "/healthz").text == #"{"status":"ok"}"#)
+        #expect(try await s.call("GET", "/healthz").text == #"{"database":"ok","status":"ok"}"#)
         let v = try await s.call("GET", "/api/v1/version").decode(VersionInfo.self)
         #expect(v.version == MMSVersion.current && v.apiVersion == 1)
         _ = try await s.createJob(JobSpec(name: "j", commands: ["true"]))
@@ -18,6 +18,20 @@ import MonitorModels
         #expect(m.text.contains(#"mms_agents{status="idle"} 0"#))
         #expect(m.text.contains("mms_http_request_duration_seconds_bucket"))
         #expect(m.text.contains("mms_dispatch_latency_seconds_count"))
+        #expect(m.text.contains(#"mms_build_info{version="\#(MMSVersion.current)",replica="127.0.0.1:\#(s.server.port)"} 1"#))
+    }
+
+    @Test(.enabled(if: !TestServer.onPostgres, "moves the SQLite file away"))
+    func healthSaysWhenTheDatabaseFileCannotBeReachedAndRecovers() async throws {
+        let s = try TestServer()
+        let file = s.dataDir + "/mms.sqlite3"
+        try FileManager.default.moveItem(atPath: file, toPath: file + ".away")
+        s.server.core.checkDatabase()
+        let down = try await s.call("GET", "/healthz")
+        #expect(down.status == 503 && down.text == #"{"database":"unreachable","status":"unavailable"}"#)
+        try FileManager.default.moveItem(atPath: file + ".away", toPath: file)
+        s.server.core.checkDatabase()
+        #expect(try await s.call("GET", "/healthz").status == 200)
     }
 
     @Test func unknownPathsAndMethods() async throws {

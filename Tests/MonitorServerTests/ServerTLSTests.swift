@@ -13,7 +13,7 @@ import Testing
 
         let trusted = CurlAdmin(baseURL: server.url, token: server.token, caPath: ca.caPath)
         let health = try await trusted.call("GET", "/healthz")
-        #expect(health.status == 200 && health.body == #"{"status":"ok"}"#, "curl --cacert: \(health)")
+        #expect(health.status == 200 && health.body == #"{"database":"ok","status":"ok"}"#, "curl --cacert: \(health)")
         let agents = try await trusted.call("GET", "/api/v1/agents")
         #expect(agents.status == 200 && agents.body.contains(#""agents""#), "an admin call over https: \(agents)")
 

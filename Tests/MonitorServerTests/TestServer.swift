@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import MMSTestSupport
 import MonitorModels
 @testable import MonitorServer
 
@@ -19,12 +20,18 @@ final class TestServer: @unchecked Sendable {
         return URLSession(configuration: c)
     }()
 
-    init(lostContactAfter: TimeInterval = 300, autoRegisterKey: String? = nil, dataDir: String? = nil) throws {
+    /// The store the server suites run on: `MMS_TEST_DATABASE=postgres` runs them on PostgreSQL
+    /// (a fresh database per server in the shared test cluster), anything else on SQLite.
+    static var onPostgres: Bool { ProcessInfo.processInfo.environment["MMS_TEST_DATABASE"] == "postgres" }
+
+    init(lostContactAfter: TimeInterval = 300, autoRegisterKey: String? = nil, dataDir: String? = nil,
+         databaseURL: String? = nil) throws {
         let dir = dataDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("mms-test-\(UUID().uuidString)").path
         self.dataDir = dir
         var o = ServerOptions()
         o.port = 0
         o.dataDir = dir
+        o.databaseURL = try databaseURL ?? (Self.onPostgres ? PostgresCluster.shared().createDatabase() : nil)
         o.lostContactAfter = lostContactAfter
         o.autoRegisterKey = autoRegisterKey
         options = o

@@ -73,6 +73,27 @@ import Testing
         #expect(slice.complete && slice.offset == 0)
     }
 
+    @Test func logTimestampsOfARunningJob() async throws {
+        let uuid = UUID().uuidString.lowercased()
+        let agentAPI = AgentAPI.live(serverURL: server.url, secret: "secret-\(uuid)")
+        _ = try await agentAPI.register(RegisterRequest(uuid: uuid, name: "stamper", hostname: "h", os: "linux"))
+        _ = try await api.patchAgent(uuid, AgentPatch(configState: .enabled))
+        let job = try await api.createJob(JobSpec(name: "stamped", commands: ["true"]))
+        guard case .job(let delivered)? = try await agentAPI.next(uuid, 5), delivered.id == job.id else {
+            Issue.record("the job was not delivered")
+            return
+        }
+        _ = try await agentAPI.reportState(job.id, JobStateReport(attempt: 1, state: .building))
+        let before = Date().addingTimeInterval(-1)
+        _ = try await agentAPI.appendLog(job.id, 1, 0, Data("one\n\nthree\npart".utf8))
+        let page = try await api.readLogTimestamps(job.id, 0, 100)
+        #expect(page.stamps.map(\.offset) == [0, 4, 5], "empty lines count; the unfinished last line waits")
+        #expect(page.nextOffset == 11)
+        #expect(page.stamps.allSatisfy { ($0.at ?? .distantPast) > before })
+        let first = try await api.readLogTimestamps(job.id, 0, 2)
+        #expect(first.stamps.map(\.offset) == [0, 4] && first.nextOffset == 5, "only the lines asked for are decoded")
+    }
+
     @Test func eventsLongPoll() async throws {
         let start = try await api.events(nil, 0)
         #expect(start.events.isEmpty)

@@ -1,0 +1,70 @@
+import Foundation
+import MMSTestSupport
+import MonitorModels
+import ServerAPIClient
+import Testing
+@testable import MonitorAgent
+
+/// Real servers on one PostgreSQL and real agents with the list of them: `kill -9` of the replica the
+/// agents use loses nothing acknowledged and reschedules no live agent's job.
+@Suite(.serialized) struct ReplicaCrashTests {
+    @Test func killNineOfTheReplicaInUseMovesTheAgentsAndEveryJobFinishesOnce() async throws {
+        let dir = makeTempDir("replicas")
+        let url = try PostgresCluster.shared().createDatabase()
+        let token = "replica-test-token-\(UUID().uuidString.prefix(8))"
+        let key = "replica-key"
+        var servers: [(ChildProcess, URL)] = []
+        for i in 0..<3 {
+            servers.append(try await TestServer.launch(
+                dataDir: dir + "/data\(i)", dir: dir, port: 0,
+                extra: ["--database", url, "--admin-token", token, "--auto-register-key", key, "--replica-id", "r\(i)"]))
+        }
+        defer { for (s, _) in servers { s.signal(SIGKILL) } }
+        let list = servers.map(\.1.absoluteString).joined(separator: ",")
+        var agents: [ChildProcess] = []
+        defer { for a in agents { a.signal(SIGTERM) } }
+        for name in ["rep-a", "rep-b", "rep-c"] {
+            agents.append(try ChildProcess("mms-agent", [
+                "start", "--server", list, "--name", name, "--work-dir", dir + "/\(name)", "--auto-register-key", key,
+            ], env: ["MMS_AGENT_KILL_GRACE_MS": "500"], dir: dir))
+        }
+        let admin = AdminAPI.live(serverURL: servers[1].1, token: token)
+        #expect(await eventually(60) { ((try? await admin.listAgents()) ?? []).filter { $0.status == .idle }.count == 3 })
+
+        var created: [(id: Int64, n: Int)] = []
+        for n in 1...9 {
+            created.append((try await admin.createJob(CrashTests.spec(n)).id, n))
+        }
+        #expect(await eventually(60) { ((try? await admin.listAgents()) ?? []).allSatisfy { $0.status == .building } })
+        let killedAt = Date()
+        servers[0].0.signal(SIGKILL)  // the first in every agent's list: all of them use it
+
+        for (id, n) in created {
+            var job: Job?
+            _ = await eventually(120) {
+                job = try? await admin.getJob(id)
+                return job?.state == .completed
+            }
+            #expect(job?.result == .passed && job?.attempt == 1, "job \(id): \(String(describing: job))")
+            let log = try await TestServer.readWholeLog(admin, id)
+            #expect(log == CrashTests.expectedLog(n), "job \(id) log: \(log.suffix(200))")
+        }
+        // Every agent was heard again soon after the kill, through the replicas left.
+        let back = try await admin.listAgents()
+        #expect(back.count == 3 && back.allSatisfy { ($0.lastSeenAt ?? .distantPast) > killedAt })
+        for a in agents { #expect(a.stderr.contains("unreachable") && a.stderr.contains("; using http://")) }
+    }
+}
+
+extension TestServer {
+    /// The whole log of a job, read in 1 MiB answers.
+    static func readWholeLog(_ admin: AdminAPI, _ id: Int64) async throws -> String {
+        var data = Data()
+        while true {
+            let slice = try await admin.readLog(id, Int64(data.count), 0)
+            data.append(slice.bytes)
+            if slice.bytes.isEmpty || Int64(data.count) >= slice.totalSize { break }
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
