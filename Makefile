@@ -5,7 +5,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term curl openssl postgresql-15 libpq-dev
 SWIFT ?= swift
 
-.PHONY: deps build release test soak fuzz demo demo-stop bench schemathesis clean
+.PHONY: deps build release test soak fuzz demo demo-stop demo-cluster demo-cluster-stop bench schemathesis clean
 
 # Installs the apt packages that are missing (apt-get update once, only when something is missing).
 deps:
@@ -48,6 +48,14 @@ demo: deps
 
 demo-stop:
 	@bash scripts/demo.sh stop
+
+# The same fleet on three mms-server replicas sharing a throwaway PostgreSQL (demo-data/cluster).
+demo-cluster: deps
+	$(SWIFT) build -c release
+	@bash scripts/demo-cluster.sh
+
+demo-cluster-stop:
+	@bash scripts/demo-cluster.sh stop
 
 bench: deps
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq wrk nginx-light >/dev/null; }

@@ -388,14 +388,16 @@ def _worker_main(port, agents, end, out):
     asyncio.run(fleet_worker(port, agents, end, out))
 
 
-def fleet(srv, count, seconds, workers=2):
-    """10k simulated agents split over `workers` client processes (one Python loop cannot drive them all)."""
+def fleet(srv, count, seconds, workers=2, ports=None):
+    """10k simulated agents split over `workers` client processes (one Python loop cannot drive them all),
+    each process on one of `ports` (several replicas of one cluster) or on `srv`."""
     import multiprocessing as mp
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     agents = asyncio.run(register_fleet(srv, count))
     end = time.time() + seconds
     out = mp.Queue()
-    procs = [mp.Process(target=_worker_main, args=(srv.port, agents[i::workers], end, out)) for i in range(workers)]
+    ports = ports or [srv.port]
+    procs = [mp.Process(target=_worker_main, args=(ports[i % len(ports)], agents[i::workers], end, out)) for i in range(workers)]
     for p in procs:
         p.start()
     samples = []
@@ -527,6 +529,12 @@ def main():
                                    "ratio": round(mms_rps / nginx_rps, 2) if mms_rps and nginx_rps else None, "target_ratio": 1.0}
         results["console"] = console_frame()
         results["console_big_log"] = console_big_log(srv)
+        stop_all()
+        PROCS.clear()
+        if os.environ.get("MMS_BENCH_CLUSTER", "1") != "0":
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import cluster
+            cluster.run(results)
     finally:
         stop_all()
         shutil.rmtree(TMP, ignore_errors=True)
@@ -572,6 +580,23 @@ def table(r):
     b = r.get("console_big_log", {})
     row("console opens 1M-line log (Enter -> tail)", f"p50 {b.get('open_ms_p50')} ms, {b.get('rss_mib')} MiB",
         "500 ms/100 MiB", None if b.get("open_ms_max") is None else b["open_ms_max"] < 500 and b["rss_mib"] < 100)
+    cl = r.get("cluster")
+    if cl:
+        def lat(key, label, target):
+            v = cl.get(key, {})
+            row(label, f"p50 {v.get('p50')} ms, p99 {v.get('p99')} ms", f"p99 <= {target} ms" if target else "",
+                None if v.get("p99") is None or not target else v["p99"] <= target)
+        lat("dispatch_ms", "cluster: dispatch (POST on A, agent on B, read C)", 50)
+        lat("log_ms", "cluster: log latency (agent via B, reader on C)", None)
+        lat("cancel_ms", "cluster: cancel (POST on A, agent on B)", None)
+        lat("cross_wake_ms", "cluster: cross-replica wake (POST A -> poll B)", 100)
+        f = cl.get("fleet_10k", {})
+        row("cluster: 10k agents over 3 replicas, ping", f"p50 {f.get('ping_p50_ms')} ms, p99 {f.get('ping_p99_ms')} ms",
+            "p99 < 50 ms", None if f.get("ping_p99_ms") is None else f["ping_p99_ms"] < 50)
+        row("cluster: polls held / errors / pings", f"{f.get('polls_open_max')} / {f.get('errors')} / {f.get('pings')}", "", None)
+        fo = cl.get("failover_s", {})
+        row("cluster: agents of a killed replica served", f"{fo.get('agents_moved_max_s')} s ({fo.get('moved')} moved)",
+            "<= 10 s", None if fo.get("agents_moved_max_s") is None else fo["agents_moved_max_s"] <= 10)
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ final class FakeReplicas: Sendable {
         let running = Task { try await session.run() }
 
         let logText = { String(decoding: fake.log.state.withLock { $0.data }, as: UTF8.self) }
-        #expect(await eventually(30) { logText().contains("tick 5\n") })
+        #expect(await eventually(60) { logText().contains("tick 5\n") })
         let killedAt = fake.state.withLock { s -> Int in
             s.aDead = true
             return s.calls.count
