@@ -533,6 +533,7 @@ def main():
         PROCS.clear()
         if os.environ.get("MMS_BENCH_CLUSTER", "1") != "0":
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            sys.modules.setdefault("bench", sys.modules[__name__])  # cluster.py shares this run's state
             import cluster
             cluster.run(results)
     finally:

@@ -141,8 +141,8 @@ def failover(replicas, token, agents=3):
     for name in names:
         b.start([os.path.join(b.BIN, "mms-agent"), "start", "--server", lst, "--name", name, "--work-dir",
                  os.path.join(b.TMP, name), "--resources", "fo", "--auto-register-key", "bench-key"], name + ".log")
-    b.wait_for(lambda: sum(1 for x in replicas[1].call("GET", "/api/v1/agents")["agents"]
-                           if x["name"] in names and x["status"] == "idle") == agents, 30, "failover agents idle")
+    b.wait_for(lambda: sum(1 for x in replicas[1].call("GET", "/api/v1/agents", timeout=120)["agents"]
+                           if x["name"] in names and x["status"] == "idle") == agents, 120, "failover agents idle")
     time.sleep(1)
     killed = time.time()
     replicas[0].proc.send_signal(signal.SIGKILL)
@@ -182,10 +182,15 @@ def run(results):
         out["cancel_ms"] = {"p50": b.ms(b.pct(cn, 50)), "p99": b.ms(b.pct(cn, 99)), "n": len(cn)}
         w = cross_wake(a, bb)
         out["cross_wake_ms"] = {"p50": b.ms(b.pct(w, 50)), "p99": b.ms(b.pct(w, 99)), "n": len(w), "target_p99": 100}
-        pings, errors, polls, samples = b.fleet(a, 10_000, 45, ports=[r.port for r in reps], workers=3)
-        out["fleet_10k"] = {"agents": 10_000, "replicas": 3, "pings": len(pings), "errors": errors,
+        fleet_size = int(os.environ.get("MMS_BENCH_CLUSTER_FLEET", "10000"))
+        pings, errors, polls, samples = b.fleet(a, fleet_size, 45, ports=[r.port for r in reps], workers=3)
+        out["fleet_10k"] = {"agents": fleet_size, "replicas": 3, "pings": len(pings), "errors": errors,
                             "ping_p50_ms": b.ms(b.pct(pings, 50)), "ping_p99_ms": b.ms(b.pct(pings, 99)),
                             "target_ping_p99_ms": 50, "polls_open_max": polls}
+        t0 = time.time()
+        listed = len(bb.call("GET", "/api/v1/agents", timeout=120)["agents"])
+        out["list_after_fleet_s"] = round(time.time() - t0, 2)
+        print(f"GET /agents on B after the fleet: {listed} agents in {out['list_after_fleet_s']} s", flush=True)
         moved, served = failover(reps, token)
         out["failover_s"] = {"agents_moved_max_s": round(max(moved), 2) if moved else None, "moved": len(moved),
                              "job_served_after_s": round(served, 2), "target_s": 10}

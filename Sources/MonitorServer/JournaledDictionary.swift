@@ -28,6 +28,9 @@ struct JournaledDictionary<Key: Hashable & Sendable, Value: Sendable>: Sequence,
 
     func makeIterator() -> Dictionary<Key, Value>.Iterator { storage.makeIterator() }
 
+    /// The value `key` had at `begin()` (nil when it was absent or has not been touched since).
+    func original(_ key: Key) -> Value?? { undo?[key] }
+
     /// Starts remembering first values.
     mutating func begin() { undo = [:] }
 

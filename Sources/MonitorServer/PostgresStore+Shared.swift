@@ -97,13 +97,17 @@ extension PostgresStore {
                         [.int(Int64(events.count))]) { row throws(PGError) in last = try row.int(0) }
             var numbered: [Event] = []
             var seq = last - Int64(events.count)
+            var bodies: [String] = []
             for var e in events {
                 seq += 1
                 e.seq = seq
-                let body = String(decoding: (try? encoder.encode(e)) ?? Data("{}".utf8), as: UTF8.self)
-                try c.query("INSERT INTO events(seq, body) VALUES($1, $2)", [.int(seq), .text(body)])
+                bodies.append(String(decoding: (try? encoder.encode(e)) ?? Data("{}".utf8), as: UTF8.self))
                 numbered.append(e)
             }
+            // One statement for the lot: the cluster lock is held meanwhile.
+            try c.query("""
+                INSERT INTO events(seq, body) SELECT $1 + n, b FROM unnest($2::TEXT::TEXT[]) WITH ORDINALITY AS t(b, n)
+                """, [.int(last - Int64(events.count)), .text(Self.textArray(bodies))])
             return numbered
         }
     }
@@ -131,6 +135,21 @@ extension PostgresStore {
                 DELETE FROM events WHERE seq <= (SELECT value::BIGINT FROM meta WHERE key = 'event_seq') - $1
                 """, [.int(Int64(count))])
         }
+    }
+
+    /// A PostgreSQL array literal of texts (each quoted, `"` and `\` escaped), for `$n::TEXT::TEXT[]`.
+    static func textArray(_ items: [String]) -> String {
+        var out = "{"
+        for (i, item) in items.enumerated() {
+            if i > 0 { out += "," }
+            out += "\""
+            for ch in item.unicodeScalars {
+                if ch == "\"" || ch == "\\" { out += "\\" }
+                out.unicodeScalars.append(ch)
+            }
+            out += "\""
+        }
+        return out + "}"
     }
 
     // MARK: - Leases and wake-ups

@@ -198,15 +198,15 @@ final class PostgresStore: Store {
     /// the agents rows, so frequent pings do not bloat the table every server reads.
     func recordLastSeen(_ seen: [(uuid: String, at: Date)]) throws(DatabaseError) {
         guard !seen.isEmpty else { return }
+        let sorted = seen.sorted(by: { $0.uuid < $1.uuid })  // one lock order for every server
+        let uuids = PostgresStore.textArray(sorted.map(\.uuid))
+        let times = "{" + sorted.map { String($0.at.timeIntervalSince1970) }.joined(separator: ",") + "}"
         try side.run { c throws(PGError) in
-            try c.transaction { () throws(PGError) in
-                for (uuid, date) in seen.sorted(by: { $0.uuid < $1.uuid }) {  // one lock order for every server
-                    try c.query("""
-                        INSERT INTO agent_contacts(uuid, seen_at) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM agents WHERE uuid = $1)
-                        ON CONFLICT(uuid) DO UPDATE SET seen_at = GREATEST(agent_contacts.seen_at, excluded.seen_at)
-                        """, [.text(uuid), .date(date)])
-                }
-            }
+            try c.query("""
+                INSERT INTO agent_contacts(uuid, seen_at)
+                SELECT u, t FROM unnest($1::TEXT::TEXT[], $2::TEXT::FLOAT8[]) AS x(u, t) WHERE EXISTS (SELECT 1 FROM agents a WHERE a.uuid = x.u)
+                ON CONFLICT(uuid) DO UPDATE SET seen_at = GREATEST(agent_contacts.seen_at, excluded.seen_at)
+                """, [.text(uuids), .text(times)])
         }
     }
 

@@ -163,6 +163,24 @@ extension ServiceCore {
         if !dryRun.isEmpty { _ = try? sharedChange(now: now) { d in d.dispatch(now: now) } }
     }
 
+    /// True when a step (begun with `dispatcher.begin()`) changed nothing the database holds: no job,
+    /// no log line, no deletion, no wake-up, and every touched agent's stored fields as they were (a
+    /// first contact since this server started changes only how this server shows the agent).
+    func onlyThisServersView(_ changes: Changes) -> Bool {
+        guard changes.jobs.isEmpty, changes.logLines.isEmpty, changes.deleted.isEmpty, changes.wake.isEmpty else { return false }
+        return changes.agents.allSatisfy { uuid in
+            guard case .some(.some(let before)) = dispatcher.agents.original(uuid), let after = dispatcher.agents[uuid] else { return false }
+            return Self.stored(before) == Self.stored(after)
+        }
+    }
+
+    /// What the database keeps of an agent, contact time aside.
+    static func stored(_ r: AgentRecord) -> StoredAgent {
+        var a = r.agent
+        a.lastSeenAt = nil
+        return StoredAgent(agent: a, secretHash: r.secretHash, lostContact: r.lostContact, idleSince: r.idleSince)
+    }
+
     /// Agents this server should vouch for in the contact flush: those holding a poll here now.
     func agentsHoldingPolls(now: Date) -> [(String, Date)] {
         dispatcher.agents.storage.compactMap { uuid, r in r.openPolls > 0 ? (uuid, now) : nil }

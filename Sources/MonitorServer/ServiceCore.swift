@@ -122,8 +122,12 @@ final class ServiceCore: @unchecked Sendable {
         if store.isShared {
             let saved = dispatcher.begin()
             let changes = step(&dispatcher)
-            if changes.isEmpty {
+            if changes.isEmpty || onlyThisServersView(changes) {
                 dispatcher.keep()
+                if !changes.isEmpty {  // an agent Missing here is heard again: this server's view, nothing stored
+                    record(changes, now: now)
+                    http?.hub.wake(wakeKeys(for: changes))
+                }
                 return changes
             }
             dispatcher.rollback(saved)
@@ -258,7 +262,8 @@ final class ServiceCore: @unchecked Sendable {
     func noteContact(_ uuid: String, after changes: Changes, now: Date) {
         guard !changes.agents.contains(uuid) else { return }
         unsavedLastSeen.insert(uuid)
-        if let last = lastAnnounced[uuid], now.timeIntervalSince(last) < 10 { return }
+        // Every 10 s per agent; 30 s when servers share a database (each event there is a shared write).
+        if let last = lastAnnounced[uuid], now.timeIntervalSince(last) < (store.isShared ? 30 : 10) { return }
         if let a = dispatcher.view(uuid) {
             lastAnnounced[uuid] = now
             announce(.agentUpdated, agent: a)

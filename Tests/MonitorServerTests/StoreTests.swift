@@ -199,7 +199,9 @@ struct SharedStoreTests {
             job.state = .assigned
             job.agentUuid = agent.uuid
             try a.updateJob(job, cancelAskedAt: nil)
-            _ = try a.appendEvents([Event(seq: 0, type: .jobUpdated, job: job), Event(seq: 0, type: .agentUpdated, agent: agent)])
+            var odd = job
+            odd.spec.name = #"quote " backslash \ brace { comma , ☃"#
+            _ = try a.appendEvents([Event(seq: 0, type: .jobUpdated, job: odd), Event(seq: 0, type: .agentUpdated, agent: agent)])
             return rev
         }
         #expect(rev == start + 1)
@@ -211,6 +213,7 @@ struct SharedStoreTests {
         #expect(first > 1_700_000_000_000_000)  // numbered from the clock, so a cursor from elsewhere gets 410
         let page = try b.events(after: first, limit: 10)
         #expect(page.events.map(\.seq) == [first + 1, first + 2] && page.head == first + 2)
+        #expect(page.events.first?.job?.name == #"quote " backslash \ brace { comma , ☃"#)
         _ = try a.transaction { () throws(DatabaseError) in
             _ = try a.beginSharedChange()
             try a.deleteAgent(agent.uuid)
