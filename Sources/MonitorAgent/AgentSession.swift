@@ -20,6 +20,10 @@ public actor AgentSession {
     var config: AgentConfig?
     var current: RunningJob?
     var holdPolls = false
+    /// Wakes the poll loop when a running job's start report was answered (or the job ended).
+    let startAnswers = WakeSignal()
+    /// Removal of earlier jobs' dirs, begun at a job's start beside its commands; the next job waits for it.
+    var cleanup: Task<Void, Never>?
     var stopping = false
     var fatal: AgentError?
     var reregistering = false
@@ -35,10 +39,12 @@ public actor AgentSession {
         self.monitor = ConnectionMonitor(serverURL: options.servers.description, log: log)
         self.runnerOptions.grace = grace
         self.runnerOptions.pgidFile = options.workDir + "/job.pgid"
+        self.runnerOptions.watchdog = JobWatchdog(grace: grace)
     }
 
     /// Runs until SIGTERM (`stop`) or a fatal answer; returns normally for exit 0, throws for other exits.
     public func run() async throws(AgentError) {
+        runnerOptions.watchdog?.watch(0)  // started now, so a job's start does not wait for it
         try await register()
         if configState == .enabled { await loadConfig() }
         // The poll is never cancelled: cancelling an in-flight URLSession call can leave it hanging for ever
@@ -46,6 +52,7 @@ public actor AgentSession {
         Task { await self.pollLoop() }
         await pingLoop()
         if let job = current { await job.task?.value }
+        runnerOptions.watchdog?.shutDown()
         if let fatal { throw fatal }
     }
 

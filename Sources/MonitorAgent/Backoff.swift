@@ -1,4 +1,5 @@
 import Foundation
+import MonitorModels
 import Synchronization
 
 /// Capped exponential backoff with jitter: each delay is between half and all of
@@ -43,11 +44,9 @@ public struct AgentLogger: Sendable {
 }
 
 enum RFC3339Now {
-    static func string() -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date())
-    }
+    /// Now as "2026-11-24T12:00:00.123Z" (by hand: a new ISO8601DateFormatter per line cost ~0.3 ms,
+    /// paid on the way from a cancel to its SIGTERM).
+    static func string() -> String { RFC3339.format(Date()) }
 }
 
 /// Tracks whether the server is reachable, so each outage is logged once when it starts and once when it ends.

@@ -7,7 +7,8 @@ import Synchronization
 final class RunningJob: Sendable {
     let jobId: Int64
     let attempt: Int
-    private let state = Mutex<(runtime: RuntimeState, runner: JobRunner?, cancel: String?, lost: Bool)>((.preparing, nil, nil, false))
+    private let state = Mutex<(runtime: RuntimeState, runner: JobRunner?, cancel: String?, lost: Bool, startAnswered: Bool)>(
+        (.preparing, nil, nil, false, false))
     private let taskBox = Mutex<Task<Void, Never>?>(nil)
     private let shipperBox = Mutex<LogShipper?>(nil)
 
@@ -19,6 +20,9 @@ final class RunningJob: Sendable {
     var runtimeState: RuntimeState { state.withLock { $0.runtime } }
     var task: Task<Void, Never>? { taskBox.withLock { $0 } }
     var isLost: Bool { state.withLock { $0.lost } }
+    /// True once the server answered the job's start report (or the job ended without one).
+    var startAnswered: Bool { state.withLock { $0.startAnswered } }
+    func markStartAnswered() { state.withLock { $0.startAnswered = true } }
 
     func setTask(_ t: Task<Void, Never>) { taskBox.withLock { $0 = t } }
     func setShipper(_ s: LogShipper) { shipperBox.withLock { $0 = s } }
@@ -56,10 +60,16 @@ final class RunningJob: Sendable {
 }
 
 extension AgentSession {
-    /// Keeps one `next` long poll open; after a cancel it holds polls until the job has ended.
+    /// Keeps one `next` long poll open; after a cancel it holds polls until the job has ended. After a job
+    /// arrives it polls again once the server has answered the job's start: until then a poll could only
+    /// bring the same job again (and a cancel of a job not yet started completes on the server at once).
     func pollLoop() async {
         var backoff = Backoff()
         while !stopping && !Task.isCancelled {
+            if let running = current, !running.startAnswered {
+                await startAnswers.wait()
+                continue
+            }
             if holdPolls {
                 if current == nil { holdPolls = false } else { await sleepUnlessStopping(.milliseconds(50)); continue }
             }
@@ -102,8 +112,8 @@ extension AgentSession {
 
     func cancelFromServer(jobId: Int64, attempt: Int) async {
         if let running = current, running.jobId == jobId {
+            running.cancel(reason: "cancelled by admin")  // first: the SIGTERM does not wait for the log line
             log("job \(jobId) cancelled by admin: stopping it")
-            running.cancel(reason: "cancelled by admin")
             holdPolls = true
             return
         }
@@ -113,19 +123,26 @@ extension AgentSession {
         await sleepUnlessStopping(.seconds(1))
     }
 
-    /// Runs a delivered job: reports, job dir, runner, log shipping, final report.
+    /// Runs a delivered job: the start report goes out first, and while it is in flight the agent reads
+    /// newer configuration if the job asks for it, makes the job dir, and starts bash, which waits at its
+    /// gate for the answer; then log shipping and the final report.
     func execute(_ job: Job, _ running: RunningJob) async {
-        defer { if current === running { current = nil } }
-        if let wanted = job.configVersion, wanted > (config?.version ?? -1) { await loadConfig() }
-        guard await report(job, JobStateReport(attempt: job.attempt, state: .preparing), running) else { return }
+        defer {
+            if current === running { current = nil }
+            running.markStartAnswered()
+            startAnswers.notify()
+        }
         let jobsDir = options.workDir + "/jobs"
-        Self.removeOldJobDirs(jobsDir)
+        await cleanup?.value  // an earlier job's cleanup must not see this job's dirs
+        let start = startJob(job, running, jobsDir: jobsDir)
+        if let wanted = job.configVersion, wanted > (config?.version ?? -1) { await loadConfig() }
         let spool: LogSpool
         do {
             try FileManager.default.createDirectory(atPath: jobsDir, withIntermediateDirectories: true)
             spool = try LogSpool(path: jobsDir + "/\(job.id).log")
         } catch {
             log("job \(job.id): \(error)")
+            guard await start.value else { return }
             _ = await report(job, JobStateReport(attempt: job.attempt, state: .completed, result: .failed, exitCode: nil,
                                                  failureReason: "the agent cannot write its work dir"), running)
             return
@@ -142,20 +159,8 @@ extension AgentSession {
         running.setShipper(shipper)
         if stopping { running.stopForShutdown() }
         let shipping = Task { await shipper.run(onFatal: { _ in running.lose() }) }
-        var outcome: JobOutcome
-        do {
-            try runner.prepare()
-            running.attach(runner)
-            if await report(job, JobStateReport(attempt: job.attempt, state: .building), running) {
-                running.setRuntime(.building)
-                outcome = await runner.run()
-            } else {
-                outcome = JobOutcome(result: .cancelled, failureReason: "job reassigned by the server")
-            }
-        } catch {
-            sink.write(Data("[mms] cannot prepare the job: \(error.description)\n".utf8))
-            outcome = JobOutcome(result: .failed, exitCode: nil, failureReason: "cannot prepare the job: \(error.description)")
-        }
+        running.attach(runner)
+        let outcome = await runner.run(startGate: { await start.value })  // it writes the job's files while bash starts
         try? FileManager.default.removeItem(atPath: jobsDir + "/\(job.id).mms")
         sink.finish()
         shipper.finish()
@@ -172,6 +177,22 @@ extension AgentSession {
                                    failureReason: outcome.failureReason)
         if await report(job, final, running) {
             log("job \(job.id) \(outcome.result.rawValue)\(outcome.failureReason.map { ": \($0)" } ?? "")")
+        }
+    }
+
+    /// The job's start, beside its bash starting: sends its one start report, `building` (it implies
+    /// `preparing`, which here is writing a few files; the poll loop waits for the answer), then begins
+    /// removing the dirs of earlier jobs (in the background: FileManager takes ~1 ms even for an empty
+    /// dir, and the job need not wait for it). True once the server has the report, false when the job
+    /// is no longer ours.
+    func startJob(_ job: Job, _ running: RunningJob, jobsDir: String) -> Task<Bool, Never> {
+        Task {
+            let started = await report(job, JobStateReport(attempt: job.attempt, state: .building), running)
+            if started { running.setRuntime(.building) }
+            running.markStartAnswered()
+            startAnswers.notify()
+            cleanup = Task.detached(priority: .background) { Self.removeOldJobDirs(jobsDir, keeping: job.id) }
+            return started
         }
     }
 
@@ -201,10 +222,12 @@ extension AgentSession {
         }
     }
 
-    /// Removes job dirs of earlier jobs, so the work dir does not grow without bound.
-    static func removeOldJobDirs(_ jobsDir: String) {
+    /// Removes job dirs of earlier jobs (everything in `jobsDir` but job `id`'s dir, control dir and
+    /// spool), so the work dir does not grow without bound.
+    static func removeOldJobDirs(_ jobsDir: String, keeping id: Int64) {
         let fm = FileManager.default
-        for name in (try? fm.contentsOfDirectory(atPath: jobsDir)) ?? [] {
+        let current: Set<String> = ["\(id)", "\(id).mms", "\(id).log"]
+        for name in (try? fm.contentsOfDirectory(atPath: jobsDir)) ?? [] where !current.contains(name) {
             try? fm.removeItem(atPath: jobsDir + "/" + name)
         }
     }

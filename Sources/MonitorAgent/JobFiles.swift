@@ -40,6 +40,22 @@ public enum JobFiles {
         }
     }
 
+    /// Writes a file of the agent's own (a session script, job.pgid) with plain system calls: created or
+    /// truncated, mode 0600, not fsynced. Returns errno's text on failure.
+    static func writeScratch(_ path: String, _ text: String) -> String? {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return String(cString: strerror(errno)) }
+            bytes = bytes.dropFirst(n)
+        }
+        return nil
+    }
+
     /// The directory a job file goes in: `dir` joined with all but the last component of `path`. Cut on
     /// bytes, not with NSString.deletingLastPathComponent, which traps on paths such as "a/" (Foundation
     /// on Linux, Swift 6.3.1), so a job file path could crash the agent.
@@ -54,10 +70,14 @@ public enum JobFiles {
 
 /// WORK_DIR/job.pgid: the running job's process group, so a restarted agent can kill leftovers.
 public enum PgidFile {
-    /// Records `pgid` (with the boot id, so a reboot's reused numbers are never killed).
+    /// Records `pgid` (with the boot id, so a reboot's reused numbers are never killed). Written whole
+    /// (a temporary file renamed over it) but not fsynced: it serves a restarted agent on the same boot,
+    /// and after a crash of the machine the boot id no longer matches anyway.
     public static func record(_ pgid: pid_t, at path: String?) {
         guard let path else { return }
-        try? "\(pgid) \(ProcessControl.bootID())\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let temporary = path + ".new"
+        guard JobFiles.writeScratch(temporary, "\(pgid) \(ProcessControl.bootID())\n") == nil else { return }
+        if rename(temporary, path) != 0 { unlink(temporary) }
     }
 
     /// Removes the record.

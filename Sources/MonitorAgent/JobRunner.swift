@@ -36,6 +36,8 @@ public struct RunnerOptions: Sendable {
     public var pollInterval: Duration = .milliseconds(20)
     /// Where to record the running job's process group (WORK_DIR/job.pgid), if anywhere.
     public var pgidFile: String?
+    /// The watchdog that stops a job whose agent died; nil: the runner starts its own for the run.
+    public var watchdog: JobWatchdog?
     /// Called by the output thread before each read of the job's pipe; may block to hold a fast job back.
     public var waitForRoom: @Sendable () -> Void = {}
     public init() {}
@@ -50,7 +52,13 @@ public final class JobRunner: Sendable {
     public let options: RunnerOptions
     let output: @Sendable (Data) -> Void
     let clock = ContinuousClock()
-    private let stopReason = Mutex<String?>(nil)
+    /// `options.watchdog`, or one of the runner's own (shut down when `run` returns).
+    let watchdog: JobWatchdog
+    /// True once `prepare` made the job dir.
+    private let prepared = Mutex(false)
+    /// Why the job is being stopped (first reason wins), the running session's process group, and when
+    /// that group got its SIGTERM: one lock, so a cancel and a session start never miss each other.
+    let control = Mutex<(reason: String?, pgid: pid_t?, termSentAt: ContinuousClock.Instant?)>((nil, nil, nil))
 
     /// A runner for `spec` in `jobDir` (created fresh), keeping its scripts in `controlDir`.
     /// `output` receives the merged stdout/stderr and the runner's `[mms]` lines; it must be thread-safe.
@@ -64,51 +72,118 @@ public final class JobRunner: Sendable {
         self.environment = environment
         self.options = options
         self.output = output
+        self.watchdog = options.watchdog ?? JobWatchdog(grace: options.grace)
     }
 
-    /// Stops the job: SIGTERM to its group, SIGKILL after the grace period; the result is `cancelled`.
+    /// Stops the job: SIGTERM to its group at once (from the caller's thread, not at the runner's next look),
+    /// SIGKILL after the grace period; the result is `cancelled`.
     public func cancel(reason: String) {
-        let first = stopReason.withLock { r -> Bool in
-            if r != nil { return false }
-            r = reason
+        let first = control.withLock { c -> Bool in
+            if c.reason != nil { return false }
+            c.reason = reason
             return true
         }
-        if first { note("\(reason): stopping the job") }
+        guard first else { return }
+        control.withLock { c in
+            guard let pgid = c.pgid, c.termSentAt == nil else { return }  // no session yet: it sees the reason
+            ProcessControl.signalGroup(pgid, SIGTERM)
+            c.termSentAt = clock.now
+        }
+        note("\(reason): stopping the job")
     }
 
     /// True once `cancel` was called.
-    public var isCancelled: Bool { stopReason.withLock { $0 != nil } }
+    public var isCancelled: Bool { control.withLock { $0.reason != nil } }
 
-    /// Makes the job dir (fresh) and writes the job's files with their modes.
+    var stopReason: String? { control.withLock { $0.reason } }
+
+    /// Sends SIGTERM to the running session's group `pgid` unless it already got one; returns when it was sent.
+    func terminate(_ pgid: pid_t) -> ContinuousClock.Instant {
+        control.withLock { c -> ContinuousClock.Instant in
+            if c.pgid == pgid, let sent = c.termSentAt { return sent }
+            ProcessControl.signalGroup(pgid, SIGTERM)
+            let now = clock.now
+            if c.pgid == pgid { c.termSentAt = now }
+            return now
+        }
+    }
+
+    /// Makes the job dir (fresh) and writes the job's files with their modes (`run` does it otherwise).
     public func prepare() throws(AgentError) {
-        try JobFiles.freshDir(jobDir)
         try JobFiles.freshDir(controlDir)
+        try prepareJobDir()
+        prepared.withLock { $0 = true }
+    }
+
+    private func prepareJobDir() throws(AgentError) {
+        try JobFiles.freshDir(jobDir)
         try JobFiles.write(spec.files, into: jobDir)
     }
 
-    /// Runs the commands and epilogue; returns when no process of the job is left.
-    public func run() async -> JobOutcome {
+    /// Runs the commands and epilogue; returns when no process of the job is left. Makes the job dir
+    /// first unless `prepare` did; a failure there is a `failed` job ("cannot prepare the job: ...").
+    /// With `startGate`, bash starts at once but runs no command before `startGate` answers (the agent asks
+    /// the server meanwhile) and the job's files are written: bash's start-up, the files and the round
+    /// trip overlap. A false answer ends the job there, `cancelled`, with nothing run. The timeout
+    /// counts from the gate's opening.
+    public func run(startGate: (@Sendable () async -> Bool)? = nil) async -> JobOutcome {
+        let gate = startGate.map { g in Task { await g() } }  // first: the request goes out while bash starts
+        defer { if options.watchdog == nil { watchdog.shutDown() } }
+        let unprepared = !prepared.withLock { $0 }
+        do {
+            if unprepared {
+                try JobFiles.freshDir(controlDir)
+                if gate == nil { try prepareJobDir() }
+            }
+        } catch {
+            return await notPrepared(error, gate: gate)
+        }
         ProcessControl.becomeSubreaper()
         guard let fds = ProcessControl.cloexecPipe() else {
+            _ = await gate?.value
             return JobOutcome(result: .failed, exitCode: 1, failureReason: "cannot make a pipe: \(String(cString: strerror(errno)))")
         }
         let pump = OutputPump(fd: fds.read, sink: output, waitForRoom: options.waitForRoom)
         pump.start()
-        let outcome = await runSessions(outputFD: fds.write)
+        let outcome = await runSessions(outputFD: fds.write, gate: gate, prepareJobDir: unprepared && gate != nil)
         close(fds.write)
         await pump.finish()
         return outcome
     }
 
-    private func runSessions(outputFD: Int32) async -> JobOutcome {
+    /// The outcome of a job whose dir could not be made, said in its log too.
+    private func notPrepared(_ error: AgentError, gate: Task<Bool, Never>?) async -> JobOutcome {
+        _ = await gate?.value  // the start was reported: the failure is reported after it
+        note("cannot prepare the job: \(error.description)")
+        return JobOutcome(result: .failed, exitCode: nil, failureReason: "cannot prepare the job: \(error.description)")
+    }
+
+    private func runSessions(outputFD: Int32, gate: Task<Bool, Never>?, prepareJobDir writeFiles: Bool) async -> JobOutcome {
         let statusPath = controlDir + "/status"
-        let deadline = clock.now + .seconds(spec.timeoutSeconds)
-        let main = JobScript.main(spec: spec, jobDir: jobDir, statusPath: statusPath)
+        let main = JobScript.main(spec: spec, jobDir: jobDir, statusPath: statusPath, gated: gate != nil)
         let end: SessionEnd
+        let deadline: ContinuousClock.Instant
         do {
-            end = try await session(main, name: "job", outputFD: outputFD, deadline: deadline,
-                                    deadlineNote: "timed out after \(spec.timeoutSeconds) s: stopping the job")
+            let started = try startSession(main, name: "job", outputFD: outputFD, gated: gate != nil)
+            if writeFiles {
+                do {
+                    try prepareJobDir()  // while bash starts; it waits at its gate
+                } catch {
+                    await abandon(started)
+                    return await notPrepared(error, gate: gate)
+                }
+            }
+            if let gate {
+                let go = await gate.value
+                guard started.openGate(go && !isCancelled) else {
+                    await abandon(started)
+                    return JobOutcome(result: .cancelled, failureReason: stopReason ?? "the server did not confirm the job's start")
+                }
+            }
+            deadline = clock.now + .seconds(spec.timeoutSeconds)
+            end = await finish(started, deadline: deadline, deadlineNote: "timed out after \(spec.timeoutSeconds) s: stopping the job")
         } catch {
+            _ = await gate?.value
             return JobOutcome(result: .failed, exitCode: 127, failureReason: error.description)
         }
         var status = ScriptStatus(parsing: (try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? "")
@@ -124,7 +199,7 @@ public final class JobRunner: Sendable {
             let epilogueDeadline = clock.now + options.epilogueAfterTimeout
             _ = try? await continueEpilogue(lines, status: &status, rc: 124, statusPath: statusPath, outputFD: outputFD,
                                             deadline: epilogueDeadline, deadlineNote: "the epilogue timed out: stopping it")
-            if let reason = stopReason.withLock({ $0 }) { return JobOutcome(result: .cancelled, failureReason: reason) }
+            if let reason = stopReason { return JobOutcome(result: .cancelled, failureReason: reason) }
             return JobOutcome(result: .failed, exitCode: 124, failureReason: reason)
         case .exited(let shell):
             var rc = status.commandsOutcome(commandCount: spec.commands.count) ?? shell.shellCode
@@ -163,69 +238,6 @@ public final class JobRunner: Sendable {
     private func outcomeOf(_ rc: Int32) -> JobOutcome {
         rc == 0 ? JobOutcome(result: .passed, exitCode: 0)
             : JobOutcome(result: .failed, exitCode: Int(rc), failureReason: "command exited with \(rc)")
-    }
-
-    enum SessionEnd: Equatable {
-        case exited(ExitStatus)
-        case timedOut
-        case cancelled(String)
-    }
-
-    /// Runs one bash session to its end, or stops its group on cancel or at `deadline`.
-    private func session(
-        _ script: String, name: String, outputFD: Int32, deadline: ContinuousClock.Instant, deadlineNote: String
-    ) async throws(AgentError) -> SessionEnd {
-        let path = controlDir + "/" + name
-        do {
-            try script.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw .io("cannot write \(path): \(error.localizedDescription)")
-        }
-        let pid = try ProcessControl.spawnBash(script: name, environment: environment, outputFD: outputFD, cwd: controlDir)
-        let watchdog = ProcessControl.spawnWatchdog(pgid: pid, grace: options.grace)  // first: it costs one spawn
-        PgidFile.record(pid, at: options.pgidFile)
-        defer {
-            watchdog?.dismiss()
-            PgidFile.clear(at: options.pgidFile)
-        }
-        var shell: ExitStatus?
-        while true {
-            for (p, st) in ProcessControl.reapGroup(pid) where p == pid { shell = st }
-            if let shell {
-                if ProcessControl.groupAlive(pid) { _ = await stopGroup(pid) }
-                return .exited(shell)
-            }
-            if let reason = stopReason.withLock({ $0 }) {
-                _ = await stopGroup(pid)
-                return .cancelled(reason)
-            }
-            if clock.now >= deadline {
-                if !isCancelled { note(deadlineNote) }
-                _ = await stopGroup(pid)
-                if let reason = stopReason.withLock({ $0 }) { return .cancelled(reason) }
-                return .timedOut
-            }
-            try? await Task.sleep(for: options.pollInterval)
-        }
-    }
-
-    /// SIGTERM to the group, SIGKILL after the grace period; returns once the group is gone (or gives up).
-    private func stopGroup(_ pgid: pid_t) async -> Bool {
-        ProcessControl.signalGroup(pgid, SIGTERM)
-        let killAt = clock.now + options.grace
-        while clock.now < killAt {
-            _ = ProcessControl.reapGroup(pgid)
-            if !ProcessControl.groupAlive(pgid) { return true }
-            try? await Task.sleep(for: options.pollInterval)
-        }
-        ProcessControl.signalGroup(pgid, SIGKILL)
-        let giveUp = clock.now + .seconds(5)
-        while clock.now < giveUp {
-            _ = ProcessControl.reapGroup(pgid)
-            if !ProcessControl.groupAlive(pgid) { return true }
-            try? await Task.sleep(for: options.pollInterval)
-        }
-        return false
     }
 
     /// Writes an `[mms] ...` line into the job's log.

@@ -20,9 +20,12 @@ public enum JobScript {
         return out
     }
 
-    /// The full script: commands, then the epilogue (always, then onPass or onFail).
-    public static func main(spec: JobSpec, jobDir: String, statusPath: String) -> String {
-        var s = prelude(jobDir: jobDir, statusPath: statusPath, rc: 0, phase: "commands")
+    /// The full script: commands, then the epilogue (always, then onPass or onFail). A `gated` script
+    /// first reads a line from descriptor 3 and runs only if it says `go` (the agent opens the gate once
+    /// the server has the job's start; bash meanwhile has started), then closes 3 so no command inherits it.
+    public static func main(spec: JobSpec, jobDir: String, statusPath: String, gated: Bool = false) -> String {
+        var s = gated ? gate : ""
+        s += prelude(jobDir: jobDir, statusPath: statusPath, rc: 0, phase: "commands")
         s += """
         __mms_finish() {
           __mms_x=$?
@@ -67,6 +70,10 @@ public enum JobScript {
     public static func chosenEpilogue(_ e: Epilogue, passed: Bool) -> [String] {
         e.always + (passed ? e.onPass : e.onFail)
     }
+
+    /// Waits for the agent's go on descriptor 3; anything else (end of file: the agent gave up or died)
+    /// exits before the job ran anything. Comes before the traps, so a SIGTERM here simply ends bash.
+    static let gate = "IFS= read -r __mms_go <&3; exec 3<&-; [ \"$__mms_go\" = go ] || exit 99\n"
 
     private static func prelude(jobDir: String, statusPath: String, rc: Int32, phase: String) -> String {
         """

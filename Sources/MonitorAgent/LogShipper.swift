@@ -3,10 +3,11 @@ import MonitorModels
 import ServerAPIClient
 import Synchronization
 
-/// Ships a job's spooled log to the server in chunks with byte offsets: as soon as output arrives
-/// (output that comes while a chunk is in flight goes in the next one, so batches form by themselves
-/// and a line reaches the server within milliseconds, well inside the contract's 250 ms), at most 256 KiB a chunk, retried until acknowledged; a `log_gap` resends from the
-/// server's size. It stops for good when the job is no longer this agent's (`job_reassigned`, ...).
+/// Ships a job's spooled log to the server in chunks with byte offsets: as soon as output arrives (the
+/// spool wakes it on each append, so the first bytes after a quiet spell go out at once; output that comes
+/// while a chunk is in flight goes in the next one, so batches form by themselves), one request at a time,
+/// at most 256 KiB a chunk, retried until acknowledged; a `log_gap` resends from the server's size.
+/// It stops for good when the job is no longer this agent's (`job_reassigned`, ...).
 public final class LogShipper: Sendable {
     /// Largest chunk sent in one request.
     public static let chunkLimit = 256 * 1024
@@ -36,7 +37,10 @@ public final class LogShipper: Sendable {
     }
 
     /// Asks `run` to send what is left and return.
-    public func finish() { state.withLock { $0.finishing = true } }
+    public func finish() {
+        state.withLock { $0.finishing = true }
+        spool.wakeReader()
+    }
 
     /// The agent is stopping: if the server stays unreachable past `after`, stop retrying (the job is lost anyway).
     public func giveUpWhenUnreachable(after: Duration) {
@@ -61,11 +65,11 @@ public final class LogShipper: Sendable {
             let pending = spool.written - acked
             if pending == 0 {
                 if finishing { return }
-                try? await Task.sleep(for: .milliseconds(5))
+                await spool.waitForActivity()  // the next append (or `finish`) wakes it: no polling delay
                 continue
             }
             if pending < Int64(Self.chunkLimit) && !finishing && ContinuousClock.now - lastSend < interval {
-                try? await Task.sleep(for: .milliseconds(5))
+                try? await Task.sleep(until: lastSend + interval)
                 continue
             }
             let chunk = spool.read(from: acked, max: Self.chunkLimit)

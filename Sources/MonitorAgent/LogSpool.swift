@@ -12,6 +12,8 @@ public final class LogSpool: Sendable {
     private let fd: Int32
     private let limit: Int64
     private let state = Mutex<(written: Int64, acked: Int64, closed: Bool)>((0, 0, false))
+    /// Notified on every append (and by `wakeReader`): the shipper waits on it instead of polling.
+    private let activity = WakeSignal()
 
     /// Creates (truncates) the spool at `path`; at most `limit` unacknowledged bytes are kept.
     public init(path: String, limit: Int64 = 64 * 1024 * 1024) throws(AgentError) {
@@ -51,6 +53,17 @@ public final class LogSpool: Sendable {
             }
         }
         state.withLock { $0.written += Int64(done) }
+        activity.notify()
+    }
+
+    /// Wakes the reader waiting for bytes (to look at something else that changed, such as the end of the job).
+    public func wakeReader() {
+        activity.notify()
+    }
+
+    /// Returns once bytes were appended (or `wakeReader` was called) since the reader last waited.
+    public func waitForActivity() async {
+        await activity.wait()
     }
 
     /// Reads up to `max` bytes starting at `offset`.

@@ -23,20 +23,6 @@ public enum ExitStatus: Sendable, Equatable {
     }
 }
 
-/// A job's watchdog process and the pipe that keeps it waiting (see `ProcessControl.spawnWatchdog`).
-public struct Watchdog: Sendable {
-    let pid: pid_t
-    let writeFD: Int32
-
-    /// The job ended normally: stop the watchdog before its pipe closes, so it kills nothing.
-    public func dismiss() {
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
-        close(writeFD)
-    }
-}
-
 /// Low-level process control for jobs: spawning bash in its own session, signalling and reaping its group.
 public enum ProcessControl {
     /// Makes this process the reaper of its orphaned descendants (Linux), so a job's grandchildren can be
@@ -53,45 +39,25 @@ public enum ProcessControl {
     /// Spawns `/bin/bash SCRIPT` as the leader of a new session and process group, stdin from /dev/null,
     /// stdout and stderr to `outputFD`, no other descriptors, default signal handling. Returns its pid (= pgid).
     /// With `cwd`, the child starts there and `script` may be relative (bash then names errors after it: "job: line 3: ...").
+    /// With `gateFD`, bash also gets it as descriptor 3 (a gated script reads its go from there, then closes it).
     public static func spawnBash(
-        script: String, environment: [String: String], outputFD: Int32, cwd: String? = nil
+        script: String, environment: [String: String], outputFD: Int32, cwd: String? = nil, gateFD: Int32? = nil
     ) throws(AgentError) -> pid_t {
         let envp = environment.map { "\($0.key)=\($0.value)" }.sorted()
+        var gate = gateFD
+        if gateFD == 3 { gate = fcntl(3, F_DUPFD_CLOEXEC, 4) }  // dup2(3, 3) would leave it close-on-exec
+        defer { if let gate, gate != gateFD { close(gate) } }
         let (rc, pid) = spawnInNewSession(["/bin/bash", "--noprofile", "--norc", script], environment: envp, cwd: cwd,
-                                          resetSignals: true) { actions in
+                                          resetSignals: true, keep: gate == nil ? 3 : 4) { actions in
             posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_adddup2(actions, outputFD, 1)
             posix_spawn_file_actions_adddup2(actions, outputFD, 2)
+            if let gate { posix_spawn_file_actions_adddup2(actions, gate, 3) }
         }
         guard rc == 0 else {
             throw .spawnFailed("cannot start /bin/bash: \(String(cString: strerror(rc))); is bash installed?")
         }
         return pid
-    }
-
-    /// Starts a watchdog for job group `pgid`: a tiny shell in a session of its own that waits on a pipe
-    /// only this agent can write to. If the agent dies (even by SIGKILL) the pipe closes, and the watchdog
-    /// sends SIGTERM to the job's group and SIGKILL after `grace`: a job never outlives a crashed agent.
-    /// `dismiss()` it when the job ends normally. Nil when it cannot be started (the job.pgid file remains
-    /// the fallback: a restarted agent kills what is left).
-    public static func spawnWatchdog(pgid: pid_t, grace: Duration) -> Watchdog? {
-        guard let (readEnd, writeEnd) = cloexecPipe() else { return nil }
-        defer { close(readEnd) }
-        let (secs, attos) = grace.components
-        let seconds = String(format: "%.3f", Double(secs) + Double(attos) / 1e18)
-        let script = "read _; kill -TERM -\(pgid) 2>/dev/null; sleep \(seconds); kill -KILL -\(pgid) 2>/dev/null"
-        // Its own session: signals to the agent's group do not reach it.
-        let (rc, pid) = spawnInNewSession(["/bin/sh", "-c", script], environment: ["PATH=/usr/bin:/bin"],
-                                          resetSignals: false) { actions in
-            posix_spawn_file_actions_adddup2(actions, readEnd, 0)
-            posix_spawn_file_actions_addopen(actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_addopen(actions, 2, "/dev/null", O_WRONLY, 0)
-        }
-        guard rc == 0 else {
-            close(writeEnd)
-            return nil
-        }
-        return Watchdog(pid: pid, writeFD: writeEnd)
     }
 
     /// Reaps every finished child in process group `pgid` without blocking; returns (pid, status) pairs.
@@ -117,9 +83,17 @@ public enum ProcessControl {
     }
 
     /// The kernel's boot id, to tell whether a recorded pgid is from this boot.
-    public static func bootID() -> String {
+    public static func bootID() -> String { currentBootID }
+
+    private static let currentBootID: String =
         (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
+
+    /// A connected pair of Unix stream sockets, close-on-exec (a job's start gate: writing to it never raises SIGPIPE).
+    public static func cloexecSocketPair() -> (read: Int32, write: Int32)? {
+        var fds: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else { return nil }
+        return (fds[0], fds[1])
     }
 
     /// `pipe2(O_CLOEXEC)`: a pipe whose ends no spawned job inherits (dup2 into 1/2 clears the flag there).
@@ -138,10 +112,11 @@ public enum ProcessControl {
     }
 
     /// posix_spawn of `argv` (argv[0] is the program's path) as the leader of a new session and process
-    /// group, with the descriptors `stdio` sets up and none from 3 up, no blocked signals, and (with
-    /// `resetSignals`) the usual signals back at their defaults. Returns posix_spawn's code and the pid.
-    private static func spawnInNewSession(
-        _ argv: [String], environment: [String], cwd: String? = nil, resetSignals: Bool,
+    /// group, with the descriptors `stdio` sets up and none from `keep` up (3 unless stdio set up 3), no
+    /// blocked signals, and (with `resetSignals`) the usual signals back at their defaults. Returns
+    /// posix_spawn's code and the pid.
+    static func spawnInNewSession(
+        _ argv: [String], environment: [String], cwd: String? = nil, resetSignals: Bool, keep: Int32 = 3,
         stdio: (UnsafeMutablePointer<posix_spawn_file_actions_t>) -> Void
     ) -> (Int32, pid_t) {
         var actions = posix_spawn_file_actions_t()
@@ -153,7 +128,7 @@ public enum ProcessControl {
             posix_spawnattr_destroy(&attr)
         }
         stdio(&actions)
-        closeFrom3(&actions)
+        closeFrom(keep, &actions)
         if let cwd { addChdir(&actions, cwd) }
         var empty = sigset_t()
         sigemptyset(&empty)
@@ -175,12 +150,12 @@ public enum ProcessControl {
         return (rc, pid)
     }
 
-    /// Adds "close every descriptor from 3 up" to spawn actions (glibc 2.34+), so nothing the agent holds leaks.
-    private static func closeFrom3(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>) {
+    /// Adds "close every descriptor from `first` up" to spawn actions (glibc 2.34+), so nothing the agent holds leaks.
+    private static func closeFrom(_ first: Int32, _ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>) {
         typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
         let name = "posix_spawn_file_actions_addclosefrom_np"
         guard let sym = dlsym(nil, name) else { return }
-        _ = unsafeBitCast(sym, to: AddCloseFrom.self)(actions, 3)
+        _ = unsafeBitCast(sym, to: AddCloseFrom.self)(actions, first)
     }
 
     /// Adds a chdir to spawn actions (glibc 2.29+); the script cds to the job dir itself either way.

@@ -36,11 +36,14 @@ extension ServiceCore {
         if let p = Validation.jobSpecProblem(spec) { throw APIError(.badRequest, p) }
         let now = Date()
         return try locked { () throws(APIError) -> Job in
-            let known: Set<String>
-            do { known = Set(try store.configEntries().filter(\.secret).map(\.name)) } catch { throw Self.unavailable(error) }
-            if let missing = spec.secrets.first(where: { !known.contains($0) }) {
-                throw APIError(.badRequest, "field 'secrets' names '\(missing)', which is not a secret configuration entry")
+            if !spec.secrets.isEmpty {
+                let known: Set<String>
+                do { known = Set(try store.configEntries().filter(\.secret).map(\.name)) } catch { throw Self.unavailable(error) }
+                if let missing = spec.secrets.first(where: { !known.contains($0) }) {
+                    throw APIError(.badRequest, "field 'secrets' names '\(missing)', which is not a secret configuration entry")
+                }
             }
+            if !store.isShared { return withReason(try insertAndDispatch(spec, now: now), now: now) }
             let job: Job
             do {
                 job = try store.transaction { () throws(DatabaseError) -> Job in try store.insertJob(spec, now: now) }
@@ -79,14 +82,15 @@ extension ServiceCore {
         try requireAdmin(req)
         let jobId = try Input.jobId(id)
         let now = Date()
-        return try locked { () throws(APIError) -> Response in
+        let cancelled = try locked { () throws(APIError) -> Job in
             guard let job = try anyJob(jobId) else { throw APIError(.notFound, "job \(jobId) does not exist") }
             guard job.state != .completed else {
                 throw APIError(.jobFinished, "job \(jobId) is already completed (\(job.result?.rawValue ?? "done"))")
             }
             let changes = try mutate(now: now) { d in d.cancel(jobId, now: now) }
-            let current = changes.jobs[jobId] ?? dispatcher.jobs[jobId] ?? job
-            return .json(withReason(current, now: now), status: 202)
+            return withReason(changes.jobs[jobId] ?? dispatcher.jobs[jobId] ?? job, now: now)
         }
+        // Encoded outside the lock: the agent's poll, woken by the cancel, needs the lock to answer.
+        return .json(cancelled, status: 202)
     }
 }

@@ -151,6 +151,31 @@ final class ServiceCore: @unchecked Sendable {
         http?.hub.wake(wakeKeys(for: changes))
     }
 
+    /// Stores a new job and queues it (which may assign it) in one transaction: one fsync before the
+    /// answer and before the poll of the agent it went to is woken. When the store refuses, nothing
+    /// changed. (Not for a shared database: there a change runs as a shared change.)
+    func insertAndDispatch(_ spec: JobSpec, now: Date) throws(APIError) -> Job {
+        let saved = dispatcher.begin()
+        var changes = Changes()
+        var inserted: Job?
+        do {
+            try store.transaction { () throws(DatabaseError) in
+                let job = try store.insertJob(spec, now: now)
+                inserted = job
+                changes = dispatcher.add(job, now: now)
+                try write(&changes, now: now)
+            }
+        } catch {
+            dispatcher.rollback(saved)
+            throw Self.unavailable(error)
+        }
+        dispatcher.keep()
+        record(changes, now: now)
+        http?.hub.wake(wakeKeys(for: changes))
+        guard let job = inserted else { throw APIError(.internalError, "the new job was not stored") }
+        return changes.jobs[job.id] ?? job
+    }
+
     /// Writes what a step changed (inside the caller's transaction): the server's log lines first
     /// (at the stored log size, its row locked), then jobs and agents.
     func write(_ changes: inout Changes, now: Date) throws(DatabaseError) {

@@ -44,8 +44,10 @@ extension AgentAPI {
     }
 
     /// The live client over several servers: every call goes to the one `servers` uses, and moves on with it.
+    /// Plain http goes over the transport's own sockets: these calls are on the way from a job's arrival
+    /// to its first log bytes, and from a cancel to its SIGTERM.
     public static func live(servers: ServerPool, secret: String) -> AgentAPI {
-        let t = HTTPTransport(servers: servers, token: secret)
+        let t = HTTPTransport(servers: servers, token: secret, directHTTP: true)
         // A server that died with its host, or was cut off, never refuses: only a timeout shows it. With other
         // servers to go to, a ping (answered in milliseconds when all is well) gives up after 4 s, so the agent
         // is on another server within two ping intervals; alone, it waits as long as any call.

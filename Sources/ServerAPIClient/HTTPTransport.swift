@@ -64,17 +64,29 @@ public struct HTTPTransport: Sendable {
     public let servers: ServerPool
     public let token: String
     let session: URLSession
+    /// Plain http without URLSession (see `PlainHTTPClient`), per server, when asked for and the URL allows it.
+    let direct: [URL: PlainHTTPClient]
 
     /// A transport for `baseURL` (e.g. http://127.0.0.1:8765) that authenticates with `token`.
     /// For https it trusts the system store only (see `TrustStore`): on Linux a program cannot add a CA.
-    public init(baseURL: URL, token: String) {
-        self.init(servers: ServerPool(baseURL), token: token)
+    public init(baseURL: URL, token: String, directHTTP: Bool = false,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.init(servers: ServerPool(baseURL), token: token, directHTTP: directHTTP, environment: environment)
     }
 
     /// A transport whose calls go to the servers of `servers` (see `ServerPool`), authenticating with `token`.
-    public init(servers: ServerPool, token: String) {
+    /// With `directHTTP`, an `http://` server is spoken to over sockets of the transport's own (~0.03 ms a
+    /// request on loopback instead of URLSession's ~0.5 ms); https, and any http when a proxy is set in the
+    /// environment, still go through URLSession.
+    public init(servers: ServerPool, token: String, directHTTP: Bool = false,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.servers = servers
         self.token = token
+        var direct: [URL: PlainHTTPClient] = [:]
+        if directHTTP {
+            for url in servers.servers.all { direct[url] = Self.directClient(url, environment: environment) }
+        }
+        self.direct = direct
         let config = URLSessionConfiguration.ephemeral
         config.timeoutIntervalForRequest = 90
         config.timeoutIntervalForResource = 120
@@ -82,6 +94,15 @@ public struct HTTPTransport: Sendable {
         config.requestCachePolicy = .reloadIgnoringLocalCacheData
         config.urlCache = nil
         self.session = URLSession(configuration: config)
+    }
+
+    /// The direct client for a plain `http://` URL with a host, unless a proxy variable is set (libcurl honours those).
+    static func directClient(_ url: URL, environment: [String: String]) -> PlainHTTPClient? {
+        guard url.scheme?.lowercased() == "http", var host = url.host, !host.isEmpty else { return nil }
+        let proxies = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+        if proxies.contains(where: { !(environment[$0] ?? "").isEmpty }) { return nil }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return PlainHTTPClient(host: host, port: UInt16(url.port ?? 80), server: url.absoluteString)
     }
 
     /// Builds the URL for an API path such as "/api/v1/agents" with query items, on the server in use.
@@ -122,6 +143,17 @@ public struct HTTPTransport: Sendable {
         to base: URL, _ method: String, _ path: String, query: [(String, String)], body: Data?,
         contentType: String, timeout: TimeInterval
     ) async throws(ClientError) -> HTTPReply {
+        if let plain = direct[base] {
+            var comps = URLComponents(url: Self.url(base, path, query: query), resolvingAgainstBaseURL: false) ?? URLComponents()
+            if comps.percentEncodedPath.isEmpty { comps.percentEncodedPath = "/" }
+            var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]
+            if body != nil { headers.append(("Content-Type", contentType)) }
+            let reply = try await plain.send(
+                method: method, target: comps.percentEncodedPath + (comps.percentEncodedQuery.map { "?" + $0 } ?? ""),
+                headers: headers, body: body, timeout: timeout)
+            if reply.status >= 400 { throw Self.apiError(reply) }
+            return reply
+        }
         var request = URLRequest(url: Self.url(base, path, query: query))
         request.httpMethod = method
         request.timeoutInterval = timeout

@@ -89,7 +89,7 @@ final class FakeAgentServer: Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(await eventually { !processAlive(pid) })
         let reports = fake.state.withLock { $0.reports.map(\.state) }
-        #expect(reports == [.preparing, .building])
+        #expect(reports == [.building])  // one start report: building implies preparing
         #expect(fake.logText.contains("configuration not readable: this agent is not enabled on the server"))
         await session.stop()
         try await running.value
