@@ -17,31 +17,16 @@ extension PostgresStore {
 
     func readLogWindow(_ jobId: Int64, from offset: Int64, limit: Int, withArrivals: Bool) throws(DatabaseError) -> LogWindow {
         try main.run { c throws(PGError) -> LogWindow in
-            var out = Data(capacity: min(limit, 1 << 20))
-            var arrivals: [(offset: Int64, millis: Int64)] = []
-            var next = offset
+            var builder = LogWindowBuilder(offset: offset, limit: limit, withArrivals: withArrivals)
             try c.rows("""
                 SELECT start, data, arrivals FROM log_chunks WHERE job_id = $1 AND start >= COALESCE(
                   (SELECT MAX(start) FROM log_chunks WHERE job_id = $1 AND start <= $2), 0) AND start < $3 ORDER BY start
                 """, [.int(jobId), .int(offset), .int(offset + Int64(limit))]) { row throws(PGError) in
                 let start = try row.int(0)
-                let taken: Int = try row.withBytes(1) { raw throws(PGError) in
-                    if start > next { return -1 }
-                    let end = start + Int64(raw.count)
-                    guard end > next, let base = raw.baseAddress else { return 0 }
-                    let skip = Int(next - start)
-                    let n = min(raw.count - skip, limit - out.count)
-                    out.append(base.advanced(by: skip).assumingMemoryBound(to: UInt8.self), count: n)
-                    return n
-                }
-                if taken < 0 { return false }  // a gap in the stored chunks: stop at what is contiguous
-                if withArrivals && taken > 0 {
-                    arrivals.append(contentsOf: LogArrivals(blob: row.isNull(2) ? nil : try row.bytes(2), start: start).entries)
-                }
-                next += Int64(taken)
-                return out.count < limit
+                let arrivals = withArrivals && !row.isNull(2) ? try row.bytes(2) : nil
+                return try row.withBytes(1) { raw throws(PGError) in builder.take(start: start, raw) { arrivals } }
             }
-            return LogWindow(offset: offset, bytes: out, arrivals: LogArrivals(arrivals))
+            return builder.window
         }
     }
 

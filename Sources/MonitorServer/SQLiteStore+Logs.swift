@@ -12,32 +12,14 @@ extension SQLiteStore {
     }
 
     func readLogWindow(_ jobId: Int64, from offset: Int64, limit: Int, withArrivals: Bool) throws(DatabaseError) -> LogWindow {
-        var out = Data(capacity: min(limit, 1 << 20))
-        var arrivals: [(offset: Int64, millis: Int64)] = []
-        var next = offset
+        var builder = LogWindowBuilder(offset: offset, limit: limit, withArrivals: withArrivals)
         try db.rows("""
             SELECT start, data, arrivals FROM log_chunks WHERE job_id = ?1 AND start >= COALESCE(
               (SELECT MAX(start) FROM log_chunks WHERE job_id = ?1 AND start <= ?2), 0) AND start < ?3 ORDER BY start
             """, [.int(jobId), .int(offset), .int(offset + Int64(limit))]) { row in
-            let start = row.int(0)
-            let taken: Int = row.withBlob(1) { raw in
-                let end = start + Int64(raw.count)
-                if start > next { return -1 }
-                guard end > next, let base = raw.baseAddress else { return 0 }
-                let skip = Int(next - start)
-                let n = min(raw.count - skip, limit - out.count)
-                out.append(base.advanced(by: skip).assumingMemoryBound(to: UInt8.self), count: n)
-                return n
-            }
-            if taken < 0 { return false }  // a gap in the stored chunks: stop at what is contiguous
-            if withArrivals && taken > 0 {
-                let chunkArrivals = LogArrivals(blob: row.optBlob(2), start: start)
-                arrivals.append(contentsOf: chunkArrivals.entries)
-            }
-            next += Int64(taken)
-            return out.count < limit
+            row.withBlob(1) { raw in builder.take(start: row.int(0), raw) { row.optBlob(2) } }
         }
-        return LogWindow(offset: offset, bytes: out, arrivals: LogArrivals(arrivals))
+        return builder.window
     }
 
     /// Removes the logs of jobs completed before `cutoff` (at most `limit` jobs); returns their ids.

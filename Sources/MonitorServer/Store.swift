@@ -129,6 +129,40 @@ struct StoreChanges: Sendable {
     var isEmpty: Bool { agents.isEmpty && deletedAgents.isEmpty && jobs.isEmpty && configVersion == nil }
 }
 
+/// Assembles a `LogWindow` from stored chunks read in offset order (both stores read with it).
+struct LogWindowBuilder {
+    let offset: Int64
+    let limit: Int
+    let withArrivals: Bool
+    private var bytes: Data
+    private var arrivals: [(offset: Int64, millis: Int64)] = []
+    private var next: Int64
+
+    init(offset: Int64, limit: Int, withArrivals: Bool) {
+        self.offset = offset
+        self.limit = limit
+        self.withArrivals = withArrivals
+        bytes = Data(capacity: min(limit, 1 << 20))
+        next = offset
+    }
+
+    /// Takes the part of the chunk at `start` that the window still needs; false when reading should
+    /// stop (the window is full, or the stored chunks leave a gap here).
+    mutating func take(start: Int64, _ raw: UnsafeRawBufferPointer, arrivals blob: () -> Data?) -> Bool {
+        if start > next { return false }  // a gap in the stored chunks: stop at what is contiguous
+        let end = start + Int64(raw.count)
+        guard end > next, let base = raw.baseAddress else { return bytes.count < limit }
+        let skip = Int(next - start)
+        let n = min(raw.count - skip, limit - bytes.count)
+        bytes.append(base.advanced(by: skip).assumingMemoryBound(to: UInt8.self), count: n)
+        if withArrivals && n > 0 { arrivals.append(contentsOf: LogArrivals(blob: blob(), start: start).entries) }
+        next += Int64(n)
+        return bytes.count < limit
+    }
+
+    var window: LogWindow { LogWindow(offset: offset, bytes: bytes, arrivals: LogArrivals(arrivals)) }
+}
+
 /// A configuration entry as stored (secret values included).
 struct StoredConfigEntry: Sendable, Equatable {
     var name: String
