@@ -127,9 +127,11 @@ def bench_dispatch(srv, n=40):
     return lat
 
 
-def bench_log(srv, lines=200):
+def bench_log(srv, lines=200, reader=None):
+    """A line's trip from the job to a log long poll (on `reader`, another replica, when given)."""
     script = f"for i in $(seq 1 {lines}); do echo \"t=$(date +%s.%N)\"; sleep 0.02; done"
     job = srv.call("POST", "/api/v1/jobs", {"name": "log latency", "commands": [script], "resources": ["bench"]})
+    srv = reader or srv
     offset, lat, pending = 0, [], b""
     deadline = time.time() + 60
     while time.time() < deadline and len(lat) < lines:

@@ -74,20 +74,7 @@ def dispatch(a, c, n=40):
 
 
 def log_latency(a, c, lines=200):
-    script = f"for i in $(seq 1 {lines}); do echo \"t=$(date +%s.%N)\"; sleep 0.02; done"
-    job = a.call("POST", "/api/v1/jobs", {"name": "cluster log latency", "commands": [script], "resources": ["bench"]})
-    offset, lat, pending = 0, [], b""
-    deadline = time.time() + 60
-    while time.time() < deadline and len(lat) < lines:
-        _, headers, body = c.call("GET", f"/api/v1/jobs/{job['id']}/log?offset={offset}&wait=10", raw=True, timeout=20)
-        now = time.time()
-        offset += len(body)
-        pending += body
-        *complete, pending = pending.split(b"\n")
-        lat += [now - float(line[2:]) for line in complete if line.startswith(b"t=")]
-        if headers.get("X-Log-Complete") == "true":
-            break
-    return lat
+    return b.bench_log(a, lines, reader=c)
 
 
 def cancel(a, c, n=15):

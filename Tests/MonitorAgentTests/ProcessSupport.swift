@@ -117,6 +117,11 @@ final class TestServer: @unchecked Sendable {
 
     /// The whole log of a job.
     func log(_ id: Int64) async throws -> String {
+        try await Self.readWholeLog(admin, id)
+    }
+
+    /// The whole log of a job, read in 1 MiB answers through any admin client.
+    static func readWholeLog(_ admin: AdminAPI, _ id: Int64) async throws -> String {
         var data = Data()
         while true {
             let slice = try await admin.readLog(id, Int64(data.count), 0)

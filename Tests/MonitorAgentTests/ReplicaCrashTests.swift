@@ -67,16 +67,3 @@ import Testing
             + (1...lines).map { "job \(n) line \($0)\n" }.joined()
     }
 }
-
-extension TestServer {
-    /// The whole log of a job, read in 1 MiB answers.
-    static func readWholeLog(_ admin: AdminAPI, _ id: Int64) async throws -> String {
-        var data = Data()
-        while true {
-            let slice = try await admin.readLog(id, Int64(data.count), 0)
-            data.append(slice.bytes)
-            if slice.bytes.isEmpty || Int64(data.count) >= slice.totalSize { break }
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-}
