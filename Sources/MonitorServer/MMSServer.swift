@@ -133,7 +133,10 @@ final class Ticker: @unchecked Sendable {
                 if stop { return }
                 ticks += 1
                 core.tick(now: Date(), flush: ticks % 100 == 0)
-                if ticks % 600 == 1 { core.removeExpiredLogs(now: Date()) }  // at start, then every minute
+                if ticks % 600 == 1 {  // at start, then every minute
+                    core.removeExpiredLogs(now: Date())
+                    core.trimSharedEvents()
+                }
                 if ticks % 10 == 0 {
                     core.checkDatabase()
                     core.renewSweeperLease(now: Date())

@@ -187,6 +187,13 @@ extension ServiceCore {
         return StoredAgent(agent: a, secretHash: r.secretHash, lostContact: r.lostContact, idleSince: r.idleSince)
     }
 
+    /// Keeps the stored events feed to its newest `keeping` events (the lease holder, once a minute), as
+    /// the in-memory feed of a server of its own keeps its newest 10,000.
+    func trimSharedEvents(keeping: Int = 10_000) {
+        guard store.isShared, isSweeper.withLock({ $0 }) else { return }
+        locked { try? store.trimEvents(keeping: keeping) }
+    }
+
     /// Agents this server should vouch for in the contact flush: those holding a poll here now.
     func agentsHoldingPolls(now: Date) -> [(String, Date)] {
         dispatcher.agents.storage.compactMap { uuid, r in r.openPolls > 0 ? (uuid, now) : nil }

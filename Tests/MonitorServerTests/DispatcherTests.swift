@@ -199,7 +199,7 @@ import Testing
         _ = d.patch(a, AgentPatch(configState: .disabled), now: at(1))
         #expect(throws: APIError.self) { try d.delete(a) }
         _ = d.cancel(1, now: at(2))
-        try d.delete(a)
+        _ = try d.delete(a)
         #expect(d.agents[a] == nil)
     }
 }

@@ -214,6 +214,10 @@ struct SharedStoreTests {
         let page = try b.events(after: first, limit: 10)
         #expect(page.events.map(\.seq) == [first + 1, first + 2] && page.head == first + 2)
         #expect(page.events.first?.job?.name == #"quote " backslash \ brace { comma , ☃"#)
+        // Trimmed to the newest: a cursor before what is kept is answered 410 by the route.
+        try a.trimEvents(keeping: 1)
+        let trimmed = try b.events(after: first + 1, limit: 10)
+        #expect(trimmed.oldestAnswerable == first + 1 && trimmed.events.map(\.seq) == [first + 2])
         _ = try a.transaction { () throws(DatabaseError) in
             _ = try a.beginSharedChange()
             try a.deleteAgent(agent.uuid)
