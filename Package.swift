@@ -18,9 +18,14 @@ let package = Package(
         .target(name: "CLibPQ", linkerSettings: [.linkedLibrary("pq")]),
 
         .target(name: "MonitorModels"),
+        // SHA-256, HMAC-SHA256 and HS256 JWTs, written by hand (Foundation on Linux has no CryptoKit).
+        .target(name: "MMSCrypto"),
+        // The libmicrohttpd front (router, long polls, slow-client deadlines) that mms-server and
+        // `mms-agent serve` both answer HTTP with; it knows nothing of stores or dispatch.
+        .target(name: "MonitorHTTP", dependencies: ["MonitorModels", "CMicroHTTPD"]),
         .target(name: "ServerAPIClient", dependencies: ["MonitorModels"]),
-        .target(name: "MonitorServer", dependencies: ["MonitorModels", "CSQLite", "CMicroHTTPD", "CLibPQ"]),
-        .target(name: "MonitorAgent", dependencies: ["MonitorModels", "ServerAPIClient"]),
+        .target(name: "MonitorServer", dependencies: ["MonitorModels", "MonitorHTTP", "MMSCrypto", "CSQLite", "CMicroHTTPD", "CLibPQ"]),
+        .target(name: "MonitorAgent", dependencies: ["MonitorModels", "ServerAPIClient", "MonitorHTTP", "MMSCrypto"]),
         .target(name: "ConsoleUI", dependencies: ["MonitorModels", "ServerAPIClient", "CNCursesW"]),
 
         .executableTarget(name: "mms-server", dependencies: ["MonitorServer", "MonitorModels"]),
@@ -36,7 +41,7 @@ let package = Package(
 
         .testTarget(name: "MonitorModelsTests", dependencies: ["MonitorModels"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "MonitorServerTests", dependencies: ["MonitorServer", "MonitorModels", "CSQLite", "MMSTestSupport"]),
+        .testTarget(name: "MonitorServerTests", dependencies: ["MonitorServer", "MonitorHTTP", "MMSCrypto", "MonitorModels", "CSQLite", "MMSTestSupport"]),
         // Helpers for tests that drive the real binaries (a server process, line reading, polling with a deadline,
         // a throwaway PostgreSQL cluster).
         .target(name: "MMSTestSupport", dependencies: ["CLibPQ"], path: "Tests/MMSTestSupport"),
