@@ -40,6 +40,7 @@ let package = Package(
         .executableTarget(name: "mms-fuzz", dependencies: ["FuzzTargets", "CFuzzerDriver"]),
 
         .testTarget(name: "MonitorModelsTests", dependencies: ["MonitorModels"]),
+        .testTarget(name: "MMSCryptoTests", dependencies: ["MMSCrypto"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "MonitorServerTests", dependencies: ["MonitorServer", "MonitorHTTP", "MMSCrypto", "MonitorModels", "CSQLite", "MMSTestSupport"]),
         // Helpers for tests that drive the real binaries (a server process, line reading, polling with a deadline,
