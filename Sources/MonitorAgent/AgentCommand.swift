@@ -27,6 +27,15 @@ public enum AgentCommand {
                 return 2
             }
             return await LocalRun.run(path: args[1])
+        case "serve":
+            do {
+                try await serve(Array(args.dropFirst()))
+                return 0
+            } catch {
+                LocalRun.writeAll(2, Data("mms-agent: \(error.description)\n".utf8))
+                if case .usage = error { LocalRun.writeAll(2, Data("\(ServeOptions.usage)\n".utf8)) }
+                return error.exitCode
+            }
         case "start":
             do {
                 try await start(Array(args.dropFirst()))

@@ -18,6 +18,8 @@ public final class HTTPServer: @unchecked Sendable {
         public var connectionsPerIP: Int = 0
         public var tlsCertPEM: String?
         public var tlsKeyPEM: String?
+        /// Largest request body taken (413 above it).
+        public var maxBodyBytes: Int = BodyLimit.json
         /// What libmicrohttpd's own diagnostics on stderr start with.
         public var logPrefix: String = "mms-server: http"
 
@@ -46,6 +48,7 @@ public final class HTTPServer: @unchecked Sendable {
     private let timerStop = NSCondition()
     private var timerStopped = false
     public private(set) var port: UInt16 = 0
+    private var bodyLimit = BodyLimit.json
     public private(set) var connectionLimit: Int = 0
 
     /// A server answering with `route`; `observe` hears each answer's status and time.
@@ -58,6 +61,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Starts listening; throws a sentence when the address cannot be used.
     public func start(_ s: Settings) throws(ServerStartError) {
         deadlines = RequestDeadlines(headSeconds: s.headerTimeoutSeconds, bodySeconds: s.bodyTimeoutSeconds)
+        bodyLimit = s.maxBodyBytes
         let limit = Int(cmhd_raise_nofile_limit())
         connectionLimit = max(64, limit - 64)  // leave room for the database, logs and the listener
         var errbuf = [CChar](repeating: 0, count: 512)
@@ -196,7 +200,7 @@ public final class HTTPServer: @unchecked Sendable {
             contentType: RequestContext.header(connection, "Content-Type"),
             body: Data(),
             clientAddress: address)
-        return RequestContext(connection: connection, request: request, bodyLimit: BodyLimit.json)
+        return RequestContext(connection: connection, request: request, bodyLimit: bodyLimit)
     }
 
     /// Routes a complete request, or answers a resumed long poll.
