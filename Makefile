@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term curl openssl postgresql-15 libpq-dev
+APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term curl openssl postgresql-15 libpq-dev libcurl4-openssl-dev
 SWIFT ?= swift
 
 .PHONY: deps build release test soak fuzz demo demo-stop demo-cluster demo-cluster-stop bench schemathesis clean

@@ -16,6 +16,7 @@ let package = Package(
         .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
         .target(name: "CNCursesW", linkerSettings: [.linkedLibrary("ncursesw")]),
         .target(name: "CLibPQ", linkerSettings: [.linkedLibrary("pq")]),
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
 
         .target(name: "MonitorModels"),
         // SHA-256, HMAC-SHA256 and HS256 JWTs, written by hand (Foundation on Linux has no CryptoKit).
@@ -23,8 +24,10 @@ let package = Package(
         // The libmicrohttpd front (router, long polls, slow-client deadlines) that mms-server and
         // `mms-agent serve` both answer HTTP with; it knows nothing of stores or dispatch.
         .target(name: "MonitorHTTP", dependencies: ["MonitorModels", "CMicroHTTPD"]),
+        // An HTTPS client on libcurl that trusts a CA given as PEM text: how mms-server reaches push agents.
+        .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         .target(name: "ServerAPIClient", dependencies: ["MonitorModels"]),
-        .target(name: "MonitorServer", dependencies: ["MonitorModels", "MonitorHTTP", "MMSCrypto", "CSQLite", "CMicroHTTPD", "CLibPQ"]),
+        .target(name: "MonitorServer", dependencies: ["MonitorModels", "MonitorHTTP", "MMSCrypto", "CurlHTTP", "CSQLite", "CMicroHTTPD", "CLibPQ"]),
         .target(name: "MonitorAgent", dependencies: ["MonitorModels", "ServerAPIClient", "MonitorHTTP", "MMSCrypto"]),
         .target(name: "ConsoleUI", dependencies: ["MonitorModels", "ServerAPIClient", "CNCursesW"]),
 
@@ -49,7 +52,7 @@ let package = Package(
         .testTarget(name: "ServerAPIClientTests", dependencies: ["ServerAPIClient", "MonitorServer", "MonitorModels", "MMSTestSupport"]),
         .testTarget(
             name: "MonitorAgentTests",
-            dependencies: ["MonitorAgent", "MonitorServer", "ServerAPIClient", "MonitorModels", "MMSTestSupport"]
+            dependencies: ["MonitorAgent", "MonitorServer", "ServerAPIClient", "MonitorModels", "MMSTestSupport", "CurlHTTP", "MMSCrypto"]
         ),
         .testTarget(
             name: "ConsoleUITests",

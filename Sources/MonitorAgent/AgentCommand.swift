@@ -57,6 +57,7 @@ public enum AgentCommand {
         if let ca = options.caCert {
             do { try TrustStore().check(caCertPath: ca) } catch { throw .caCertNotTrusted(error.description) }
         }
+        let statsd = try StatsD.make(options.statsd, agentName: options.name)
         let lock = try WorkDirLock.acquire(workDir: options.workDir)
         defer { withExtendedLifetime(lock) {} }
         let log = AgentLogger.stderr
@@ -70,7 +71,8 @@ public enum AgentCommand {
         // One pool for every call (a new identity after a delete keeps it): they all move together.
         let servers = ServerPool(options.servers)
         servers.observe { log.serverMoves($0) }
-        let session = AgentSession(options: options, identity: identity, log: log, grace: graceFromEnvironment()) { id in
+        let session = AgentSession(options: options, identity: identity, log: log, grace: graceFromEnvironment(),
+                                   statsd: statsd) { id in
             AgentAPI.live(servers: servers, secret: id.secret)
         }
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { _ in Task { await session.stop() } }

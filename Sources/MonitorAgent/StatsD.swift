@@ -97,8 +97,7 @@ public final class StatsD: Sendable {
     /// The metrics of a job's end: `job.passed|failed|cancelled` and `job.duration`.
     public func jobEnded(_ name: String, result: String, duration: Duration) {
         count("job.\(result)", job: name)
-        let (s, atto) = duration.components
-        timing("job.duration", milliseconds: s * 1000 + atto / 1_000_000_000_000_000, job: name)
+        timing("job.duration", milliseconds: duration.milliseconds, job: name)
     }
 
     static func milliseconds(_ seconds: TimeInterval) -> Int64 {
@@ -121,5 +120,13 @@ public final class StatsD: Sendable {
     /// A tag value without the characters that end a tag or a metric.
     static func tagValue(_ text: String) -> String {
         String(text.map { "|,#\n\r".contains($0) ? "_" : $0 })
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds (rounded down).
+    var milliseconds: Int64 {
+        let (s, atto) = components
+        return s * 1000 + atto / 1_000_000_000_000_000
     }
 }
