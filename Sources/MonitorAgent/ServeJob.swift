@@ -7,6 +7,7 @@ import Synchronization
 final class ServeJob: Sendable {
     let id: Int64
     let attempt: Int
+    let logBase: Int64
     let name: String
     let createdAt: Date
     let startedAt: Date
@@ -22,6 +23,7 @@ final class ServeJob: Sendable {
         let job = request.job
         id = job.id
         attempt = job.attempt
+        logBase = job.logSize
         name = job.name
         createdAt = job.createdAt
         startedAt = Date()
@@ -54,8 +56,8 @@ final class ServeJob: Sendable {
     func status() -> PushJobStatus {
         end.withLock { e in
             if e.outcome != nil { e.statusRead = true }
-            guard let o = e.outcome else { return PushJobStatus(id: id, attempt: attempt, state: .running, startedAt: startedAt) }
-            return PushJobStatus(id: id, attempt: attempt, state: .completed, result: o.result,
+            guard let o = e.outcome else { return PushJobStatus(id: id, attempt: attempt, logBase: logBase, state: .running, startedAt: startedAt) }
+            return PushJobStatus(id: id, attempt: attempt, logBase: logBase, state: .completed, result: o.result,
                                  exitCode: o.result == .cancelled ? nil : o.exitCode, failureReason: o.failureReason,
                                  startedAt: startedAt, finishedAt: e.finishedAt)
         }

@@ -12,6 +12,14 @@ public final class LongPollHub: @unchecked Sendable {
     private var stopping = false
     /// Deadlines of parked polls, earliest first (entries of polls already resumed are skipped).
     private var deadlines = DeadlineHeap()
+    /// Told every wake, outside the lock (nil: everything woke): for waiters that are not connections,
+    /// such as mms-server's push agent drivers.
+    private var observer: (@Sendable (Set<WaitKey>?) -> Void)?
+
+    /// Sets the wake observer (once, before wakes matter).
+    public func observe(_ body: @escaping @Sendable (Set<WaitKey>?) -> Void) {
+        lock.withLock { observer = body }
+    }
 
     /// The current wake generation: take it when a check finds nothing, pass it to `park`.
     public var currentGeneration: UInt64 { lock.withLock { generation } }
@@ -40,13 +48,15 @@ public final class LongPollHub: @unchecked Sendable {
 
     /// Resumes every poll parked on these keys.
     public func wake<S: Sequence>(_ keys: S) where S.Element == WaitKey {
-        lock.withLock {
+        let told = lock.withLock { () -> (@Sendable (Set<WaitKey>?) -> Void)? in
             generation &+= 1
             for key in keys {
                 guard let ids = byKey.removeValue(forKey: key) else { continue }
                 for id in ids { resumeLocked(id) }
             }
+            return observer
         }
+        told?(Set(keys))
     }
 
     /// Resumes the polls whose deadline has passed.
@@ -63,13 +73,15 @@ public final class LongPollHub: @unchecked Sendable {
 
     /// Resumes every poll parked on a key that `matches` (a lost wake-up channel, the backstop).
     public func wake(where matches: (WaitKey) -> Bool) {
-        lock.withLock {
+        let told = lock.withLock { () -> (@Sendable (Set<WaitKey>?) -> Void)? in
             generation &+= 1
             for key in Array(byKey.keys) where matches(key) {
                 guard let ids = byKey.removeValue(forKey: key) else { continue }
                 for id in ids { resumeLocked(id) }
             }
+            return observer
         }
+        told?(nil)
     }
 
     /// Resumes every parked poll and refuses new parks (shutdown).

@@ -88,10 +88,12 @@ public enum PushJobState: String, Codable, Sendable, Equatable {
     case running, completed
 }
 
-/// Answer of a push agent's `GET /jobs/{id}` (and of its cancel). `attempt` is the attempt it runs.
+/// Answer of a push agent's `GET /jobs/{id}` (and of its cancel). `attempt` is the attempt it runs and
+/// `logBase` the `logSize` the job arrived with: byte 0 of the agent's log is that offset of the server's.
 public struct PushJobStatus: Codable, Sendable, Equatable {
     public var id: Int64
     public var attempt: Int
+    public var logBase: Int64
     public var state: PushJobState
     public var result: JobResult?
     public var exitCode: Int?
@@ -99,10 +101,11 @@ public struct PushJobStatus: Codable, Sendable, Equatable {
     public var startedAt: Date
     public var finishedAt: Date?
 
-    public init(id: Int64, attempt: Int, state: PushJobState, result: JobResult? = nil, exitCode: Int? = nil,
+    public init(id: Int64, attempt: Int, logBase: Int64 = 0, state: PushJobState, result: JobResult? = nil, exitCode: Int? = nil,
                 failureReason: String? = nil, startedAt: Date, finishedAt: Date? = nil) {
         self.id = id
         self.attempt = attempt
+        self.logBase = logBase
         self.state = state
         self.result = result
         self.exitCode = exitCode
