@@ -13,8 +13,10 @@ final class PushDriver: @unchecked Sendable {
     private let cond = NSCondition()
     private var poked = false
     private var stopped = false
-    /// Whether its answers are believed, the job attempt whose log is being copied, the cancel already sent.
-    private let state = Mutex<(trusted: Bool, copying: (Int64, Int)?, cancelSent: (Int64, Int)?)>((true, nil, nil))
+    /// Whether its answers are believed (and the job attempt it misbehaved on: never trusted again while that
+    /// attempt is its job), the job attempt whose log is being copied, the cancel already sent.
+    private let state = Mutex<(trusted: Bool, distrustedJob: (Int64, Int)?, copying: (Int64, Int)?, cancelSent: (Int64, Int)?)>(
+        (true, nil, nil, nil))
     private let clientBox = Mutex<(ca: String?, client: CurlClient)?>(nil)
 
     init(uuid: String, core: ServiceCore) {
@@ -79,9 +81,20 @@ final class PushDriver: @unchecked Sendable {
 
     private var trusted: Bool { state.withLock { $0.trusted } }
 
+    /// True while `job` is the attempt the agent misbehaved on.
+    private func isDistrusted(_ job: Job?) -> Bool {
+        state.withLock { s in
+            guard !s.trusted, let bad = s.distrustedJob, let job else { return false }
+            return bad == (job.id, job.attempt)
+        }
+    }
+
     private func distrust(_ work: PushWork, _ why: String) {
         let first = state.withLock { s -> Bool in
-            defer { s.trusted = false }
+            defer {
+                s.trusted = false
+                s.distrustedJob = work.job.map { ($0.id, $0.attempt) }
+            }
             return s.trusted
         }
         if first { ServerLog.line("push agent \(work.name) at \(work.url): \(why); not trusted until it answers as the push API says") }
@@ -108,8 +121,12 @@ final class PushDriver: @unchecked Sendable {
                     let alive = try c.isAlive(timeout: TimeInterval(min(5, max(1, core.settings.pingIntervalSeconds))))
                     core.pushContact(uuid, version: alive.version)
                 } else {
+                    if isDistrusted(work.job) { continue }  // no contact: lost contact and reschedule take their course
                     _ = try c.status()
-                    state.withLock { $0.trusted = true }
+                    state.withLock {
+                        $0.trusted = true
+                        $0.distrustedJob = nil
+                    }
                     ServerLog.line("push agent \(work.name) at \(work.url) answers as the push API says again")
                     core.pushContact(uuid)
                     poke()
@@ -124,7 +141,7 @@ final class PushDriver: @unchecked Sendable {
 
     private func controlLoop() {
         while waitForPoke(0.5) {
-            guard core.drivesPushAgents, let work = core.pushWork(uuid), let job = work.job else { continue }
+            guard core.drivesPushAgents, let work = core.pushWork(uuid), let job = work.job, !isDistrusted(job) else { continue }
             let c = calls(work)
             switch job.state {
             case .assigned: deliver(job, work, c)
