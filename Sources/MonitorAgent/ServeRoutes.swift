@@ -6,31 +6,32 @@ import MonitorModels
 extension Router {
     /// Every route of a push agent.
     static func serve(_ agent: ServeAgent) -> Router {
-        var r = Router()
+        // No operator routes here: the push API's callers prove themselves with a JWT, checked in each handler.
+        var r = Router(authenticate: { _ throws(APIError) in throw APIError(.unauthorized, "this agent has no operators") })
         let alive = Response.json(PushAgentAlive())
-        r.add("GET", "/is_alive") { _, _ throws(APIError) in
+        r.add("GET", "/is_alive", .open) { _, _ throws(APIError) in
             agent.statsd?.gauge("up", 1)
             return .respond(alive)
         }
-        r.add("GET", "/status") { req, _ throws(APIError) in
+        r.add("GET", "/status", .agent) { req, _ throws(APIError) in
             try agent.authorize(req)
             return .respond(.json(agent.status()))
         }
-        r.add("POST", "/jobs") { req, _ throws(APIError) in
+        r.add("POST", "/jobs", .agent) { req, _ throws(APIError) in
             try agent.authorize(req)
             return .respond(.json(try agent.accept(Input.body(req, as: PushJobRequest.self)), status: 202))
         }
-        r.add("GET", "/jobs/{id}") { req, p throws(APIError) in
+        r.add("GET", "/jobs/{id}", .agent) { req, p throws(APIError) in
             try agent.authorize(req)
             return .respond(.json(try agent.job(p[0]).status()))
         }
-        r.add("POST", "/jobs/{id}/cancel") { req, p throws(APIError) in
+        r.add("POST", "/jobs/{id}/cancel", .agent) { req, p throws(APIError) in
             try agent.authorize(req)
             let job = try agent.job(p[0])
             agent.cancel(job)
             return .respond(.json(job.status(), status: 202))
         }
-        r.add("GET", "/jobs/{id}/log") { req, p throws(APIError) in
+        r.add("GET", "/jobs/{id}/log", .agent) { req, p throws(APIError) in
             try agent.authorize(req)
             return try agent.readLog(req, id: p[0])
         }

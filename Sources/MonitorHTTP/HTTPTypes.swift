@@ -10,10 +10,12 @@ public struct Request: Sendable {
     public var contentType: String?
     public var body: Data
     public var clientAddress: String
+    /// The operator the token belongs to, set by the router on operator routes.
+    public var actor: OperatorIdentity? = nil
 
     /// A request as the router sees it.
     public init(method: String, path: String, query: [String: String], authorization: String?, contentType: String?,
-                body: Data, clientAddress: String) {
+                body: Data, clientAddress: String, actor: OperatorIdentity? = nil) {
         self.method = method
         self.path = path
         self.query = query
@@ -21,6 +23,7 @@ public struct Request: Sendable {
         self.contentType = contentType
         self.body = body
         self.clientAddress = clientAddress
+        self.actor = actor
     }
 
     /// The bearer token, if the request carries one.

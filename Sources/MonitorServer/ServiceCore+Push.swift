@@ -16,7 +16,6 @@ struct PushWork: Sendable {
 extension ServiceCore {
     /// `POST /api/v1/agents/push`: a push agent, enabled; 201 with the agent (never its secret).
     func addPushAgent(_ req: Request) throws(APIError) -> Response {
-        try requireAdmin(req)
         let body = try Input.body(req, as: PushAgentRequest.self)
         try Self.validate(body)
         let now = Date()
@@ -29,7 +28,10 @@ extension ServiceCore {
         return try locked { () throws(APIError) -> Response in
             try fresh()
             _ = try mutate(now: now) { d in
-                d.addPushAgent(agent, secretHash: hash, pushSecret: body.authTokenSecret, pushCACert: body.caCert, now: now)
+                var c = d.addPushAgent(agent, secretHash: hash, pushSecret: body.authTokenSecret, pushCACert: body.caCert, now: now)
+                c.audit.append(audit(req, "agent.push_add", AuditTarget(kind: "agent", id: uuid, name: body.name),
+                                     reason: body.url, now: now))
+                return c
             }
             secretIndex[hash] = uuid
             guard let a = dispatcher.view(uuid) else { throw APIError(.internalError, "the new agent vanished") }
