@@ -7,6 +7,8 @@ import Synchronization
 final class PushSupervisor: @unchecked Sendable {
     private let core: ServiceCore
     private let drivers = Mutex<[String: PushDriver]>([:])
+    /// Every agent uuid seen at the last sync: a wake for one of them that has no driver is a pull agent's.
+    private let known = Mutex<Set<String>>([])
     private let cond = NSCondition()
     private var stopping = false
     private var resync = true
@@ -37,7 +39,7 @@ final class PushSupervisor: @unchecked Sendable {
         }
         var unknown = false
         for case .agentNext(let uuid) in keys {
-            if let d = drivers.withLock({ $0[uuid] }) { d.poke() } else { unknown = true }
+            if let d = drivers.withLock({ $0[uuid] }) { d.poke() } else if !known.withLock({ $0.contains(uuid) }) { unknown = true }
         }
         if unknown { cond.withLock { resync = true; cond.signal() } }
     }
@@ -55,7 +57,8 @@ final class PushSupervisor: @unchecked Sendable {
     }
 
     private func sync() {
-        let wanted = Set(core.pushAgentUUIDs())
+        let (wanted, all) = core.agentUUIDsByKind()
+        known.withLock { $0 = all }
         let (started, gone) = drivers.withLock { d -> ([PushDriver], [PushDriver]) in
             var started: [PushDriver] = []
             for uuid in wanted where d[uuid] == nil {

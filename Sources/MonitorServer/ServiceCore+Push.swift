@@ -63,11 +63,13 @@ extension ServiceCore {
     /// holder of the sweeper lease does, so one replica talks to each push agent.
     var drivesPushAgents: Bool { !store.isShared || isSweeper.withLock { $0 } }
 
-    /// The uuids of every push agent.
-    func pushAgentUUIDs() -> [String] {
+    /// The uuids of every push agent, and of every agent.
+    func agentUUIDsByKind() -> (push: Set<String>, all: Set<String>) {
         locked {
             try? fresh()
-            return dispatcher.agents.storage.compactMap { $0.value.agent.kind == .push ? $0.key : nil }
+            var push: Set<String> = []
+            for (uuid, r) in dispatcher.agents.storage where r.agent.kind == .push { push.insert(uuid) }
+            return (push, Set(dispatcher.agents.storage.keys))
         }
     }
 
