@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "ServerAPIClientTests", dependencies: ["ServerAPIClient", "MonitorServer", "MonitorModels", "MMSTestSupport"]),
         .testTarget(
             name: "MonitorAgentTests",
-            dependencies: ["MonitorAgent", "MonitorServer", "ServerAPIClient", "MonitorModels", "MMSTestSupport", "CurlHTTP", "MMSCrypto"]
+            dependencies: ["MonitorAgent", "MonitorServer", "ServerAPIClient", "MonitorModels", "MMSTestSupport", "CurlHTTP", "MMSCrypto", "MonitorHTTP"]
         ),
         .testTarget(
             name: "ConsoleUITests",

@@ -72,13 +72,14 @@ import Glibc
         let (dir, ca, server, serve, agent) = try await Self.fleet(
             "push-kill", serverFlags: ["--lost-contact-after", "3", "--auto-register-key", "k"], resources: ["lab"])
         defer { ca.remove(); server.child.signal(SIGKILL) }
-        let job = try await server.admin.createJob(JobSpec(name: "moved", commands: ["echo attempt-begins", "sleep 2", "echo attempt-ends"],
+        let job = try await server.admin.createJob(JobSpec(name: "moved", commands: ["echo attempt-begins", "while [ ! -e \(dir)/go ]; do sleep 0.05; done", "echo attempt-ends"],
                                                            resources: ["lab"]))
         _ = try await server.job(job.id) { $0.state == .building && $0.agentUuid == agent.uuid }
         #expect(await eventually(10) { (try? await server.log(job.id))?.contains("attempt-begins") == true })
         serve.child.signal(SIGKILL)
         let lost = await eventually(15) { (try? await server.admin.getAgent(agent.uuid))?.status == .lostContact }
         #expect(lost, "the push agent shows Lost Contact")
+        _ = FileManager.default.createFile(atPath: dir + "/go", contents: nil)  // the next attempt runs to its end
         let pull = try ChildProcess("mms-agent", ["start", "--server", server.url.absoluteString, "--name", "pull-1", "--work-dir",
                                                   dir + "/pull", "--auto-register-key", "k", "--resources", "lab"], dir: dir)
         defer { pull.signal(SIGKILL) }

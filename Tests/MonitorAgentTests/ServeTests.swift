@@ -2,8 +2,10 @@ import CurlHTTP
 import Foundation
 import MMSCrypto
 import MMSTestSupport
+import MonitorHTTP
 import MonitorModels
 import Testing
+@testable import MonitorAgent
 
 /// `mms-agent serve` as a real process over HTTPS with a CA made at test time: auth, jobs, logs, cancel.
 @Suite struct ServeTests {
@@ -60,7 +62,7 @@ import Testing
         let serve = try await ServeProcess.start(dir: dir, ca: ca)
         defer { ca.remove() }
         let spec = JobSpec(
-            name: "push-job", commands: ["cat note.txt", "echo token=$API_TOKEN plain=$PLAIN", "echo ran >> \(dir)/runs", "sleep 0.3",
+            name: "push-job", commands: ["cat note.txt", "echo token=$API_TOKEN plain=$PLAIN", "echo ran >> \(dir)/runs", "while [ ! -e \(dir)/go ]; do sleep 0.02; done",
                                           "for i in $(seq 1 200); do echo line-$i; done", "exit 3"],
             files: [JobFile(path: "note.txt", content: "from-a-file\n")], epilogue: Epilogue(always: ["echo epilogue-ran"]),
             secrets: ["API_TOKEN"])
@@ -74,8 +76,8 @@ import Testing
         #expect(other.status == 409 && Self.errorCode(other) == "agent_busy")
         #expect(try await serve.call("GET", "/jobs/42").status == 404)
         let running = try await serve.call("GET", "/status")
-        #expect((try? MMSJSON.decode(PushAgentStatus.self, from: running.body)) == PushAgentStatus(state: .running, jobId: 41)
-                || (try? MMSJSON.decode(PushAgentStatus.self, from: running.body))?.state == .finished)
+        #expect((try? MMSJSON.decode(PushAgentStatus.self, from: running.body)) == PushAgentStatus(state: .running, jobId: 41))
+        _ = FileManager.default.createFile(atPath: dir + "/go", contents: nil)  // the job waits for this before it ends
 
         let (log, _) = try await serve.wholeLog(41)
         let expectedLines = (1...200).map { "line-\($0)" }.joined(separator: "\n")
@@ -155,5 +157,29 @@ import Testing
             let child = try ChildProcess("mms-agent", args + ["--work-dir", dir + "/w"], env: env, dir: dir)
             #expect(await child.exitStatus() == 2 && child.stderr.contains(message), "\(args): \(child.stderr)")
         }
+    }
+}
+
+/// The push agent's routes are the ones docs/openapi-push-agent.yaml describes.
+@Suite struct ServeSpecTests {
+    @Test func theServeRoutesAreTheDocumentedOnes() throws {
+        let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/openapi-push-agent.yaml")
+        let text = try String(contentsOf: spec, encoding: .utf8)
+        var documented: Set<String> = []
+        var path: String?
+        var inPaths = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line == "paths:" { inPaths = true; continue }
+            if inPaths, !line.isEmpty, !line.hasPrefix(" ") { inPaths = false }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /"), line.hasSuffix(":"), !line.hasPrefix("   ") {
+                path = String(line.dropFirst(2).dropLast())
+            } else if let p = path, let m = ["get", "post"].first(where: { line == "    \($0):" }) {
+                documented.insert("\(m.uppercased()) \(p)")
+            }
+        }
+        let options = try ServeOptions.parse(["--insecure-http"], env: ["MMS_AGENT_AUTH_TOKEN_SECRET": ServeProcess.secret], hostname: "h")
+        let served = Set(Router.serve(ServeAgent(options: options)).table)
+        #expect(served == documented && served.count == 6, "served \(served.sorted()), documented \(documented.sorted())")
     }
 }
