@@ -1,6 +1,7 @@
 import CMicroHTTPD
 import Foundation
 import MonitorModels
+import Synchronization
 
 /// The HTTP front: libmicrohttpd with epoll internal threads, bodies read within their limit,
 /// long polls parked in the hub. It knows nothing of MMS; `route` decides every answer.
@@ -49,6 +50,8 @@ public final class HTTPServer: @unchecked Sendable {
     private var timerStopped = false
     public private(set) var port: UInt16 = 0
     private var bodyLimit = BodyLimit.json
+    /// Requests that became long polls and have not ended yet (parked, or resumed and being answered).
+    private let openPolls = Mutex(0)
     public private(set) var connectionLimit: Int = 0
 
     /// A server answering with `route`; `observe` hears each answer's status and time.
@@ -101,7 +104,8 @@ public final class HTTPServer: @unchecked Sendable {
         _ = MHD_quiesce_daemon(d)
         hub.stopAll()
         let until = Date().addingTimeInterval(2)
-        while hub.count > 0 && Date() < until { usleep(5_000) }
+        // Every long poll must have its answer sent, not only be resumed: a loaded machine takes a while.
+        while openPolls.withLock({ $0 }) > 0 && Date() < until { usleep(5_000) }
         usleep(20_000)
         MHD_stop_daemon(d)
         daemon = nil
@@ -170,7 +174,10 @@ public final class HTTPServer: @unchecked Sendable {
         guard let conCls, let raw = conCls.pointee else { return }
         let ctx = Unmanaged<RequestContext>.fromOpaque(raw).takeRetainedValue()
         conCls.pointee = nil
-        ctx.poll?.finished?()
+        if let poll = ctx.poll {
+            if let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().openPolls.withLock { $0 -= 1 } }
+            poll.finished?()
+        }
     }
 
     private static let connectionHandler: MHD_NotifyConnectionCallback = { cls, connection, _, event in
@@ -215,7 +222,9 @@ public final class HTTPServer: @unchecked Sendable {
             ctx.routed = true
             switch route(ctx.request) {
             case .respond(let r): return send(ctx, r)
-            case .wait(let poll): ctx.poll = poll
+            case .wait(let poll):
+                ctx.poll = poll
+                openPolls.withLock { $0 += 1 }
             }
         }
         guard let poll = ctx.poll else { return .YES }
@@ -254,3 +263,4 @@ private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?
     guard let s else { return body(nil) }
     return s.withCString { body($0) }
 }
+
