@@ -1,7 +1,6 @@
 import CMicroHTTPD
 import Foundation
 import MonitorModels
-import Synchronization
 
 /// The HTTP front: libmicrohttpd with epoll internal threads, bodies read within their limit,
 /// long polls parked in the hub. It knows nothing of MMS; `route` decides every answer.
@@ -50,8 +49,6 @@ public final class HTTPServer: @unchecked Sendable {
     private var timerStopped = false
     public private(set) var port: UInt16 = 0
     private var bodyLimit = BodyLimit.json
-    /// Requests that became long polls and have not ended yet (parked, or resumed and being answered).
-    private let openPolls = Mutex(0)
     public private(set) var connectionLimit: Int = 0
 
     /// A server answering with `route`; `observe` hears each answer's status and time.
@@ -103,9 +100,10 @@ public final class HTTPServer: @unchecked Sendable {
         guard let d = daemon else { return }
         _ = MHD_quiesce_daemon(d)
         hub.stopAll()
-        let until = Date().addingTimeInterval(2)
-        // Every long poll must have its answer sent, not only be resumed: a loaded machine takes a while.
-        while openPolls.withLock({ $0 }) > 0 && Date() < until { usleep(5_000) }
+        // Resumed polls answer on the daemon's threads (an answer may read the database): wait for
+        // every one to be queued, then a moment for the bytes to leave, before connections close.
+        let until = Date().addingTimeInterval(5)
+        while (hub.count > 0 || hub.unansweredCount > 0) && Date() < until { usleep(5_000) }
         usleep(20_000)
         MHD_stop_daemon(d)
         daemon = nil
@@ -174,10 +172,7 @@ public final class HTTPServer: @unchecked Sendable {
         guard let conCls, let raw = conCls.pointee else { return }
         let ctx = Unmanaged<RequestContext>.fromOpaque(raw).takeRetainedValue()
         conCls.pointee = nil
-        if let poll = ctx.poll {
-            if let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().openPolls.withLock { $0 -= 1 } }
-            poll.finished?()
-        }
+        ctx.poll?.finished?()
     }
 
     private static let connectionHandler: MHD_NotifyConnectionCallback = { cls, connection, _, event in
@@ -222,9 +217,7 @@ public final class HTTPServer: @unchecked Sendable {
             ctx.routed = true
             switch route(ctx.request) {
             case .respond(let r): return send(ctx, r)
-            case .wait(let poll):
-                ctx.poll = poll
-                openPolls.withLock { $0 += 1 }
+            case .wait(let poll): ctx.poll = poll
             }
         }
         guard let poll = ctx.poll else { return .YES }
@@ -246,6 +239,7 @@ public final class HTTPServer: @unchecked Sendable {
         for (k, v) in r.headers { MHD_add_response_header(resp, k, v) }
         let ok = MHD_queue_response(ctx.connection, UInt32(r.status), resp)
         MHD_destroy_response(resp)
+        if ctx.poll != nil { hub.answered(ctx) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - ctx.startedNanos) / 1e9
         observe(ctx.request, r.status, seconds)
         return ok
@@ -263,4 +257,3 @@ private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?
     guard let s else { return body(nil) }
     return s.withCString { body($0) }
 }
-
