@@ -49,6 +49,12 @@ public enum Action: Sendable, Equatable {
     case logStamps(jobId: Int64, LogStampRequest, [LogStamp])
     /// Timestamps could not be read; the message says why.
     case logStampsFailed(jobId: Int64, String)
+    /// Who this console acts as (GET /whoami).
+    case whoami(Whoami)
+    /// Audit entries read for `.loadAudit`.
+    case auditLoaded([AuditEntry])
+    /// Reading the audit log failed.
+    case auditFailed(String)
     /// A call failed; the message is shown as it is (the server's sentence when it sent one).
     case failed(String)
 }
@@ -57,13 +63,16 @@ public enum Action: Sendable, Equatable {
 public enum Effect: Sendable, Equatable {
     case quit
     case authorize(uuids: [String])
-    case disable(uuids: [String])
+    /// Disable with an optional reason and end (nil: until enabled again).
+    case disable(uuids: [String], reason: String?, until: Date?)
     case deleteAgent(uuid: String, name: String)
     case editAgent(uuid: String, AgentPatch)
     case createJob(JobSpec)
     case cancelJob(Int64)
     case rerunJob(Int64)
     case loadConfig
+    /// Read the audit entries newer than `since` (the first page when nil).
+    case loadAudit(since: Int64?)
     case putConfig(name: String, ConfigEntryInput)
     case deleteConfig(name: String)
     /// Start (or restart) the log long poll for a job from a byte offset; replaces any other tail.

@@ -3,7 +3,7 @@ import MonitorModels
 
 /// The screens of the console.
 public enum View: Sendable, Equatable, Hashable {
-    case agents, jobs, config, log
+    case agents, jobs, config, audit, log
 }
 
 /// Where the cursor is in a list, and the first row shown.
@@ -102,6 +102,11 @@ public struct AppState: Sendable, Equatable {
     public var configLoaded = false
     public var configCursor = ListCursor()
 
+    /// The audit log as far as loaded (Audit view), newest first.
+    public var audit = AuditState()
+    /// The operator this console acts as (from GET /whoami); nil when the server predates operators.
+    public var me: Whoami?
+
     /// The open log, while the Log view is shown.
     public var log: LogState?
     /// The zone log timestamps are shown in (the machine's own; tests fix it).
@@ -132,8 +137,20 @@ public struct AppState: Sendable, Equatable {
 
     /// The filter of the current list.
     public var currentFilter: String {
-        get { view == .jobs ? jobFilter : agentFilter }
-        set { if view == .jobs { jobFilter = newValue } else { agentFilter = newValue } }
+        get {
+            switch view {
+            case .jobs: jobFilter
+            case .audit: audit.filter
+            default: agentFilter
+            }
+        }
+        set {
+            switch view {
+            case .jobs: jobFilter = newValue
+            case .audit: audit.filter = newValue
+            default: agentFilter = newValue
+            }
+        }
     }
 }
 

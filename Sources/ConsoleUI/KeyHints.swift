@@ -1,10 +1,21 @@
+import MonitorModels
+
 /// A key and the action word shown next to it ("a authorize").
 public struct KeyHint: Sendable, Equatable {
     public var key: String
     public var word: String
-    public init(_ key: String, _ word: String) {
+    /// The role the key's action needs (nil: any role); shown dimmed to operators without it.
+    public var needs: OperatorRole?
+    public init(_ key: String, _ word: String, needs: OperatorRole? = nil) {
         self.key = key
         self.word = word
+        self.needs = needs
+    }
+
+    /// True when `me` may not use this key (no operator known: every key is allowed).
+    public func isDenied(to me: Whoami?) -> Bool {
+        guard let needs, let me else { return false }
+        return me.role < needs
     }
 }
 
@@ -30,13 +41,16 @@ public enum KeyHints {
     public static func viewKeys(_ v: View) -> [KeyHint] {
         switch v {
         case .agents:
-            [KeyHint("a", "authorize"), KeyHint("d", "disable"), KeyHint("x", "delete"), KeyHint("e", "edit"),
+            [KeyHint("a", "authorize", needs: .operator), KeyHint("d", "disable", needs: .operator),
+             KeyHint("x", "delete", needs: .admin), KeyHint("e", "edit", needs: .operator),
              KeyHint("space", "mark"), KeyHint("/", "filter"), KeyHint("s", "sort")]
         case .jobs:
-            [KeyHint("n", "new"), KeyHint("c", "cancel"), KeyHint("r", "rerun"), KeyHint("Enter", "log"),
-             KeyHint("/", "filter"), KeyHint("s", "sort")]
+            [KeyHint("n", "new", needs: .operator), KeyHint("c", "cancel", needs: .operator),
+             KeyHint("r", "rerun", needs: .operator), KeyHint("Enter", "log"), KeyHint("/", "filter"), KeyHint("s", "sort")]
         case .config:
-            [KeyHint("n", "add"), KeyHint("e", "edit"), KeyHint("x", "delete")]
+            [KeyHint("n", "add", needs: .admin), KeyHint("e", "edit", needs: .admin), KeyHint("x", "delete", needs: .admin)]
+        case .audit:
+            [KeyHint("/", "filter"), KeyHint("Esc", "clear filter")]
         case .log:
             [KeyHint("f", "follow"), KeyHint("/", "search"), KeyHint("n/N", "match"), KeyHint("w", "wrap"),
              KeyHint("t", "time"), KeyHint("g/G", "top/end"), KeyHint("Esc", "back")]
@@ -49,10 +63,10 @@ public enum KeyHints {
         switch v {
         case .agents:
             viewSection = [
-                KeyHint("a", "authorize: enable it (or all marked) so it gets work"),
-                KeyHint("d", "disable (asks y/n): its job finishes, it gets no new work"),
-                KeyHint("x", "delete the agent (asks y/n)"),
-                KeyHint("e", "edit resources and environments"),
+                KeyHint("a", "authorize: enable it (or all marked) so it gets work", needs: .operator),
+                KeyHint("d", "disable: reason, how long, y/n; its job finishes", needs: .operator),
+                KeyHint("x", "delete the agent (asks y/n)", needs: .admin),
+                KeyHint("e", "edit resources and environments", needs: .operator),
                 KeyHint("space", "mark several agents; a and d act on all marked"),
                 KeyHint("/", "filter by name, host, status, resource"),
                 KeyHint("s", "sort: name, status, last seen, hostname"),
@@ -61,18 +75,23 @@ public enum KeyHints {
             ]
         case .jobs:
             viewSection = [
-                KeyHint("n", "new job: name, commands, resources"),
-                KeyHint("c", "cancel the job (asks y/n)"),
-                KeyHint("r", "rerun: a new job with the same spec"),
+                KeyHint("n", "new job: name, commands, resources", needs: .operator),
+                KeyHint("c", "cancel the job (asks y/n)", needs: .operator),
+                KeyHint("r", "rerun: a new job with the same spec", needs: .operator),
                 KeyHint("Enter", "open the job's log full-screen"),
                 KeyHint("/", "filter by id, name, state, agent"),
                 KeyHint("s", "sort: newest, state, name, agent"),
             ]
         case .config:
             viewSection = [
-                KeyHint("n", "add an entry (secret input is not echoed)"),
-                KeyHint("e Enter", "edit the entry's value"),
-                KeyHint("x", "delete the entry (asks y/n)"),
+                KeyHint("n", "add an entry (secret input is not echoed)", needs: .admin),
+                KeyHint("e Enter", "edit the entry's value", needs: .admin),
+                KeyHint("x", "delete the entry (asks y/n)", needs: .admin),
+            ]
+        case .audit:
+            viewSection = [
+                KeyHint("/", "filter by actor, action, target, reason"),
+                KeyHint("Esc", "clear the filter"),
             ]
         case .log:
             viewSection = [
@@ -86,7 +105,7 @@ public enum KeyHints {
             ]
         }
         let global = [
-            KeyHint("1 2 3", "Agents, Jobs, Config"),
+            KeyHint("1 2 3 4", "Agents, Jobs, Config, Audit"),
             KeyHint("Tab", "next view"),
             KeyHint("↑ ↓ j k", "move"),
             KeyHint("PgUp PgDn", "page up / down"),
@@ -103,6 +122,7 @@ public enum KeyHints {
         case .agents: "Agents"
         case .jobs: "Jobs"
         case .config: "Config"
+        case .audit: "Audit"
         case .log: "Log"
         }
     }

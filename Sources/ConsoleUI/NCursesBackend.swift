@@ -107,7 +107,7 @@ public final class NCursesBackend: TerminalBackend {
         }
         switch s {
         case .normal, .status, .prompt, .tabInactive, .footer, .good: return (0, 0)
-        case .dim, .muted: return (dim, 0)
+        case .dim, .muted, .denied: return (dim, 0)
         case .bold, .marked, .active: return (bold, 0)
         case .title, .tabActive, .selectedMarked, .banner, .error, .bad, .currentMatch: return (rev | bold, 0)
         case .selected, .key, .searchMatch: return (rev, 0)

@@ -14,6 +14,7 @@ public func render(_ s: AppState, _ size: Size) -> ScreenBuffer {
         switch s.view {
         case .agents: renderAgents(s, &b)
         case .jobs: renderJobs(s, &b)
+        case .audit: renderAudit(s, &b)
         case .config, .log: renderConfig(s, &b)
         }
     }
@@ -34,14 +35,17 @@ func renderTitle(_ s: AppState, _ b: inout ScreenBuffer) {
     var x = b.put(" MMS ", y: 0, x: 0, style: .title)
     let jobs = "jobs: \(s.jobsWaiting) waiting · \(s.jobsRunning) running "
     let w = CharWidth.of(text: jobs)
-    // The server in use (of several, only that one), shortened when long so the connection state and the
-    // job counts still fit.
-    x += b.put(" \(s.serverURL.clippedURL(to: max(20, b.size.width - 25 - w))) ", y: 0, x: x, style: .title)
+    let who = s.me.map { " · \($0.name) (\($0.role.rawValue))" } ?? ""
+    let whoWidth = min(CharWidth.of(text: who), 28)
+    // The server in use (of several, only that one), shortened when long so the connection state, who
+    // this is and the job counts still fit.
+    x += b.put(" \(s.serverURL.clippedURL(to: max(20, b.size.width - 25 - w - whoWidth))) ", y: 0, x: x, style: .title)
     x += b.put(" ", y: 0, x: x, style: .title)
     switch s.connection {
     case .connected: x += b.put("● connected", y: 0, x: x, style: .title)
     case .reconnecting: x += b.put(" reconnecting… ", y: 0, x: x, style: .bad)
     }
+    if !who.isEmpty { x += b.put(who.clipped(to: whoWidth), y: 0, x: x, style: .title) }
     if x + 2 + w <= b.size.width { b.put(jobs, y: 0, x: b.size.width - w, style: .title) }
 }
 
@@ -82,7 +86,7 @@ func renderCounts(_ s: AppState, _ b: inout ScreenBuffer) {
 /// Row 2: the view tabs, and on the right the filter, sort and marks in effect.
 func renderTabs(_ s: AppState, _ b: inout ScreenBuffer) {
     var x = 1
-    for (n, v) in [(1, View.agents), (2, .jobs), (3, .config)] {
+    for (n, v) in [(1, View.agents), (2, .jobs), (3, .config), (4, .audit)] {
         let label = " \(n) \(KeyHints.title(v)) "
         x += b.put(label, y: 2, x: x, style: s.view == v ? .tabActive : .tabInactive)
         x += 1
@@ -98,6 +102,9 @@ func renderTabs(_ s: AppState, _ b: inout ScreenBuffer) {
         if !s.jobFilter.isEmpty { info.append("filter: \(s.jobFilter)") }
         info.append("sort: \(s.jobSort.rawValue)")
         info.append(position(s.jobCursor, s.jobRows.count) + (s.jobRows.count == 1 ? " job" : " jobs"))
+    case .audit:
+        if !s.audit.filter.isEmpty { info.append("filter: \(s.audit.filter)") }
+        info.append(position(s.audit.cursor, s.audit.rows.count) + " entries")
     case .config, .log:
         info.append(position(s.configCursor, s.config.count) + (s.config.count == 1 ? " entry" : " entries"))
     }
@@ -150,8 +157,9 @@ func renderFooter(_ s: AppState, _ b: inout ScreenBuffer) {
     for h in hints {
         let need = CharWidth.of(text: h.key) + 1 + CharWidth.of(text: h.word)
         if x + need > b.size.width { break }
-        x += b.put(h.key, y: y, x: x, style: .key)
-        x += b.put(" " + h.word, y: y, x: x, style: .footer)
+        let denied = h.isDenied(to: s.me)
+        x += b.put(h.key, y: y, x: x, style: denied ? .denied : .key)
+        x += b.put(" " + h.word, y: y, x: x, style: denied ? .denied : .footer)
         x += gap
     }
 }
@@ -200,6 +208,9 @@ func selectionDetail(_ s: AppState) -> String? {
         guard let j = s.selectedJob else { return nil }
         let what = j.state == .scheduled ? (j.waitingReason ?? "waiting for an agent") : jobDetail(j, now: s.now)
         return "job \(j.id) \(j.name): \(what)"
+    case .audit:
+        guard let e = s.selectedAuditEntry else { return nil }
+        return auditLine(e)
     case .config, .log:
         return nil
     }

@@ -103,15 +103,24 @@ public final class Runtime: @unchecked Sendable {
     static func call(_ e: Effect, _ api: AdminAPI) async -> Action {
         do throws(ClientError) {
             switch e {
-            case .authorize(let uuids), .disable(let uuids):
-                let state: AgentConfigState = e == .authorize(uuids: uuids) ? .enabled : .disabled
-                let verb = state == .enabled ? "authorized" : "disabled"
+            case .authorize(let uuids):
                 if uuids.count == 1 {
-                    let a = try await api.patchAgent(uuids[0], AgentPatch(configState: state))
-                    return .agentsChanged([a], message: "\(verb) \(a.name)")
+                    let a = try await api.patchAgent(uuids[0], AgentPatch(configState: .enabled))
+                    return .agentsChanged([a], message: "authorized \(a.name)")
                 }
-                let list = try await api.bulkPatchAgents(BulkAgentPatch(uuids: uuids, configState: state))
-                return .agentsChanged(list, message: "\(verb) \(list.count) agents")
+                let list = try await api.bulkPatchAgents(BulkAgentPatch(uuids: uuids, configState: .enabled))
+                return .agentsChanged(list, message: "authorized \(list.count) agents")
+            case .disable(let uuids, let reason, let until):
+                let list: [Agent]
+                if reason == nil, until == nil {
+                    // The version 1 call, which every server knows.
+                    list = uuids.count == 1 ? [try await api.patchAgent(uuids[0], AgentPatch(configState: .disabled))]
+                        : try await api.bulkPatchAgents(BulkAgentPatch(uuids: uuids, configState: .disabled))
+                } else {
+                    list = try await api.disableAgents(uuids, reason, until)
+                }
+                let who = list.count == 1 ? list[0].name : "\(list.count) agents"
+                return .agentsChanged(list, message: "disabled \(who)" + (until.map { " for \(HoldDuration.said($0.timeIntervalSinceNow))" } ?? ""))
             case .deleteAgent(let uuid, let name):
                 try await api.deleteAgent(uuid)
                 return .agentDeleted(uuid: uuid, message: "deleted agent \(name)")
@@ -129,6 +138,12 @@ public final class Runtime: @unchecked Sendable {
                 return .jobChanged(j, message: "job \(j.id) created (rerun of \(id))")
             case .loadConfig:
                 return .configLoaded(try await api.listConfig())
+            case .loadAudit(let since):
+                do throws(ClientError) {
+                    return .auditLoaded(try await api.listAudit(since, since == nil ? AuditState.firstPage : 1000, nil))
+                } catch {
+                    return .auditFailed(error.description)
+                }
             case .putConfig(let name, let input):
                 _ = try await api.putConfig(name, input)
                 return .configChanged(message: "saved \(name)" + (input.secret ? " (secret: its value is never shown)" : ""))

@@ -74,6 +74,13 @@ extension AppState {
             return receiveStamps(id, request, stamps)
         case .logStampsFailed(let id, let text):
             return stampsFailed(id, text)
+        case .whoami(let w):
+            me = w
+            return []
+        case .auditLoaded(let entries):
+            return auditLoaded(entries)
+        case .auditFailed(let text):
+            return auditFailed(text)
         case .failed(let text):
             message = Message(text, isError: true)
             return []
@@ -82,7 +89,7 @@ extension AppState {
 
     /// Applies changes from the events feed.
     mutating func apply(_ events: [Event]) -> [Effect] {
-        var agentsTouched = false, jobsTouched = false
+        var agentsTouched = false, jobsTouched = false, auditTouched = false
         for e in events {
             switch e.type {
             case .agentUpdated:
@@ -104,11 +111,14 @@ extension AppState {
                 if let u = e.uuid ?? e.agent?.uuid { agents[u] = nil; marked.remove(u); agentsTouched = true }
             case .jobUpdated:
                 if let j = e.job { jobs[j.id] = j; jobsTouched = true }
+            case .auditAppended:
+                auditTouched = true
             }
         }
         if agentsTouched { recomputeAgents() }
         if jobsTouched { recomputeJobs() }
-        return []
+        // The Audit view, once opened, stays live: read what was appended.
+        return auditTouched && audit.loaded ? readAudit() : []
     }
 
     /// True when a change to an agent may move its row or change whether the filter shows it.
@@ -142,8 +152,9 @@ extension AppState {
         case .char("1"): return switchTo(.agents)
         case .char("2"): return switchTo(.jobs)
         case .char("3"): return switchTo(.config)
-        case .tab: return switchTo(view == .agents ? .jobs : view == .jobs ? .config : .agents)
-        case .backTab: return switchTo(view == .agents ? .config : view == .jobs ? .agents : .jobs)
+        case .char("4"): return switchTo(.audit)
+        case .tab: return switchTo(Self.tabOrder.after(view, by: 1))
+        case .backTab: return switchTo(Self.tabOrder.after(view, by: -1))
         default: break
         }
         message = nil
@@ -151,6 +162,7 @@ extension AppState {
         case .agents: return agentsKey(key)
         case .jobs: return jobsKey(key)
         case .config: return configKey(key)
+        case .audit: return auditKey(key)
         case .log: return logKey(key)
         }
     }
@@ -165,13 +177,22 @@ extension AppState {
         message = nil
         view = target
         if target == .config { effects.append(.loadConfig) }
+        if target == .audit { effects += readAudit() }
         return effects
     }
 
-    /// Refuses a change in read-only mode with a message saying so; true when refused.
-    mutating func refusedReadOnly(_ what: String) -> Bool {
-        guard readOnly else { return false }
-        message = Message("read-only: cannot \(what) (mms-console was started with --read-only)", isError: true)
+    /// The list views in tab order (Tab and Shift-Tab move through them; the log returns to the first).
+    static let tabOrder: [View] = [.agents, .jobs, .config, .audit]
+
+    /// Refuses a change in read-only mode, or one the operator's role may not make, with a message saying
+    /// which; true when refused.
+    mutating func refused(_ what: String, needs role: OperatorRole) -> Bool {
+        if readOnly {
+            message = Message("read-only: cannot \(what) (mms-console was started with --read-only)", isError: true)
+            return true
+        }
+        guard let me, me.role < role else { return false }
+        message = Message("cannot \(what): that needs the \(role.rawValue) role; you are \(me.name) (\(me.role.rawValue))", isError: true)
         return true
     }
 

@@ -137,6 +137,8 @@ extension AppState {
             if value.utf8.count > Validation.maxConfigValueBytes { f.error = "the value is longer than 64 KiB"; return [] }
             if f.isSecret, value.isEmpty { f.error = "type the secret's value (it is never shown again)"; return [] }
             effect = .putConfig(name: name, ConfigEntryInput(value: value, secret: f.isSecret))
+        case .disable(let uuids):
+            return submitDisable(&f, uuids: uuids)
         }
         modal = nil
         message = Message("sending…")

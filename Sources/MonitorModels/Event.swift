@@ -3,6 +3,8 @@ public enum EventType: String, Codable, Sendable, CaseIterable {
     case agentUpdated = "agent.updated"
     case agentDeleted = "agent.deleted"
     case jobUpdated = "job.updated"
+    /// An entry was added to the audit log (version 2).
+    case auditAppended = "audit.appended"
 }
 
 /// One change on the server, as GET /api/v1/events reports it.

@@ -39,6 +39,14 @@ public struct AdminAPI: Sendable {
     public var events: @Sendable (_ since: Int64?, _ waitSeconds: Int) async throws(ClientError) -> EventBatch
     /// GET /api/v1/version.
     public var version: @Sendable () async throws(ClientError) -> VersionInfo
+    /// GET /api/v1/whoami: the operator this token belongs to.
+    public var whoami: @Sendable () async throws(ClientError) -> Whoami
+    /// GET /api/v1/audit?since=SEQ&limit=N&target=ID, newest first.
+    public var listAudit: @Sendable (_ since: Int64?, _ limit: Int?, _ target: String?) async throws(ClientError) -> [AuditEntry]
+    /// PATCH /agents/{uuid} (one) or PATCH /agents (several) with `{configState: "disabled", reason?, until?}`.
+    public var disableAgents: @Sendable (_ uuids: [String], _ reason: String?, _ until: Date?) async throws(ClientError) -> [Agent]
+    /// GET /api/v1/stats?window=W (e.g. "30m").
+    public var stats: @Sendable (_ window: String) async throws(ClientError) -> FleetStats
 
     /// Builds a client from its calls (the live one, or a fake).
     public init(
@@ -59,7 +67,15 @@ public struct AdminAPI: Sendable {
         events: @escaping @Sendable (_ since: Int64?, _ waitSeconds: Int) async throws(ClientError) -> EventBatch,
         version: @escaping @Sendable () async throws(ClientError) -> VersionInfo,
         readLogTimestamps: @escaping @Sendable (_ id: Int64, _ offset: Int64, _ maxLines: Int) async throws(ClientError) -> LogStampPage
-            = { _, _, _ throws(ClientError) in throw .badResponse("this client has no log timestamps") }
+            = { _, _, _ throws(ClientError) in throw .badResponse("this client has no log timestamps") },
+        whoami: @escaping @Sendable () async throws(ClientError) -> Whoami
+            = { () throws(ClientError) in throw .badResponse("this client has no whoami") },
+        listAudit: @escaping @Sendable (_ since: Int64?, _ limit: Int?, _ target: String?) async throws(ClientError) -> [AuditEntry]
+            = { _, _, _ throws(ClientError) in throw .badResponse("this client has no audit log") },
+        disableAgents: @escaping @Sendable (_ uuids: [String], _ reason: String?, _ until: Date?) async throws(ClientError) -> [Agent]
+            = { _, _, _ throws(ClientError) in throw .badResponse("this client cannot disable with a reason") },
+        stats: @escaping @Sendable (_ window: String) async throws(ClientError) -> FleetStats
+            = { _ throws(ClientError) in throw .badResponse("this client has no fleet history") }
     ) {
         self.listAgents = listAgents
         self.getAgent = getAgent
@@ -78,6 +94,10 @@ public struct AdminAPI: Sendable {
         self.readLogTimestamps = readLogTimestamps
         self.events = events
         self.version = version
+        self.whoami = whoami
+        self.listAudit = listAudit
+        self.disableAgents = disableAgents
+        self.stats = stats
     }
 }
 
@@ -157,7 +177,42 @@ extension AdminAPI {
                 }
                 let next = reply.headers["x-log-next-offset"].flatMap { Int64($0) }
                 return try LogStampReader.parse(reply.body, maxLines: maxLines, headerNext: next)
+            },
+            whoami: { () async throws(ClientError) in
+                try await t.json("GET", "/api/v1/whoami", body: none, as: Whoami.self)
+            },
+            listAudit: { (since, limit, target) async throws(ClientError) in
+                var q: [(String, String)] = []
+                if let since { q.append(("since", String(since))) }
+                if let limit { q.append(("limit", String(limit))) }
+                if let target { q.append(("target", target)) }
+                return try await t.json("GET", "/api/v1/audit", query: q, body: none, as: AuditPage.self).entries
+            },
+            disableAgents: { (uuids, reason, until) async throws(ClientError) in
+                if uuids.count == 1 {
+                    let body = DisableBody(uuids: nil, reason: reason, until: until)
+                    return [try await t.json("PATCH", "/api/v1/agents/\(uuids[0])", body: body, as: Agent.self)]
+                }
+                let body = DisableBody(uuids: uuids, reason: reason, until: until)
+                return try await t.json("PATCH", "/api/v1/agents", body: body, as: AgentList.self).agents
+            },
+            stats: { (window) async throws(ClientError) in
+                try await t.json("GET", "/api/v1/stats", query: [("window", window)], body: none, as: FleetStats.self)
             }
         )
+    }
+}
+
+/// Body of a disable with a reason and an end (single PATCH without `uuids`, bulk with them).
+struct DisableBody: Encodable {
+    var uuids: [String]?
+    var configState = AgentConfigState.disabled
+    var reason: String?
+    var until: Date?
+
+    init(uuids: [String]?, reason: String?, until: Date?) {
+        self.uuids = uuids
+        self.reason = reason
+        self.until = until
     }
 }

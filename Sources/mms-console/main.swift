@@ -64,6 +64,9 @@ guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
 
 var state = AppState(serverURL: pool.inUse.absoluteString, readOnly: options.readOnly)
 _ = state.update(.snapshot(agents: start.agents, jobs: start.jobs))
+// Who this token is, for the header and the keys its role may use; a server without operators
+// (404) has only the admin token, so every key stays usable.
+if let me = try? await api.whoami() { _ = state.update(.whoami(me)) }
 if options.readOnly { state.message = Message("read-only mode: you can look; changes are refused") }
 let runtime = Runtime(api: api, queue: ActionQueue())
 ServerMoves.watch(pool, queue: runtime.queue)
