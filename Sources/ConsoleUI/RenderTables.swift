@@ -36,7 +36,7 @@ func layoutColumns(_ cols: [Column], width: Int, gap: Int = 1) -> [(index: Int, 
 /// Draws a list: column headers on row 3, then the visible rows only (so 10,000 rows cost what 20 do).
 func renderTable(
     _ b: inout ScreenBuffer, columns: [Column], count: Int, cursor: ListCursor, empty: String,
-    cells: (Int) -> [(String, Style)], rowStyle: (Int, Bool) -> Style
+    cells: (Int) -> [(String, Style)], rowStyle: (Int, Bool) -> Style, span: (Int) -> RowSpan? = { _ in nil }
 ) {
     let layout = layoutColumns(columns, width: b.size.width - 1)
     b.fill(y: Layout.listTop - 1, style: .columnHeader)
@@ -62,7 +62,25 @@ func renderTable(
             let s = selected || style == .normal ? base : style
             b.put(text.clipped(to: col.width), y: y, x: col.x + 1, width: col.width, style: s)
         }
+        if let sp = span(i) { drawSpan(&b, sp, layout: layout, y: y, style: selected ? base : sp.style, base: base) }
     }
+}
+
+/// Text drawn across several neighbouring columns of one row (a disabled agent's who, why and until).
+struct RowSpan {
+    /// The first and last column (indices into the table's columns) the text may cover.
+    var columns: ClosedRange<Int>
+    var text: String
+    var style: Style
+}
+
+/// Draws a span over whichever of its columns are shown; nothing when none is.
+func drawSpan(_ b: inout ScreenBuffer, _ sp: RowSpan, layout: [(index: Int, x: Int, width: Int)], y: Int, style: Style, base: Style) {
+    let shown = layout.filter { sp.columns.contains($0.index) }
+    guard let first = shown.first, let last = shown.last else { return }
+    let width = last.x + last.width - first.x
+    b.fill(y: y, x: first.x + 1, width: width, style: base)
+    b.put(sp.text.clipped(to: width), y: y, x: first.x + 1, width: width, style: style)
 }
 
 func renderAgents(_ s: AppState, _ b: inout ScreenBuffer) {
@@ -96,7 +114,29 @@ func renderAgents(_ s: AppState, _ b: inout ScreenBuffer) {
     }, rowStyle: { i, selected in
         let marked = s.marked.contains(s.agentRows[i])
         return selected ? (marked ? .selectedMarked : .selected) : (marked ? .marked : .normal)
+    }, span: { i in
+        guard let a = s.agents[s.agentRows[i]], let hold = holdText(a, now: s.now) else { return nil }
+        return RowSpan(columns: 3...6, text: hold, style: .muted)
     })
+}
+
+/// "by alice: replacing disks · 1h 58m left" for an agent disabled with a reason or an end; nil otherwise
+/// (then the row shows its host and resources as usual).
+func holdText(_ a: Agent, now: Date) -> String? {
+    guard a.configState == .disabled, a.disabledBy != nil || a.disabledReason != nil || a.disabledUntil != nil else { return nil }
+    var parts: [String] = []
+    let by = a.disabledBy.map { "by \($0)" }
+    if let reason = a.disabledReason, !reason.isEmpty {
+        parts.append((by.map { $0 + ": " } ?? "") + reason)
+    } else if let by {
+        parts.append(by)
+    }
+    if let until = a.disabledUntil {
+        parts.append(until > now ? "\(HoldDuration.said(until.timeIntervalSince(now))) left" : "enabling…")
+    } else {
+        parts.append("until enabled")
+    }
+    return parts.joined(separator: " · ")
 }
 
 func renderJobs(_ s: AppState, _ b: inout ScreenBuffer) {

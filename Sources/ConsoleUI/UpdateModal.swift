@@ -40,7 +40,11 @@ extension AppState {
         default: return []
         }
         currentFilter = text
-        if view == .jobs { recomputeJobs() } else { recomputeAgents() }
+        switch view {
+        case .jobs: recomputeJobs()
+        case .audit: recomputeAudit()
+        default: recomputeAgents()
+        }
         return []
     }
 

@@ -145,7 +145,7 @@ import Testing
     @Test func confirmPrompts() {
         assertSnapshots({ size in
             var s = Fixtures.state(size)
-            _ = s.press(.char(" "), .down, .char(" "), .char("d"))
+            _ = s.press(.char(" "), .down, .char(" "), .char("d"), .enter, .enter)
             return s
         }, named: "confirm-disable")
         assertSnapshots({ size in

@@ -18,10 +18,12 @@ import Testing
         #expect(s.view == .jobs)
         _ = s.press(.tab)
         #expect(s.view == .config)
+        #expect(s.press(.tab) == [.loadAudit(since: nil)])
+        #expect(s.view == .audit)
         _ = s.press(.tab)
         #expect(s.view == .agents)
         _ = s.press(.backTab)
-        #expect(s.view == .config)
+        #expect(s.view == .audit)
     }
 
     @Test func quitKeys() {
@@ -118,15 +120,18 @@ import Testing
         #expect(s.press(.char("a")) == [.authorize(uuids: ["u-03", "u-05"])])
         #expect(s.marked.isEmpty)
         _ = s.press(.home, .char(" "), .char(" "), .char("d"))
-        guard case .confirm(let c) = s.modal else { Issue.record("d must ask"); return }
-        #expect(c.question.hasPrefix("Disable 2 agents?"))
-        #expect(s.press(.char("y")) == [.disable(uuids: ["u-03", "u-05"])])
+        guard case .form(let f) = s.modal else { Issue.record("d must ask for a reason"); return }
+        #expect(f.title == "Disable 2 agents")
+        _ = s.press(.enter, .enter)
+        guard case .confirm(let c) = s.modal else { Issue.record("then y/n"); return }
+        #expect(c.question.hasPrefix("Disable 2 agents until enabled again?"))
+        #expect(s.press(.char("y")) == [.disable(uuids: ["u-03", "u-05"], reason: nil, until: nil)])
         #expect(s.marked.isEmpty && s.modal == nil)
     }
 
     @Test func disableAndDeleteAskFirst() {
         var s = Fixtures.state()
-        #expect(s.press(.char("d")) == [])
+        #expect(s.press(.char("d"), .enter, .enter) == [])
         #expect(s.press(.char("n")) == [])
         #expect(s.modal == nil)
         _ = s.press(.char("x"))
