@@ -50,7 +50,7 @@ public enum Action: Sendable, Equatable {
     /// Timestamps could not be read; the message says why.
     case logStampsFailed(jobId: Int64, String)
     /// Who this console acts as (GET /whoami).
-    case whoami(Whoami)
+    case whoami(OperatorIdentity)
     /// Audit entries read for `.loadAudit`.
     case auditLoaded([AuditEntry])
     /// Reading the audit log failed.

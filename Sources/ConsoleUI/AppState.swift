@@ -105,7 +105,7 @@ public struct AppState: Sendable, Equatable {
     /// The audit log as far as loaded (Audit view), newest first.
     public var audit = AuditState()
     /// The operator this console acts as (from GET /whoami); nil when the server predates operators.
-    public var me: Whoami?
+    public var me: OperatorIdentity?
 
     /// The open log, while the Log view is shown.
     public var log: LogState?

@@ -13,7 +13,7 @@ public struct KeyHint: Sendable, Equatable {
     }
 
     /// True when `me` may not use this key (no operator known: every key is allowed).
-    public func isDenied(to me: Whoami?) -> Bool {
+    public func isDenied(to me: OperatorIdentity?) -> Bool {
         guard let needs, let me else { return false }
         return me.role < needs
     }

@@ -90,6 +90,7 @@ extension AppState {
     /// Applies changes from the events feed.
     mutating func apply(_ events: [Event]) -> [Effect] {
         var agentsTouched = false, jobsTouched = false, auditTouched = false
+        var appended: [AuditEntry] = []
         for e in events {
             switch e.type {
             case .agentUpdated:
@@ -112,13 +113,20 @@ extension AppState {
             case .jobUpdated:
                 if let j = e.job { jobs[j.id] = j; jobsTouched = true }
             case .auditAppended:
-                auditTouched = true
+                if let entry = e.audit { appended.append(entry) } else { auditTouched = true }
             }
         }
         if agentsTouched { recomputeAgents() }
         if jobsTouched { recomputeJobs() }
-        // The Audit view, once opened, stays live: read what was appended.
-        return auditTouched && audit.loaded ? readAudit() : []
+        // The Audit view, once opened, stays live: it takes the entries the events carry, and reads the
+        // log when one is missing (seq is gap-free, so a jump means an entry this console did not see).
+        guard audit.loaded, auditTouched || !appended.isEmpty else { return [] }
+        let next = (audit.newestSeq ?? 0) + 1
+        let contiguous = appended.map(\.seq) == Array(next..<(next + Int64(appended.count)))
+        if auditTouched || audit.loading || !contiguous { return readAudit() }
+        audit.merge(appended)
+        recomputeAudit()
+        return []
     }
 
     /// True when a change to an agent may move its row or change whether the filter shows it.

@@ -3,7 +3,6 @@ public enum EventType: String, Codable, Sendable, CaseIterable {
     case agentUpdated = "agent.updated"
     case agentDeleted = "agent.deleted"
     case jobUpdated = "job.updated"
-    /// An entry was added to the audit log (version 2).
     case auditAppended = "audit.appended"
 }
 
@@ -14,13 +13,17 @@ public struct Event: Codable, Sendable, Equatable {
     public var agent: Agent?
     public var job: Job?
     public var uuid: String?
+    /// The entry an `audit.appended` event announces.
+    public var audit: AuditEntry?
 
-    public init(seq: Int64, type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil) {
+    public init(seq: Int64, type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil,
+                audit: AuditEntry? = nil) {
         self.seq = seq
         self.type = type
         self.agent = agent
         self.job = job
         self.uuid = uuid
+        self.audit = audit
     }
 }
 

@@ -40,7 +40,7 @@ public struct AdminAPI: Sendable {
     /// GET /api/v1/version.
     public var version: @Sendable () async throws(ClientError) -> VersionInfo
     /// GET /api/v1/whoami: the operator this token belongs to.
-    public var whoami: @Sendable () async throws(ClientError) -> Whoami
+    public var whoami: @Sendable () async throws(ClientError) -> OperatorIdentity
     /// GET /api/v1/audit?since=SEQ&limit=N&target=ID, newest first.
     public var listAudit: @Sendable (_ since: Int64?, _ limit: Int?, _ target: String?) async throws(ClientError) -> [AuditEntry]
     /// PATCH /agents/{uuid} (one) or PATCH /agents (several) with `{configState: "disabled", reason?, until?}`.
@@ -68,7 +68,7 @@ public struct AdminAPI: Sendable {
         version: @escaping @Sendable () async throws(ClientError) -> VersionInfo,
         readLogTimestamps: @escaping @Sendable (_ id: Int64, _ offset: Int64, _ maxLines: Int) async throws(ClientError) -> LogStampPage
             = { _, _, _ throws(ClientError) in throw .badResponse("this client has no log timestamps") },
-        whoami: @escaping @Sendable () async throws(ClientError) -> Whoami
+        whoami: @escaping @Sendable () async throws(ClientError) -> OperatorIdentity
             = { () throws(ClientError) in throw .badResponse("this client has no whoami") },
         listAudit: @escaping @Sendable (_ since: Int64?, _ limit: Int?, _ target: String?) async throws(ClientError) -> [AuditEntry]
             = { _, _, _ throws(ClientError) in throw .badResponse("this client has no audit log") },
@@ -179,7 +179,7 @@ extension AdminAPI {
                 return try LogStampReader.parse(reply.body, maxLines: maxLines, headerNext: next)
             },
             whoami: { () async throws(ClientError) in
-                try await t.json("GET", "/api/v1/whoami", body: none, as: Whoami.self)
+                try await t.json("GET", "/api/v1/whoami", body: none, as: OperatorIdentity.self)
             },
             listAudit: { (since, limit, target) async throws(ClientError) in
                 var q: [(String, String)] = []
@@ -190,11 +190,11 @@ extension AdminAPI {
             },
             disableAgents: { (uuids, reason, until) async throws(ClientError) in
                 if uuids.count == 1 {
-                    let body = DisableBody(uuids: nil, reason: reason, until: until)
-                    return [try await t.json("PATCH", "/api/v1/agents/\(uuids[0])", body: body, as: Agent.self)]
+                    let patch = AgentPatch(configState: .disabled, reason: reason, until: until)
+                    return [try await t.json("PATCH", "/api/v1/agents/\(uuids[0])", body: patch, as: Agent.self)]
                 }
-                let body = DisableBody(uuids: uuids, reason: reason, until: until)
-                return try await t.json("PATCH", "/api/v1/agents", body: body, as: AgentList.self).agents
+                let patch = BulkAgentPatch(uuids: uuids, configState: .disabled, reason: reason, until: until)
+                return try await t.json("PATCH", "/api/v1/agents", body: patch, as: AgentList.self).agents
             },
             stats: { (window) async throws(ClientError) in
                 try await t.json("GET", "/api/v1/stats", query: [("window", window)], body: none, as: FleetStats.self)
@@ -203,16 +203,3 @@ extension AdminAPI {
     }
 }
 
-/// Body of a disable with a reason and an end (single PATCH without `uuids`, bulk with them).
-struct DisableBody: Encodable {
-    var uuids: [String]?
-    var configState = AgentConfigState.disabled
-    var reason: String?
-    var until: Date?
-
-    init(uuids: [String]?, reason: String?, until: Date?) {
-        self.uuids = uuids
-        self.reason = reason
-        self.until = until
-    }
-}

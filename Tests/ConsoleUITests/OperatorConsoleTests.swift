@@ -23,7 +23,7 @@ import Testing
 
     static func state(_ size: Size = Fixtures.small, role: OperatorRole, name: String = "bob") -> AppState {
         var s = Fixtures.state(size)
-        _ = s.update(.whoami(Whoami(name: name, role: role)))
+        _ = s.update(.whoami(OperatorIdentity(name: name, role: role)))
         return s
     }
 
@@ -167,6 +167,17 @@ import Testing
         #expect(s.audit.rows.count == 1)
         _ = s.press(.enter, .escape)
         #expect(s.audit.rows.count == 4)
+    }
+
+    @Test func auditEventsCarryingTheNextEntryNeedNoRead() {
+        var s = Self.state(role: .viewer)
+        _ = s.press(.char("4"))
+        _ = s.update(.auditLoaded(Self.entries))
+        let next = Self.entry(13, "alice", "agent.enable", "rec-01")
+        #expect(s.update(.events([Event(seq: 7, type: .auditAppended, audit: next)])) == [])
+        #expect(s.selectedAuditEntry?.seq == 13 || s.audit.entries.first?.seq == 13)
+        let gap = Self.entry(15, "alice", "agent.enable", "rec-02")
+        #expect(s.update(.events([Event(seq: 8, type: .auditAppended, audit: gap)])) == [.loadAudit(since: 13)], "14 was missed")
     }
 
     @Test func auditEventsBeforeTheViewOpensReadNothing() {
