@@ -45,6 +45,7 @@ ROUTES = {
     ("PUT", "/api/v1/config/{name}"): "adminToken",
     ("DELETE", "/api/v1/config/{name}"): "adminToken",
     ("GET", "/api/v1/events"): "adminToken",
+    ("GET", "/api/v1/stats"): "adminToken",  # version 2, "Console, version 2"
 }
 
 # The success status of each route that does not answer a plain 200.
