@@ -51,6 +51,10 @@ public enum Action: Sendable, Equatable {
     case logStampsFailed(jobId: Int64, String)
     /// Who this console acts as (GET /whoami).
     case whoami(OperatorIdentity)
+    /// Bytes of the detail pane's log tail.
+    case detailLog(jobId: Int64, LogSlice)
+    /// The fleet history read for `.loadStats`.
+    case statsLoaded(FleetStats)
     /// Audit entries read for `.loadAudit`.
     case auditLoaded([AuditEntry])
     /// Reading the audit log failed.
@@ -71,6 +75,11 @@ public enum Effect: Sendable, Equatable {
     case cancelJob(Int64)
     case rerunJob(Int64)
     case loadConfig
+    /// Follow a job's log from `offset` for the detail pane (replaces any other detail tail).
+    case tailDetail(jobId: Int64, offset: Int64)
+    case stopDetailTail
+    /// Read the last 30 minutes of fleet history.
+    case loadStats
     /// Read the audit entries newer than `since` (the first page when nil).
     case loadAudit(since: Int64?)
     case putConfig(name: String, ConfigEntryInput)

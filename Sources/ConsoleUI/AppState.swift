@@ -104,6 +104,16 @@ public struct AppState: Sendable, Equatable {
 
     /// The audit log as far as loaded (Audit view), newest first.
     public var audit = AuditState()
+    /// The detail is open full-screen (`i`, or Enter on an agent, below 140 columns).
+    public var detailOpen = false
+    /// The live log tail of the job the detail shows.
+    public var detailTail: DetailTail?
+
+    /// The last 30 minutes of the queue, for the header sparklines.
+    public var history = History()
+    /// False when the terminal's locale is not UTF-8 (sparklines are drawn in ASCII).
+    public var unicode = true
+
     /// The operator this console acts as (from GET /whoami); nil when the server predates operators.
     public var me: OperatorIdentity?
 

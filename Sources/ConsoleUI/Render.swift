@@ -12,8 +12,7 @@ public func render(_ s: AppState, _ size: Size) -> ScreenBuffer {
         renderCounts(s, &b)
         renderTabs(s, &b)
         switch s.view {
-        case .agents: renderAgents(s, &b)
-        case .jobs: renderJobs(s, &b)
+        case .agents, .jobs: renderListAndDetail(s, &b)
         case .audit: renderAudit(s, &b)
         case .config, .log: renderConfig(s, &b)
         }
@@ -27,6 +26,16 @@ public func render(_ s: AppState, _ size: Size) -> ScreenBuffer {
     renderStatusLine(s, &b)
     renderFooter(s, &b)
     return b
+}
+
+/// Agents or Jobs: the list, with the detail beside it from 140 columns, or the detail alone when opened.
+func renderListAndDetail(_ s: AppState, _ b: inout ScreenBuffer) {
+    let split = DetailLayout.listWidth(b.size)
+    if s.detailOpen, split == nil { return renderDetail(s, &b, x: 0, width: b.size.width) }
+    if s.view == .jobs { renderJobs(s, &b, width: split) } else { renderAgents(s, &b, width: split) }
+    guard let split else { return }
+    for y in (Layout.listTop - 1)...max(Layout.listTop - 1, b.size.height - 3) { b.put("│", y: y, x: split, style: .dim) }
+    renderDetail(s, &b, x: split + 1, width: b.size.width - split - 1)
 }
 
 /// Row 0: product, server, connection state, and jobs waiting/running on the right.
@@ -80,7 +89,8 @@ func renderCounts(_ s: AppState, _ b: inout ScreenBuffer) {
         x += b.put("  ", y: 1, x: x)
         x += b.put("\(n) \(st.displayName)", y: 1, x: x, style: statusStyle(st))
     }
-    if total == 0 { b.put("  (none registered yet)", y: 1, x: x, style: .dim) }
+    if total == 0 { x += b.put("  (none registered yet)", y: 1, x: x, style: .dim) }
+    renderSparklines(s, &b, from: x)
 }
 
 /// Row 2: the view tabs, and on the right the filter, sort and marks in effect.

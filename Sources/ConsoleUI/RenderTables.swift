@@ -36,10 +36,12 @@ func layoutColumns(_ cols: [Column], width: Int, gap: Int = 1) -> [(index: Int, 
 /// Draws a list: column headers on row 3, then the visible rows only (so 10,000 rows cost what 20 do).
 func renderTable(
     _ b: inout ScreenBuffer, columns: [Column], count: Int, cursor: ListCursor, empty: String,
-    cells: (Int) -> [(String, Style)], rowStyle: (Int, Bool) -> Style, span: (Int) -> RowSpan? = { _ in nil }
+    cells: (Int) -> [(String, Style)], rowStyle: (Int, Bool) -> Style, span: (Int) -> RowSpan? = { _ in nil },
+    width: Int? = nil
 ) {
-    let layout = layoutColumns(columns, width: b.size.width - 1)
-    b.fill(y: Layout.listTop - 1, style: .columnHeader)
+    let full = width ?? b.size.width
+    let layout = layoutColumns(columns, width: full - 1)
+    b.fill(y: Layout.listTop - 1, width: full, style: .columnHeader)
     for col in layout {
         b.put(columns[col.index].title, y: Layout.listTop - 1, x: col.x + 1, width: col.width, style: .columnHeader)
     }
@@ -55,7 +57,7 @@ func renderTable(
         let y = Layout.listTop + r
         let selected = i == c.index
         let base = rowStyle(i, selected)
-        b.fill(y: y, style: base)
+        b.fill(y: y, width: full, style: base)
         let values = cells(i)
         for col in layout {
             let (text, style) = values[col.index]
@@ -83,7 +85,7 @@ func drawSpan(_ b: inout ScreenBuffer, _ sp: RowSpan, layout: [(index: Int, x: I
     b.put(sp.text.clipped(to: width), y: y, x: first.x + 1, width: width, style: style)
 }
 
-func renderAgents(_ s: AppState, _ b: inout ScreenBuffer) {
+func renderAgents(_ s: AppState, _ b: inout ScreenBuffer, width: Int? = nil) {
     let columns = [
         Column(title: "", min: 1, max: 1, priority: 100),
         Column(title: "NAME", min: 12, max: 20, priority: 10),
@@ -117,7 +119,7 @@ func renderAgents(_ s: AppState, _ b: inout ScreenBuffer) {
     }, span: { i in
         guard let a = s.agents[s.agentRows[i]], let hold = holdText(a, now: s.now) else { return nil }
         return RowSpan(columns: 3...6, text: hold, style: .muted)
-    })
+    }, width: width)
 }
 
 /// "by alice: replacing disks · 1h 58m left" for an agent disabled with a reason or an end; nil otherwise
@@ -139,7 +141,7 @@ func holdText(_ a: Agent, now: Date) -> String? {
     return parts.joined(separator: " · ")
 }
 
-func renderJobs(_ s: AppState, _ b: inout ScreenBuffer) {
+func renderJobs(_ s: AppState, _ b: inout ScreenBuffer, width: Int? = nil) {
     let columns = [
         Column(title: "ID", min: 6, max: 6, priority: 10),
         Column(title: "NAME", min: 12, max: 16, priority: 9),
@@ -156,7 +158,7 @@ func renderJobs(_ s: AppState, _ b: inout ScreenBuffer) {
             (String(j.id), .normal), (j.name, .normal), (state, style),
             (j.agentName ?? "-", .normal), (String(j.attempt), .normal), (jobDetail(j, now: s.now), .normal),
         ]
-    }, rowStyle: { _, selected in selected ? .selected : .normal })
+    }, rowStyle: { _, selected in selected ? .selected : .normal }, width: width)
 }
 
 /// The state column of a job: its result once completed, else its state.

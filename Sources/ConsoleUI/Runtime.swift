@@ -90,7 +90,9 @@ public final class Runtime: @unchecked Sendable {
             case .searchLog(let id, let request): startSearch(id, request)
             case .cancelSearch: replaceLogTask(.search, nil)
             case .fetchStamps(let id, let request): startStamps(id, request)
-            case .stopLog: LogTaskSlot.allCases.forEach { replaceLogTask($0, nil) }
+            case .stopLog: LogTaskSlot.logView.forEach { replaceLogTask($0, nil) }
+            case .tailDetail(let id, let offset): startDetailTail(id, offset)
+            case .stopDetailTail: replaceLogTask(.detail, nil)
             default:
                 let api = self.api, queue = self.queue
                 Task { queue.post(await Self.call(e, api)) }
@@ -138,6 +140,12 @@ public final class Runtime: @unchecked Sendable {
                 return .jobChanged(j, message: "job \(j.id) created (rerun of \(id))")
             case .loadConfig:
                 return .configLoaded(try await api.listConfig())
+            case .loadStats:
+                do throws(ClientError) {
+                    return .statsLoaded(try await api.stats("30m"))
+                } catch {
+                    return .tick(Date())  // an older server keeps no history: the header simply has no sparklines
+                }
             case .loadAudit(let since):
                 do throws(ClientError) {
                     return .auditLoaded(try await api.listAudit(since, since == nil ? AuditState.firstPage : 1000, nil))
@@ -150,7 +158,7 @@ public final class Runtime: @unchecked Sendable {
             case .deleteConfig(let name):
                 try await api.deleteConfig(name)
                 return .configChanged(message: "deleted \(name)")
-            case .quit, .tailLog, .stopLog, .fetchLog, .searchLog, .cancelSearch, .fetchStamps:
+            case .quit, .tailLog, .stopLog, .fetchLog, .searchLog, .cancelSearch, .fetchStamps, .tailDetail, .stopDetailTail:
                 return .tick(Date())
             }
         } catch {
@@ -171,4 +179,8 @@ public final class Runtime: @unchecked Sendable {
 /// The kinds of log reads the runtime runs side by side.
 enum LogTaskSlot: CaseIterable {
     case tail, page, search, stamps
+    /// The detail pane's tail, which lives beside the log view's reads.
+    case detail
+    /// The slots of the log view (what leaving it stops).
+    static let logView: [LogTaskSlot] = [.tail, .page, .search, .stamps]
 }

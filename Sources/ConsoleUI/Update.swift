@@ -5,6 +5,11 @@ import ServerAPIClient
 extension AppState {
     /// The only place the state changes: applies `action` and returns the work to do next.
     public mutating func update(_ action: Action) -> [Effect] {
+        let effects = apply(action)
+        return effects + detailFollowUps()
+    }
+
+    mutating func apply(_ action: Action) -> [Effect] {
         switch action {
         case .key(let key):
             return handleKey(key)
@@ -16,7 +21,7 @@ extension AppState {
             return logFollowUps()
         case .tick(let date):
             now = date
-            return []
+            return refreshHistory()
         case .snapshot(let agents, let jobs):
             self.agents = Dictionary(agents.map { ($0.uuid, $0) }, uniquingKeysWith: { _, b in b })
             self.jobs = Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { _, b in b })
@@ -74,6 +79,12 @@ extension AppState {
             return receiveStamps(id, request, stamps)
         case .logStampsFailed(let id, let text):
             return stampsFailed(id, text)
+        case .detailLog(let id, let slice):
+            detailLogReceived(id, slice)
+            return []
+        case .statsLoaded(let stats):
+            statsLoaded(stats)
+            return []
         case .whoami(let w):
             me = w
             return []
@@ -166,6 +177,8 @@ extension AppState {
         default: break
         }
         message = nil
+        if let effects = detailKey(key) { return effects }
+        if key == .char("i"), view == .agents || view == .jobs { return toggleDetail() }
         switch view {
         case .agents: return agentsKey(key)
         case .jobs: return jobsKey(key)

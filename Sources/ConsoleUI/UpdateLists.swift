@@ -22,7 +22,9 @@ extension AppState {
                                         count: agentRows.count, height: Layout.listHeight(size))
             return []
         case .enter:
+            // The agent's detail (full-screen below 140 columns; Enter there opens its job's log).
             guard let a = selectedAgent else { return [] }
+            if DetailLayout.listWidth(size) == nil { detailOpen = true; return [] }
             guard let id = a.currentJobId else { message = Message("\(a.name) runs no job"); return [] }
             return openLog(id, from: .agents)
         case .char("a"):
