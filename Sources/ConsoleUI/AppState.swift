@@ -13,14 +13,14 @@ public struct ListCursor: Sendable, Equatable {
     public init() {}
 }
 
-/// Orders of the Agents list; `s` cycles through them.
+/// The columns the Agents list can be sorted by, in column order: `<` and `>` move, `s` reverses.
 public enum AgentSort: String, Sendable, CaseIterable {
-    case name, status, lastSeen = "last seen", hostname
+    case name, status, host, version, resources, envs, job, lastSeen = "last-seen"
 }
 
-/// Orders of the Jobs list; `s` cycles through them.
+/// The columns the Jobs list can be sorted by, in column order (`newest` is the id column).
 public enum JobSort: String, Sendable, CaseIterable {
-    case newest, state, name, agent
+    case newest, name, state, agent, attempt
 }
 
 /// A line at the bottom: what just happened, or what went wrong.
@@ -81,6 +81,8 @@ public struct AppState: Sendable, Equatable {
     public var agentCursor = ListCursor()
     public var agentFilter = ""
     public var agentSort = AgentSort.name
+    /// `s` turned the Agents order around.
+    public var agentSortReversed = false
     /// Agents marked with Space (a and d act on them).
     public var marked: Set<String> = []
     /// Agents per status, for the header.
@@ -93,6 +95,7 @@ public struct AppState: Sendable, Equatable {
     public var jobCursor = ListCursor()
     public var jobFilter = ""
     public var jobSort = JobSort.newest
+    public var jobSortReversed = false
     /// Scheduled jobs, and jobs an agent holds, for the header.
     public var jobsWaiting = 0
     public var jobsRunning = 0

@@ -105,12 +105,12 @@ func renderTabs(_ s: AppState, _ b: inout ScreenBuffer) {
     switch s.view {
     case .agents:
         if !s.agentFilter.isEmpty { info.append("filter: \(s.agentFilter)") }
-        info.append("sort: \(s.agentSort.rawValue)")
+        info.append("sort: \(s.agentSort.rawValue)\(s.agentSortReversed ? " ↑" : "")")
         if !s.marked.isEmpty { info.append("\(s.marked.count) marked") }
         info.append(position(s.agentCursor, s.agentRows.count) + (s.agentFilter.isEmpty ? "" : " of \(s.agents.count)"))
     case .jobs:
         if !s.jobFilter.isEmpty { info.append("filter: \(s.jobFilter)") }
-        info.append("sort: \(s.jobSort.rawValue)")
+        info.append("sort: \(s.jobSort.rawValue)\(s.jobSortReversed ? " ↑" : "")")
         info.append(position(s.jobCursor, s.jobRows.count) + (s.jobRows.count == 1 ? " job" : " jobs"))
     case .audit:
         if !s.audit.filter.isEmpty { info.append("filter: \(s.audit.filter)") }

@@ -33,6 +33,12 @@ func layoutColumns(_ cols: [Column], width: Int, gap: Int = 1) -> [(index: Int, 
     }
 }
 
+/// Puts the sort direction after the title of the column the list is sorted by.
+func markSorted(_ columns: inout [Column], _ index: Int, reversed: Bool, unicode: Bool) {
+    guard columns.indices.contains(index) else { return }
+    columns[index].title += unicode ? (reversed ? "▲" : "▼") : (reversed ? "^" : "v")
+}
+
 /// Draws a list: column headers on row 3, then the visible rows only (so 10,000 rows cost what 20 do).
 func renderTable(
     _ b: inout ScreenBuffer, columns: [Column], count: Int, cursor: ListCursor, empty: String,
@@ -86,7 +92,7 @@ func drawSpan(_ b: inout ScreenBuffer, _ sp: RowSpan, layout: [(index: Int, x: I
 }
 
 func renderAgents(_ s: AppState, _ b: inout ScreenBuffer, width: Int? = nil) {
-    let columns = [
+    var columns = [
         Column(title: "", min: 1, max: 1, priority: 100),
         Column(title: "NAME", min: 12, max: 20, priority: 10),
         Column(title: "STATUS", min: 12, max: 12, priority: 9),
@@ -97,6 +103,7 @@ func renderAgents(_ s: AppState, _ b: inout ScreenBuffer, width: Int? = nil) {
         Column(title: "JOB", min: 6, max: 8, priority: 8),
         Column(title: "LAST SEEN", min: 9, max: 9, priority: 7),
     ]
+    markSorted(&columns, (AgentSort.allCases.firstIndex(of: s.agentSort) ?? 0) + 1, reversed: s.agentSortReversed, unicode: s.unicode)
     let empty = s.agents.isEmpty
         ? "No agents yet. Start one with: mms-agent start --server \(s.serverURL)"
         : "No agent matches \"\(s.agentFilter)\" (Esc clears the filter)"
@@ -142,7 +149,7 @@ func holdText(_ a: Agent, now: Date) -> String? {
 }
 
 func renderJobs(_ s: AppState, _ b: inout ScreenBuffer, width: Int? = nil) {
-    let columns = [
+    var columns = [
         Column(title: "ID", min: 6, max: 6, priority: 10),
         Column(title: "NAME", min: 12, max: 16, priority: 9),
         Column(title: "STATE", min: 11, max: 11, priority: 9),
@@ -150,6 +157,7 @@ func renderJobs(_ s: AppState, _ b: inout ScreenBuffer, width: Int? = nil) {
         Column(title: "TRY", min: 3, max: 3, priority: 5),
         Column(title: "WAITING REASON / TIME", min: 20, max: 60, priority: 8),
     ]
+    markSorted(&columns, JobSort.allCases.firstIndex(of: s.jobSort) ?? 0, reversed: s.jobSortReversed, unicode: s.unicode)
     let empty = s.jobs.isEmpty ? "No jobs yet. Press n to create one." : "No job matches \"\(s.jobFilter)\" (Esc clears the filter)"
     renderTable(&b, columns: columns, count: s.jobRows.count, cursor: s.jobCursor, empty: empty, cells: { i in
         guard let j = s.jobs[s.jobRows[i]] else { return Array(repeating: ("", .normal), count: columns.count) }

@@ -146,12 +146,7 @@ extension AppState {
         if !agentFilter.isEmpty, Self.agentMatches(old, agentFilter.lowercased()) != Self.agentMatches(new, agentFilter.lowercased()) {
             return true
         }
-        switch agentSort {
-        case .name: return false
-        case .status: return old.status != new.status
-        case .lastSeen: return old.lastSeenAt != new.lastSeenAt
-        case .hostname: return old.hostname != new.hostname
-        }
+        return sortKey(old) != sortKey(new)
     }
 
     /// Routes a key: Ctrl-C always quits; a modal takes keys first, then help, then global keys, then the view.

@@ -7,10 +7,10 @@ extension AppState {
         if let c = moved(agentCursor, key, count: agentRows.count) { agentCursor = c; return [] }
         switch key {
         case .char("/"): modal = .filter; return []
-        case .char("s"):
-            agentSort = agentSort.next
+        case .char("s"), .char("<"), .char(">"):
+            sortKey(key, &agentSort, &agentSortReversed)
             recomputeAgents()
-            message = Message("agents sorted by \(agentSort.rawValue)")
+            message = Message("agents sorted by \(agentSort.rawValue)\(agentSortReversed ? ", reversed" : "")")
             return []
         case .escape:
             if !agentFilter.isEmpty { agentFilter = ""; recomputeAgents() } else if !marked.isEmpty { marked = [] }
@@ -57,6 +57,15 @@ extension AppState {
         }
     }
 
+    /// `<` and `>` move the sort to the previous or next column (in its natural direction), `s` reverses it.
+    func sortKey<S: CaseIterable & Equatable>(_ key: Key, _ sort: inout S, _ reversed: inout Bool) where S.AllCases == [S] {
+        switch key {
+        case .char("s"): reversed.toggle()
+        case .char("<"): sort = S.allCases.after(sort, by: -1); reversed = false
+        default: sort = S.allCases.after(sort, by: 1); reversed = false
+        }
+    }
+
     /// The marked agents, or the selected one when none is marked.
     func actionTargets() -> [Agent] {
         if !marked.isEmpty {
@@ -72,10 +81,10 @@ extension AppState {
         if let c = moved(jobCursor, key, count: jobRows.count) { jobCursor = c; return [] }
         switch key {
         case .char("/"): modal = .filter; return []
-        case .char("s"):
-            jobSort = jobSort.next
+        case .char("s"), .char("<"), .char(">"):
+            sortKey(key, &jobSort, &jobSortReversed)
             recomputeJobs()
-            message = Message("jobs sorted by \(jobSort.rawValue)")
+            message = Message("jobs sorted by \(jobSort.rawValue)\(jobSortReversed ? ", reversed" : "")")
             return []
         case .escape:
             if !jobFilter.isEmpty { jobFilter = ""; recomputeJobs() }

@@ -13,7 +13,7 @@ import Testing
     @Test func agentsMarkedAndSortedByStatus() {
         assertSnapshots({ size in
             var s = Fixtures.state(size)
-            _ = s.press(.char(" "), .down, .char(" "), .char("s"))
+            _ = s.press(.char(" "), .down, .char(" "), .char(">"))
             return s
         }, named: "agents-marked-sorted")
     }

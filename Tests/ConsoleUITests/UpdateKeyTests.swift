@@ -165,11 +165,15 @@ import Testing
         #expect(s.modal == nil && s.agentFilter == "gpu")
         _ = s.press(.escape)
         #expect(s.agentFilter.isEmpty && s.agentRows.count == 6)
-        _ = s.press(.char("s"))
+        _ = s.press(.char(">"))
         #expect(s.agentSort == .status)
         #expect(s.agentRows.first == "u-04", "lost contact first")
-        _ = s.press(.char("s"), .char("s"), .char("s"))
-        #expect(s.agentSort == .name)
+        _ = s.press(.char("s"))
+        #expect(s.agentSortReversed && s.agentRows.last == "u-04", "s reverses")
+        _ = s.press(.char("<"))
+        #expect(s.agentSort == .name && !s.agentSortReversed)
+        _ = s.press(.char("<"))
+        #expect(s.agentSort == .lastSeen, "wraps around")
     }
 
     @Test func enterOpensTheCurrentJobsLog() {
@@ -225,8 +229,10 @@ import Testing
         _ = s.press(.escape)
         #expect(s.jobRows.count == 6)
         #expect(s.jobRows.first == 43, "newest first")
-        _ = s.press(.char("s"))
+        _ = s.press(.char(">"), .char(">"))
         #expect(s.jobSort == .state && s.jobRows.first == 43)
+        _ = s.press(.char("s"))
+        #expect(s.jobRows.last == 43)
     }
 }
 
