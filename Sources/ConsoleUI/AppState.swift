@@ -49,6 +49,8 @@ public enum Modal: Sendable, Equatable {
     case filter
     /// Typing a search in the log.
     case search(String)
+    /// Typing a `:` command.
+    case command(CommandInput)
 }
 
 /// Everything on screen. Changed only by `update`; drawn by `render`.
@@ -107,6 +109,9 @@ public struct AppState: Sendable, Equatable {
 
     /// The audit log as far as loaded (Audit view), newest first.
     public var audit = AuditState()
+    /// `:` commands run this session, oldest first (Up and Down in the command line walk them).
+    public var commandHistory: [String] = []
+
     /// The detail is open full-screen (`i`, or Enter on an agent, below 140 columns).
     public var detailOpen = false
     /// The live log tail of the job the detail shows.

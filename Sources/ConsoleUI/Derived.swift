@@ -27,7 +27,7 @@ extension AppState {
         jobsWaiting = waiting
         jobsRunning = running
         let needle = jobFilter.lowercased()
-        var rows = needle.isEmpty ? Array(jobs.values) : jobs.values.filter { Self.jobMatches($0, needle) }
+        var rows = needle.isEmpty ? Array(jobs.values) : jobs.values.filter { Self.jobMatchesTerms($0, needle) }
         switch jobSort {
         case .newest: rows.sort { $0.id > $1.id }
         case .state: rows.sort { ($0.state.rank, -$0.id) < ($1.state.rank, -$1.id) }

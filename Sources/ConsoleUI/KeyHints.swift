@@ -31,6 +31,7 @@ public enum KeyHints {
         case .form: return [KeyHint("Tab", "next field"), KeyHint("Enter", "next/submit"), KeyHint("Esc", "cancel")]
         case .filter: return [KeyHint("Enter", "keep filter"), KeyHint("Esc", "clear filter")]
         case .search: return [KeyHint("Enter", "search"), KeyHint("Esc", "cancel")]
+        case .command: return [KeyHint("Enter", "run"), KeyHint("Tab", "complete"), KeyHint("↑↓", "history"), KeyHint("Esc", "close")]
         case nil: break
         }
         if s.showHelp { return always + [KeyHint("Esc", "close help")] }

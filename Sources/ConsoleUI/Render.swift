@@ -141,6 +141,15 @@ func renderStatusLine(_ s: AppState, _ b: inout ScreenBuffer) {
         b.fill(y: y, style: .input)
         let x = b.put(" filter: \(s.currentFilter)", y: y, x: 0, style: .input)
         b.put(" ", y: y, x: x, width: 1, style: .selected)
+    case .command(let c):
+        b.fill(y: y, style: .input)
+        let x = b.put(" :\(c.text)", y: y, x: 0, style: .input)
+        b.put(" ", y: y, x: x, width: 1, style: .selected)
+        if let e = c.error {
+            b.put(" " + e, y: y, x: x + 2, style: .error)
+        } else if let h = c.hint {
+            b.put(" " + h, y: y, x: x + 2, style: .dim)
+        }
     case .search(let text):
         b.fill(y: y, style: .input)
         let x = b.put(" search: \(text)", y: y, x: 0, style: .input)

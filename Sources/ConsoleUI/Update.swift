@@ -163,6 +163,7 @@ extension AppState {
         switch key {
         case .char("q"): return [.quit]
         case .char("?"): showHelp = true; return []
+        case .char(":"): modal = .command(CommandInput()); return []
         case .char("1"): return switchTo(.agents)
         case .char("2"): return switchTo(.jobs)
         case .char("3"): return switchTo(.config)

@@ -53,7 +53,12 @@ extension AppState {
     mutating func submitDisable(_ f: inout Form, uuids: [String]) -> [Effect] {
         let seconds: TimeInterval?
         do { seconds = try HoldDuration.parse(f.value("For")) } catch { f.error = error.description; return [] }
-        let reason = f.value("Reason").trimmingCharacters(in: .whitespaces)
+        confirmDisable(uuids: uuids, reason: f.value("Reason").trimmingCharacters(in: .whitespaces), seconds: seconds)
+        return []
+    }
+
+    /// Asks y/n before disabling `uuids` (for `seconds`, nil: until enabled), naming the jobs left without an agent.
+    mutating func confirmDisable(uuids: [String], reason: String, seconds: TimeInterval?) {
         let until = seconds.map { now.addingTimeInterval($0) }
         let names = uuids.compactMap { agents[$0]?.name }
         let who = names.count == 1 ? names[0] : "\(names.count) agents"
@@ -62,7 +67,6 @@ extension AppState {
         modal = .confirm(Confirm(
             question: "Disable \(who)\(span)\(why)? Running jobs finish; no new work is given." + impact(removing: Set(uuids)),
             effect: .disable(uuids: uuids, reason: reason.isEmpty ? nil : reason, until: until), clearsMarks: true))
-        return []
     }
 
     /// " 2 jobs would have no agent: #41 build-gpu, #44 render": the scheduled jobs that an enabled agent could

@@ -21,6 +21,8 @@ extension AppState {
             return filterKey(key)
         case .search(let text):
             return searchKey(key, text)
+        case .command(let input):
+            return commandKey(key, input)
         case .form(var f):
             let effects = formKey(key, &f)
             if case .form = modal { modal = .form(f) }
