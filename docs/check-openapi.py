@@ -46,6 +46,12 @@ ROUTES = {
     ("DELETE", "/api/v1/config/{name}"): "adminToken",
     ("GET", "/api/v1/events"): "adminToken",
     ("GET", "/api/v1/stats"): "adminToken",  # version 2, "Console, version 2"
+    # Version 2: operators and the audit log.
+    ("GET", "/api/v1/whoami"): "adminToken",
+    ("GET", "/api/v1/operators"): "adminToken",
+    ("POST", "/api/v1/operators"): "adminToken",
+    ("DELETE", "/api/v1/operators/{name}"): "adminToken",
+    ("GET", "/api/v1/audit"): "adminToken",
 }
 
 # The success status of each route that does not answer a plain 200.
@@ -57,6 +63,8 @@ SUCCESS = {
     ("POST", "/api/v1/jobs/{id}/cancel"): {"202"},
     ("POST", "/api/v1/jobs/{id}/rerun"): {"201"},
     ("DELETE", "/api/v1/config/{name}"): {"204"},
+    ("POST", "/api/v1/operators"): {"201"},
+    ("DELETE", "/api/v1/operators/{name}"): {"204"},
 }
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}

@@ -4,8 +4,7 @@ import MonitorModels
 /// Fleet history: a sample of the queue and the agents every minute, kept 48 hours, served as series.
 extension Router {
     mutating func addStatsRoutes(_ core: ServiceCore) {
-        add("GET", "/api/v1/stats") { req, _ throws(APIError) in
-            try core.requireAdmin(req)
+        add("GET", "/api/v1/stats", .role(.viewer)) { req, _ throws(APIError) in
             let minutes = try FleetHistory.windowMinutes(req.query["window"] ?? "30m")
             return .respond(.json(try core.fleetStats(minutes: minutes, now: Date())))
         }
