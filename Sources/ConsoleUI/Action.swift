@@ -20,6 +20,7 @@ public enum ConnectionState: Sendable, Equatable {
 /// Everything that can happen to the console: keys, answers from the server, time passing.
 public enum Action: Sendable, Equatable {
     case key(Key)
+    case mouse(MouseEvent)
     case resized(Size)
     case tick(Date)
     /// A fresh full list (start, after 410 `gone`, after an outage).
@@ -51,6 +52,8 @@ public enum Action: Sendable, Equatable {
     case logStampsFailed(jobId: Int64, String)
     /// Who this console acts as (GET /whoami).
     case whoami(OperatorIdentity)
+    /// An export file was written.
+    case exported(path: String, rows: Int)
     /// Bytes of the detail pane's log tail.
     case detailLog(jobId: Int64, LogSlice)
     /// The fleet history read for `.loadStats`.
@@ -93,6 +96,12 @@ public enum Effect: Sendable, Equatable {
     case cancelSearch
     /// Read the arrival times of the lines starting in from..<to.
     case fetchStamps(jobId: Int64, LogStampRequest)
+    /// Ring the terminal's bell.
+    case bell
+    /// Put text on the clipboard of the operator's terminal (OSC 52).
+    case copy(String)
+    /// Write a CSV export to a file.
+    case export(path: String, contents: String, rows: Int)
     /// Stop every log read: the tail, page reads, searches.
     case stopLog
 }

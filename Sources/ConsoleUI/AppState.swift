@@ -27,9 +27,12 @@ public enum JobSort: String, Sendable, CaseIterable {
 public struct Message: Sendable, Equatable {
     public var text: String
     public var isError: Bool
-    public init(_ text: String, isError: Bool = false) {
+    /// An alert (lost agent, failed job): highlighted until the next message.
+    public var isAlert = false
+    public init(_ text: String, isError: Bool = false, isAlert: Bool = false) {
         self.text = text
         self.isError = isError
+        self.isAlert = isAlert
     }
 }
 
@@ -109,6 +112,12 @@ public struct AppState: Sendable, Equatable {
 
     /// The audit log as far as loaded (Audit view), newest first.
     public var audit = AuditState()
+    /// Where `E` writes its CSV files (the directory the console was started in).
+    public var exportDirectory = FileManager.default.currentDirectoryPath
+
+    /// Ring the terminal bell on an alert (a lost agent, a failed job); `b` toggles, `--no-bell` starts it off.
+    public var bell = true
+
     /// `:` commands run this session, oldest first (Up and Down in the command line walk them).
     public var commandHistory: [String] = []
 

@@ -35,6 +35,9 @@ public enum KeyHints {
         case nil: break
         }
         if s.showHelp { return always + [KeyHint("Esc", "close help")] }
+        if s.detailOpen, s.view == .agents || s.view == .jobs, DetailLayout.listWidth(s.size) == nil {
+            return always + [KeyHint("Esc", "close detail"), KeyHint("Enter", "job log"), KeyHint("↑↓", "next"), KeyHint("y", "copy")]
+        }
         return always + viewKeys(s.view)
     }
 
@@ -44,10 +47,11 @@ public enum KeyHints {
         case .agents:
             [KeyHint("a", "authorize", needs: .operator), KeyHint("d", "disable", needs: .operator),
              KeyHint("x", "delete", needs: .admin), KeyHint("e", "edit", needs: .operator),
-             KeyHint("space", "mark"), KeyHint("/", "filter"), KeyHint("s", "sort")]
+             KeyHint("space", "mark"), KeyHint("/", "filter"), KeyHint("<>", "sort"), KeyHint("i", "detail"), KeyHint(":", "command")]
         case .jobs:
             [KeyHint("n", "new", needs: .operator), KeyHint("c", "cancel", needs: .operator),
-             KeyHint("r", "rerun", needs: .operator), KeyHint("Enter", "log"), KeyHint("/", "filter"), KeyHint("s", "sort")]
+             KeyHint("r", "rerun", needs: .operator), KeyHint("Enter", "log"), KeyHint("/", "filter"), KeyHint("<>", "sort"),
+             KeyHint("i", "detail"), KeyHint(":", "command")]
         case .config:
             [KeyHint("n", "add", needs: .admin), KeyHint("e", "edit", needs: .admin), KeyHint("x", "delete", needs: .admin)]
         case .audit:
@@ -70,8 +74,8 @@ public enum KeyHints {
                 KeyHint("e", "edit resources and environments", needs: .operator),
                 KeyHint("space", "mark several agents; a and d act on all marked"),
                 KeyHint("/", "filter by name, host, status, resource"),
-                KeyHint("s", "sort: name, status, last seen, hostname"),
-                KeyHint("Enter", "open the log of the agent's current job"),
+                KeyHint("< > s", "sort by the previous / next column; s reverses"),
+                KeyHint("Enter i", "detail: last 20 jobs, flaky flag (Enter: job log)"),
                 KeyHint("Esc", "clear the filter, then the marks"),
             ]
         case .jobs:
@@ -80,8 +84,9 @@ public enum KeyHints {
                 KeyHint("c", "cancel the job (asks y/n)", needs: .operator),
                 KeyHint("r", "rerun: a new job with the same spec", needs: .operator),
                 KeyHint("Enter", "open the job's log full-screen"),
-                KeyHint("/", "filter by id, name, state, agent"),
-                KeyHint("s", "sort: newest, state, name, agent"),
+                KeyHint("/", "filter: words, or state= agent= name= result="),
+                KeyHint("< > s", "sort by the previous / next column; s reverses"),
+                KeyHint("i", "detail: spec, attempts, ssh command, live log"),
             ]
         case .config:
             viewSection = [
@@ -106,13 +111,12 @@ public enum KeyHints {
             ]
         }
         let global = [
-            KeyHint("1 2 3 4", "Agents, Jobs, Config, Audit"),
-            KeyHint("Tab", "next view"),
-            KeyHint("↑ ↓ j k", "move"),
-            KeyHint("PgUp PgDn", "page up / down"),
-            KeyHint("Home End", "first / last"),
-            KeyHint("?", "help (Esc closes)"),
-            KeyHint("q Ctrl-C", "quit"),
+            KeyHint("1-4 Tab", "Agents, Jobs, Config, Audit; Tab the next"),
+            KeyHint("↑↓ jk", "move; PgUp PgDn page; Home End first / last"),
+            KeyHint(":", "command line (Tab completes, ↑ history)"),
+            KeyHint("E y", "export the list as CSV; copy id / uuid / line"),
+            KeyHint("b", "bell on lost agents and failed jobs on/off"),
+            KeyHint("? q", "help (Esc closes); quit (Ctrl-C too)"),
         ]
         return [(title(v) + " keys", viewSection), ("Everywhere", global)]
     }

@@ -158,7 +158,8 @@ func renderStatusLine(_ s: AppState, _ b: inout ScreenBuffer) {
         if s.view == .log, let p = s.log?.searching {
             b.put(" searching \"\(p.request.text)\"… \(Int(p.fraction * 100))%  (Esc cancels)", y: y, x: 0, style: .status)
         } else if let m = s.message {
-            b.put(" " + m.text, y: y, x: 0, style: m.isError ? .error : .status)
+            if m.isAlert { b.fill(y: y, style: .alert) }
+            b.put(" " + m.text, y: y, x: 0, style: m.isAlert ? .alert : m.isError ? .error : .status)
         } else if let detail = selectionDetail(s) {
             b.put(" " + detail, y: y, x: 0, style: .dim)
         }

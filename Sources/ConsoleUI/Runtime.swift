@@ -92,6 +92,10 @@ public final class Runtime: @unchecked Sendable {
             case .fetchStamps(let id, let request): startStamps(id, request)
             case .stopLog: LogTaskSlot.logView.forEach { replaceLogTask($0, nil) }
             case .tailDetail(let id, let offset): startDetailTail(id, offset)
+            case .bell, .copy: break  // the terminal's (ConsoleLoop hands them to the backend)
+            case .export(let path, let contents, let rows):
+                let queue = self.queue
+                Task.detached { queue.post(Self.write(contents, to: path, rows: rows)) }
             case .stopDetailTail: replaceLogTask(.detail, nil)
             default:
                 let api = self.api, queue = self.queue
@@ -158,11 +162,23 @@ public final class Runtime: @unchecked Sendable {
             case .deleteConfig(let name):
                 try await api.deleteConfig(name)
                 return .configChanged(message: "deleted \(name)")
-            case .quit, .tailLog, .stopLog, .fetchLog, .searchLog, .cancelSearch, .fetchStamps, .tailDetail, .stopDetailTail:
+            case .quit, .tailLog, .stopLog, .fetchLog, .searchLog, .cancelSearch, .fetchStamps, .tailDetail, .stopDetailTail,
+                 .bell, .copy, .export:
                 return .tick(Date())
             }
         } catch {
             return .failed(error.description)
+        }
+    }
+
+    /// Writes an export file (never over an existing one); the action says where, or why not.
+    static func write(_ contents: String, to path: String, rows: Int) -> Action {
+        guard !FileManager.default.fileExists(atPath: path) else { return .failed("not exported: \(path) already exists") }
+        do {
+            try Data(contents.utf8).write(to: URL(fileURLWithPath: path), options: .withoutOverwriting)
+            return .exported(path: path, rows: rows)
+        } catch {
+            return .failed("cannot write \(path): \(error.localizedDescription)")
         }
     }
 

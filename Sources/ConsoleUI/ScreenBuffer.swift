@@ -5,6 +5,8 @@ public enum Style: UInt8, Sendable, Equatable, CaseIterable {
     case good, active, warning, bad, muted
     /// A key the operator's role may not use (dimmed in the footer and help).
     case denied
+    /// An alert line: a lost agent, a failed job.
+    case alert
 }
 
 /// One terminal cell: a grapheme (empty for the right half of a wide character) and its style.

@@ -13,6 +13,8 @@ extension AppState {
         switch action {
         case .key(let key):
             return handleKey(key)
+        case .mouse(let m):
+            return handleMouse(m)
         case .resized(let size):
             self.size = size
             agentCursor = Self.scrolled(agentCursor, count: agentRows.count, height: Layout.listHeight(size))
@@ -79,6 +81,9 @@ extension AppState {
             return receiveStamps(id, request, stamps)
         case .logStampsFailed(let id, let text):
             return stampsFailed(id, text)
+        case .exported(let path, let rows):
+            message = Message("exported \(rows) \(rows == 1 ? "row" : "rows") to \(path)")
+            return []
         case .detailLog(let id, let slice):
             detailLogReceived(id, slice)
             return []
@@ -102,6 +107,7 @@ extension AppState {
     mutating func apply(_ events: [Event]) -> [Effect] {
         var agentsTouched = false, jobsTouched = false, auditTouched = false
         var appended: [AuditEntry] = []
+        let alerts = events.compactMap { alert(for: $0) }
         for e in events {
             switch e.type {
             case .agentUpdated:
@@ -131,13 +137,14 @@ extension AppState {
         if jobsTouched { recomputeJobs() }
         // The Audit view, once opened, stays live: it takes the entries the events carry, and reads the
         // log when one is missing (seq is gap-free, so a jump means an entry this console did not see).
-        guard audit.loaded, auditTouched || !appended.isEmpty else { return [] }
+        let rung = raise(alerts)
+        guard audit.loaded, auditTouched || !appended.isEmpty else { return rung }
         let next = (audit.newestSeq ?? 0) + 1
         let contiguous = appended.map(\.seq) == Array(next..<(next + Int64(appended.count)))
-        if auditTouched || audit.loading || !contiguous { return readAudit() }
+        if auditTouched || audit.loading || !contiguous { return rung + readAudit() }
         audit.merge(appended)
         recomputeAudit()
-        return []
+        return rung
     }
 
     /// True when a change to an agent may move its row or change whether the filter shows it.
@@ -164,6 +171,9 @@ extension AppState {
         case .char("q"): return [.quit]
         case .char("?"): showHelp = true; return []
         case .char(":"): modal = .command(CommandInput()); return []
+        case .char("b") where view != .log: return toggleBell()
+        case .char("E") where view != .log: return export()
+        case .char("y"): return copySelection()
         case .char("1"): return switchTo(.agents)
         case .char("2"): return switchTo(.jobs)
         case .char("3"): return switchTo(.config)
