@@ -47,11 +47,11 @@ public enum KeyHints {
         case .agents:
             [KeyHint("a", "authorize", needs: .operator), KeyHint("d", "disable", needs: .operator),
              KeyHint("x", "delete", needs: .admin), KeyHint("e", "edit", needs: .operator),
-             KeyHint("space", "mark"), KeyHint("/", "filter"), KeyHint("<>", "sort"), KeyHint("i", "detail"), KeyHint(":", "command")]
+             KeyHint("space", "mark"), KeyHint("/", "filter"), KeyHint("<>", "sort")]
         case .jobs:
             [KeyHint("n", "new", needs: .operator), KeyHint("c", "cancel", needs: .operator),
              KeyHint("r", "rerun", needs: .operator), KeyHint("Enter", "log"), KeyHint("/", "filter"), KeyHint("<>", "sort"),
-             KeyHint("i", "detail"), KeyHint(":", "command")]
+             KeyHint("i", "detail")]
         case .config:
             [KeyHint("n", "add", needs: .admin), KeyHint("e", "edit", needs: .admin), KeyHint("x", "delete", needs: .admin)]
         case .audit:

@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func footerFitsAt80AndStartsWithHelpAndQuit() {
-        for view in [View.agents, .jobs, .config, .log] {
+        for view in [View.agents, .jobs, .config, .audit, .log] {
             let hints = KeyHints.footer({ var s = Fixtures.state(); s.view = view; return s }())
             #expect(hints.prefix(2).map(\.key) == ["?", "q"])
             let width = hints.reduce(0) { $0 + CharWidth.of(text: $1.key) + 1 + CharWidth.of(text: $1.word) } + hints.count - 1
