@@ -98,7 +98,6 @@ static int cnc_take_mouse(void) {
     return CNC_KEY_MOUSE;
 }
 
-void cnc_beep(void) { beep(); }
 
 void cnc_write_raw(const char *bytes, int count) {
     fflush(stdout);
@@ -109,6 +108,9 @@ void cnc_write_raw(const char *bytes, int count) {
         off += n;
     }
 }
+
+/* The BEL byte itself: beep() may flash instead, or do nothing, depending on the terminfo entry. */
+void cnc_beep(void) { cnc_write_raw("\a", 1); }
 
 int cnc_read_key(int timeout_ms) {
     wint_t ch = 0;

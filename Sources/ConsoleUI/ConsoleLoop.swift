@@ -18,9 +18,11 @@ public enum ConsoleLoop {
             runtime.stop()
             backend.stop()
         }
-        _ = state.update(.resized(backend.size))
+        state.detailTail = nil  // effects of updates made before the loop were not run: start afresh
+        let first = state.update(.resized(backend.size))
         runtime.start(cursor: cursor, stream: stream)
         if state.view == .config { _ = runtime.perform([.loadConfig]) }
+        _ = runtime.perform(first)
         backend.draw(render(state, state.size))
         while true {
             var actions: [Action] = []

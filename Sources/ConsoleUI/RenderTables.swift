@@ -37,6 +37,9 @@ func layoutColumns(_ cols: [Column], width: Int, gap: Int = 1) -> [(index: Int, 
 func markSorted(_ columns: inout [Column], _ index: Int, reversed: Bool, unicode: Bool) {
     guard columns.indices.contains(index) else { return }
     columns[index].title += unicode ? (reversed ? "▲" : "▼") : (reversed ? "^" : "v")
+    let need = CharWidth.of(text: columns[index].title)
+    columns[index].min = max(columns[index].min, need)
+    columns[index].max = max(columns[index].max, need)
 }
 
 /// Draws a list: column headers on row 3, then the visible rows only (so 10,000 rows cost what 20 do).

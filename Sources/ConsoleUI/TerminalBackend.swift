@@ -40,6 +40,10 @@ public protocol TerminalBackend: AnyObject {
     var size: Size { get }
     func read(timeoutMs: Int) -> TerminalInput?
     func draw(_ buffer: ScreenBuffer)
+    /// Rings the bell.
+    func bell()
+    /// Puts text on the terminal's clipboard (OSC 52).
+    func copy(_ text: String)
 }
 
 extension TerminalBackend {
