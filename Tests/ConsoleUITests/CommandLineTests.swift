@@ -123,7 +123,7 @@ import Testing
             _ = s.type("disable rec-0")
             _ = s.press(.tab)
             return s
-        }, named: "command-completion")
+        }, named: "command-completion", wide: true)
         assertSnapshots({ size in
             var s = Self.state()
             s.size = size
@@ -131,7 +131,7 @@ import Testing
             _ = s.type("jobs state=flying")
             _ = s.press(.enter)
             return s
-        }, named: "command-error")
+        }, named: "command-error", wide: true)
     }
 }
 

@@ -190,7 +190,7 @@ import Testing
             var s = Self.state(size, role: .viewer, name: "carol")
             _ = s.press(.char("a"))
             return s
-        }, named: "agents-viewer-refused")
+        }, named: "agents-viewer-refused", wide: true)
         assertSnapshots({ size in
             var s = Self.state(size, role: .operator)
             _ = s.press(.down, .down, .char("d"))
@@ -198,7 +198,7 @@ import Testing
             _ = s.press(.tab)
             _ = s.type("2h")
             return s
-        }, named: "form-disable")
+        }, named: "form-disable", wide: true)
         assertSnapshots({ size in
             var s = Self.state(size, role: .operator)
             _ = s.update(.events([Event(seq: 1, type: .jobUpdated, job: Self.gpuJob)]))
@@ -211,17 +211,17 @@ import Testing
             _ = s.type("rack move")
             _ = s.press(.enter, .enter)
             return s
-        }, named: "confirm-disable-impact")
+        }, named: "confirm-disable-impact", wide: true)
         assertSnapshots({ size in
             var s = Self.state(size, role: .viewer)
             _ = s.press(.char("4"))
             _ = s.update(.auditLoaded(Self.entries))
             return s
-        }, named: "audit")
+        }, named: "audit", wide: true)
         assertSnapshots({ size in
             var s = Self.state(size, role: .viewer)
             _ = s.press(.char("?"))
             return s
-        }, named: "help-agents-viewer")
+        }, named: "help-agents-viewer", wide: true)
     }
 }
