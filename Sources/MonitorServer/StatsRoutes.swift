@@ -63,17 +63,17 @@ extension ServiceCore {
         guard let stats = store as? StatsStore else { return true }
         if store.isShared, !isSweeper.withLock({ $0 }) { return false }
         let minute = FleetHistory.minute(now)
-        let sample = locked { () -> StatsSample in
+        // Under the service's lock: the store's connection is the one requests use.
+        return locked { () -> Bool in
             try? fresh()
-            return currentSample()
-        }
-        let body = String(decoding: MMSJSON.encode(sample), as: UTF8.self)
-        do {
-            try stats.saveStatsSample(minute: minute, body: body)
-            try stats.trimStatsSamples(before: minute - FleetHistory.keepMinutes)
-            return true
-        } catch {
-            return false  // the database refuses writes now: try again at the next tick
+            let body = String(decoding: MMSJSON.encode(currentSample()), as: UTF8.self)
+            do {
+                try stats.saveStatsSample(minute: minute, body: body)
+                try stats.trimStatsSamples(before: minute - FleetHistory.keepMinutes)
+                return true
+            } catch {
+                return false  // the database refuses writes now: try again at the next tick
+            }
         }
     }
 
@@ -82,14 +82,14 @@ extension ServiceCore {
         guard let stats = store as? StatsStore else { throw APIError(.notFound, "this server keeps no fleet history") }
         let last = FleetHistory.minute(now)
         let first = last - minutes + 1
-        let live = try locked { () throws(APIError) -> StatsSample in
+        return try locked { () throws(APIError) -> FleetStats in
             try fresh()
-            return currentSample()
-        }
-        do {
-            return FleetHistory.series(try stats.statsSamples(from: first, through: last), first: first, last: last, live: live)
-        } catch {
-            throw Self.unavailable(error)
+            let live = currentSample()
+            do {
+                return FleetHistory.series(try stats.statsSamples(from: first, through: last), first: first, last: last, live: live)
+            } catch {
+                throw Self.unavailable(error)
+            }
         }
     }
 }
