@@ -70,6 +70,8 @@ import Testing
         let admin = AdminAPI.live(serverURL: server.url, token: server.token)
         let first = try await Self.register(server, "rec-01")
         let second = try await Self.register(server, "rec-02")
+        // Both lose contact before the console opens, so the only alert it raises is rec-09's below.
+        #expect(await eventually(30) { ((try? await admin.listAgents()) ?? []).allSatisfy { $0.status == .lostContact } })
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mms-v2-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
