@@ -60,6 +60,32 @@ import Testing
         #expect(step.found, "s reverses:\n\(step.screen)")
     }
 
+    @Test func noMouseLeavesTheMouseToTheTerminalAndNoBellStaysSilent() async throws {
+        let server = try ServerProcess(extra: ["--lost-contact-after", "2"])
+        defer { server.stop(); server.removeData() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mms-v2-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for quiet in [false, true] {
+            let typescript = dir + "/typescript-\(quiet)"
+            let flags = quiet ? " --no-mouse --no-bell" : ""
+            let tmux = try Tmux(width: 80, height: 24, command:
+                "script -qfc 'env LANG=C.UTF-8 TERM=tmux-256color MMS_ADMIN_TOKEN=\(server.token) \(Self.console) "
+                + "--server \(server.url.absoluteString)\(flags)' \(typescript); sleep 30")
+            defer { tmux.kill() }
+            #expect(await tmux.waitFor("? help").found)
+            #expect(tmux.display("#{mouse_standard_flag}") == (quiet ? "0" : "1"), "mouse asked for: \(!quiet)")
+            let name = quiet ? "quiet-01" : "loud-01"
+            _ = try await Self.register(server, name)
+            let step = await tmux.waitFor("⚠ \(name) lost contact", seconds: 30)
+            #expect(step.found, "the alert line either way:\n\(step.screen)")
+            // The console writes the bell before it draws the alert, so by now it is in the typescript or never.
+            let rang = await eventually(quiet ? 0 : 10) { ((try? Data(contentsOf: URL(fileURLWithPath: typescript))) ?? Data()).contains(7) }
+            #expect(rang == !quiet, quiet ? "--no-bell: no BEL written" : "the bell rang")
+            tmux.send("q")
+        }
+    }
+
     static func lastTick(_ screen: String) -> Int {
         screen.matches(of: /tick-(\d+)/).compactMap { Int($0.output.1) }.max() ?? -1
     }
