@@ -83,7 +83,7 @@ func renderCounts(_ s: AppState, _ b: inout ScreenBuffer) {
     }
     let total = s.agents.count
     var x = b.put(" agents \(total)", y: 1, x: 0, style: .bold)
-    let order: [AgentStatus] = [.idle, .building, .preparing, .cancelling, .pending, .disabled, .lostContact, .missing]
+    let order: [AgentStatus] = [.idle, .building, .preparing, .cancelling, .upgrading, .pending, .disabled, .lostContact, .missing]
     for st in order {
         guard let n = s.agentCounts[st], n > 0 else { continue }
         x += b.put("  ", y: 1, x: x)

@@ -6,7 +6,7 @@ import Testing
 
 /// Fleet history (contract, "Console, version 2"): a sample a minute, kept across restarts, served by
 /// GET /api/v1/stats?window=… oldest first with null where no server ran.
-@Suite struct StatsTests {
+@Suite(.serialized) struct StatsTests {
     static func stats(_ s: TestServer, _ window: String = "30m") async throws -> FleetStats {
         let r = try await s.call("GET", "/api/v1/stats?window=\(window)", token: s.admin)
         #expect(r.status == 200, "\(r.text)")
