@@ -15,7 +15,7 @@ public struct ListCursor: Sendable, Equatable {
 
 /// The columns the Agents list can be sorted by, in column order: `<` and `>` move, `s` reverses.
 public enum AgentSort: String, Sendable, CaseIterable {
-    case name, status, host, version, resources, envs, job, lastSeen = "last-seen"
+    case name, status, kind, host, version, resources, envs, job, lastSeen = "last-seen"
 }
 
 /// The columns the Jobs list can be sorted by, in column order (`newest` is the id column).

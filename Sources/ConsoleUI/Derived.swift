@@ -48,6 +48,7 @@ extension AppState {
         case .name: return AgentSortKey(rank: 0, text: name, uuid: a.uuid)
         case .status: return AgentSortKey(rank: Double(Self.statusRank(a.status)), text: name, uuid: a.uuid)
         case .lastSeen: return AgentSortKey(rank: -(a.lastSeenAt ?? .distantPast).timeIntervalSince1970, text: name, uuid: a.uuid)
+        case .kind: return text(a.kind.rawValue)
         case .host: return text(a.hostname)
         case .version: return text(a.version)
         case .resources: return text(a.resources.joined(separator: ","))

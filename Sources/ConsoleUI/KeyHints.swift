@@ -72,6 +72,7 @@ public enum KeyHints {
                 KeyHint("d", "disable: reason, how long, y/n; its job finishes", needs: .operator),
                 KeyHint("x", "delete the agent (asks y/n)", needs: .admin),
                 KeyHint("e", "edit resources and environments", needs: .operator),
+                KeyHint("n", "add a push agent (mms-agent serve); secret not echoed", needs: .admin),
                 KeyHint("space", "mark several agents; a and d act on all marked"),
                 KeyHint("/", "filter by name, host, status, resource"),
                 KeyHint("< > s", "sort by the previous / next column; s reverses"),

@@ -99,6 +99,7 @@ func renderAgents(_ s: AppState, _ b: inout ScreenBuffer, width: Int? = nil) {
         Column(title: "", min: 1, max: 1, priority: 100),
         Column(title: "NAME", min: 12, max: 20, priority: 10),
         Column(title: "STATUS", min: 12, max: 12, priority: 9),
+        Column(title: "KIND", min: 4, max: 4, priority: 6),
         Column(title: "HOST", min: 10, max: 22, priority: 6),
         Column(title: "VERSION", min: 7, max: 8, priority: 3),
         Column(title: "RESOURCES", min: 10, max: 20, priority: 5),
@@ -116,6 +117,7 @@ func renderAgents(_ s: AppState, _ b: inout ScreenBuffer, width: Int? = nil) {
             (s.marked.contains(a.uuid) ? "*" : " ", .bold),
             (a.name, .normal),
             (a.status.displayName, statusStyle(a.status)),
+            (a.kind.rawValue, .normal),
             (a.hostname, .normal),
             (a.version, .normal),
             (a.resources.joined(separator: ","), .normal),
@@ -128,18 +130,18 @@ func renderAgents(_ s: AppState, _ b: inout ScreenBuffer, width: Int? = nil) {
         return selected ? (marked ? .selectedMarked : .selected) : (marked ? .marked : .normal)
     }, span: { i in
         guard let a = s.agents[s.agentRows[i]], let hold = holdText(a, now: s.now) else { return nil }
-        return RowSpan(columns: 3...6, text: hold, style: .muted)
+        return RowSpan(columns: 3...7, text: hold, style: .muted)  // over KIND, HOST, VERSION, RESOURCES, ENVS
     }, width: width)
 }
 
-/// "by alice: replacing disks · 1h 58m left" for an agent disabled with a reason or an end; nil otherwise
-/// (then the row shows its host and resources as usual).
+/// "alice: replacing disks · 1h 58m left" (by whom: why · until when) for an agent disabled with a reason
+/// or an end; nil otherwise (then the row shows its host and resources as usual).
 func holdText(_ a: Agent, now: Date) -> String? {
     guard a.configState == .disabled, a.disabledBy != nil || a.disabledReason != nil || a.disabledUntil != nil else { return nil }
     var parts: [String] = []
     let by = a.disabledBy.map { "by \($0)" }
     if let reason = a.disabledReason, !reason.isEmpty {
-        parts.append((by.map { $0 + ": " } ?? "") + reason)
+        parts.append((a.disabledBy.map { $0 + ": " } ?? "") + reason)
     } else if let by {
         parts.append(by)
     }

@@ -52,6 +52,10 @@ extension AppState {
             guard let a = selectedAgent, !refused("edit agents", needs: .operator) else { return [] }
             modal = .form(.editAgent(a))
             return []
+        case .char("n"):
+            guard !refused("add push agents", needs: .admin) else { return [] }
+            modal = .form(.pushAgent())
+            return []
         default:
             return []
         }

@@ -15,11 +15,15 @@ public struct StartOptions: Sendable, Equatable {
     public var autoRegisterKey: String?
     /// A CA file that must be in the system trust store (`--ca-cert`); checked at start, adds no trust itself.
     public var caCert: String?
+    /// Where StatsD metrics go (no host: none are sent).
+    public var statsd = StatsDOptions()
 
     /// The usage text of `mms-agent`.
     public static let usage = """
     usage: mms-agent start --server URL[,URL…] [--name NAME] [--work-dir DIR] [--resources a,b] [--environments e,f]
                            [--auto-register-key KEY] [--ca-cert PEM]
+                           \(StatsDOptions.usage)
+           mms-agent serve --auth-token-secret SECRET [--port 8000] … (mms-agent serve --help)
            mms-agent run JOB.json
            mms-agent version
     """
@@ -27,25 +31,8 @@ public struct StartOptions: Sendable, Equatable {
     /// Parses the arguments after `start`. `env` supplies MS_MON_SERVER_URL, MS_MON_AGENT_NAME,
     /// MMS_AGENT_WORK_DIR, MMS_AUTO_REGISTER_KEY; `hostname` is the default name.
     public static func parse(_ args: [String], env: [String: String], hostname: String) throws(AgentError) -> StartOptions {
-        var flags: [String: String] = [:]
-        let known = ["--server", "--name", "--work-dir", "--resources", "--environments", "--auto-register-key", "--ca-cert"]
-        var i = 0
-        while i < args.count {
-            var flag = args[i]
-            var value: String?
-            if let eq = flag.firstIndex(of: "="), flag.hasPrefix("--") {
-                value = String(flag[flag.index(after: eq)...])
-                flag = String(flag[..<eq])
-            }
-            guard known.contains(flag) else { throw .usage("unknown flag \(flag)") }
-            if value == nil {
-                i += 1
-                guard i < args.count else { throw .usage("flag \(flag) needs a value") }
-                value = args[i]
-            }
-            flags[flag] = value
-            i += 1
-        }
+        let known: Set<String> = ["--server", "--name", "--work-dir", "--resources", "--environments", "--auto-register-key", "--ca-cert"]
+        let flags = try Flags.parse(args, valued: known.union(StatsDOptions.valuedFlags), switches: StatsDOptions.switches)
         guard let server = flags["--server"] ?? env["MS_MON_SERVER_URL"], !server.isEmpty else {
             throw .usage("flag --server is required (or set MS_MON_SERVER_URL)")
         }
@@ -62,6 +49,7 @@ public struct StartOptions: Sendable, Equatable {
         options.environments = try list(flags["--environments"], flag: "--environments")
         options.autoRegisterKey = flags["--auto-register-key"] ?? env["MMS_AUTO_REGISTER_KEY"]
         options.caCert = flags["--ca-cert"]  // checked against the system trust store at start (TrustStore)
+        options.statsd = try StatsDOptions.from(flags)
         options.workDir = URL(fileURLWithPath: options.workDir).standardizedFileURL.path
         return options
     }

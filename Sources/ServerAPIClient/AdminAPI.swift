@@ -47,6 +47,8 @@ public struct AdminAPI: Sendable {
     public var disableAgents: @Sendable (_ uuids: [String], _ reason: String?, _ until: Date?) async throws(ClientError) -> [Agent]
     /// GET /api/v1/stats?window=W (e.g. "30m").
     public var stats: @Sendable (_ window: String) async throws(ClientError) -> FleetStats
+    /// POST /api/v1/agents/push: adds a push agent (`mms-agent serve`), enabled.
+    public var addPushAgent: @Sendable (PushAgentRequest) async throws(ClientError) -> Agent
 
     /// Builds a client from its calls (the live one, or a fake).
     public init(
@@ -75,7 +77,9 @@ public struct AdminAPI: Sendable {
         disableAgents: @escaping @Sendable (_ uuids: [String], _ reason: String?, _ until: Date?) async throws(ClientError) -> [Agent]
             = { _, _, _ throws(ClientError) in throw .badResponse("this client cannot disable with a reason") },
         stats: @escaping @Sendable (_ window: String) async throws(ClientError) -> FleetStats
-            = { _ throws(ClientError) in throw .badResponse("this client has no fleet history") }
+            = { _ throws(ClientError) in throw .badResponse("this client has no fleet history") },
+        addPushAgent: @escaping @Sendable (PushAgentRequest) async throws(ClientError) -> Agent
+            = { _ throws(ClientError) in throw .badResponse("this client cannot add push agents") }
     ) {
         self.listAgents = listAgents
         self.getAgent = getAgent
@@ -98,6 +102,7 @@ public struct AdminAPI: Sendable {
         self.listAudit = listAudit
         self.disableAgents = disableAgents
         self.stats = stats
+        self.addPushAgent = addPushAgent
     }
 }
 
@@ -198,6 +203,9 @@ extension AdminAPI {
             },
             stats: { (window) async throws(ClientError) in
                 try await t.json("GET", "/api/v1/stats", query: [("window", window)], body: none, as: FleetStats.self)
+            },
+            addPushAgent: { (request) async throws(ClientError) in
+                try await t.json("POST", "/api/v1/agents/push", body: request, as: Agent.self, repeatable: false)
             }
         )
     }

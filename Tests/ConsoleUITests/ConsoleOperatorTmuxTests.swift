@@ -88,7 +88,7 @@ import Testing
         step = await tmux.waitFor("#\(waiting.id) build-gpu")
         #expect(step.found && step.screen.contains("1 job would have no agent"), "the impact names the job:\n\(step.screen)")
         tmux.send("y")
-        step = await tmux.waitUntil { $0.contains("by otto: rack move") && $0.contains("left") }
+        step = await tmux.waitUntil { $0.contains("otto: rack move") && $0.contains("left") }
         #expect(step.found, "the row says by whom, why and until when:\n\(step.screen)")
         let held = try await admin.getAgent(uuid)
         #expect(held.configState == .disabled && held.disabledBy == "otto" && held.disabledReason == "rack move")

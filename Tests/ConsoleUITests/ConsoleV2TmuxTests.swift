@@ -50,7 +50,7 @@ import Testing
             #expect(step.found, "jobs sorted by \(title):\n\(step.screen)")
         }
         tmux.send("1")
-        for title in ["STATUS", "HOST", "VERSION", "RESOURCES", "ENVS", "JOB", "LAST SEEN", "NAME"] {
+        for title in ["STATUS", "KIND", "HOST", "VERSION", "RESOURCES", "ENVS", "JOB", "LAST SEEN", "NAME"] {
             tmux.send(">")
             step = await tmux.waitFor("\(title)▼")
             #expect(step.found, "agents sorted by \(title):\n\(step.screen)")

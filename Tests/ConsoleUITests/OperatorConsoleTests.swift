@@ -146,9 +146,9 @@ import Testing
         a.disabledUntil = Fixtures.now.addingTimeInterval(7080)
         _ = s.update(.events([Event(seq: 2, type: .agentUpdated, agent: a)]))
         let text = render(s, Size(width: 120, height: 40)).text
-        #expect(text.contains("by alice: replacing disks · 1h 58m left"), "\(text)")
+        #expect(text.contains("alice: replacing disks · 1h 58m left"), "\(text)")
         a.disabledUntil = nil
-        #expect(holdText(a, now: Fixtures.now) == "by alice: replacing disks · until enabled")
+        #expect(holdText(a, now: Fixtures.now) == "alice: replacing disks · until enabled")
     }
 
     @Test func auditViewLoadsThenFollowsEvents() {
