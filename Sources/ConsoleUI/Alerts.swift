@@ -10,7 +10,8 @@ extension AppState {
             guard let a = e.agent, a.status == .lostContact, let old = agents[a.uuid], old.status != .lostContact else { return nil }
             return "\(a.name) lost contact" + (a.currentJobId.map { " while running job \($0)" } ?? "")
         case .jobUpdated:
-            guard let j = e.job, j.state == .completed, j.result == .failed, let old = jobs[j.id], old.state != .completed else { return nil }
+            // A job this console had not seen yet (created and failed between two polls) counts too.
+            guard let j = e.job, j.state == .completed, j.result == .failed, jobs[j.id]?.state != .completed else { return nil }
             return "job \(j.id) \(j.name) failed" + (j.agentName.map { " on \($0)" } ?? "") + (j.failureReason.map { ": \($0)" } ?? "")
         default:
             return nil
@@ -18,7 +19,9 @@ extension AppState {
     }
 
     /// Shows the alerts of a batch of events (the last one, with a count when there were several) and rings.
-    mutating func raise(_ alerts: [String]) -> [Effect] {
+    mutating func raise(_ raised: [String]) -> [Effect] {
+        var alerts: [String] = []
+        for a in raised where !alerts.contains(a) { alerts.append(a) }
         guard let last = alerts.last else { return [] }
         let more = alerts.count > 1 ? " (and \(alerts.count - 1) more)" : ""
         message = Message("⚠ " + last + more, isAlert: true)

@@ -26,6 +26,11 @@ import Testing
         passed.state = .completed
         passed.result = .passed
         #expect(s.update(.events([Event(seq: 4, type: .jobUpdated, job: passed)])) == [])
+        _ = s.press(.char("b"))
+        let quick = Job(id: 77, spec: JobSpec(name: "quick", commands: ["false"]), state: .completed, result: .failed, exitCode: 1)
+        let events = [Event(seq: 5, type: .jobUpdated, job: quick), Event(seq: 6, type: .jobUpdated, job: quick)]
+        #expect(s.update(.events(events)) == [.bell], "a job created and failed between two polls rings, once")
+        #expect(s.message?.text == "⚠ job 77 quick failed")
     }
 
     @Test func clicksSelectDoubleClicksOpenWheelScrollsTabsSwitch() {
