@@ -26,6 +26,7 @@ import Testing
         build.sshCommand = "ssh -t -p 2222 job-41@mms.studio.lan"
         build.logSize = 4000
         _ = s.update(.events((extra + [build]).map { Event(seq: 1, type: .jobUpdated, job: $0) }))
+        s.message = nil  // the failed history jobs raised an alert; these screens are about the detail
         _ = s.update(.statsLoaded(FleetStats(step: 60, waiting: [nil, nil] + (0..<28).map { $0 % 7 }, running: [nil, nil] + (0..<28).map { $0 / 4 }, agents: [:])))
         return s
     }

@@ -22,8 +22,8 @@ import Testing
         #expect(st.waiting.last == 1 && st.running.last == 0)
         #expect(st.waiting.first == .some(nil), "no server ran half an hour ago")
         #expect(st.agents.isEmpty, "only statuses some agent had are listed")
-        let raw = try await s.call("GET", "/api/v1/stats?window=2m", token: s.admin)
-        #expect(raw.text.contains("null"), "missing steps are JSON null: \(raw.text)")
+        let raw = try await s.call("GET", "/api/v1/stats?window=30m", token: s.admin)
+        #expect(raw.text.hasPrefix(#"{"agents":{},"running":[null,"#), "missing steps are JSON null: \(raw.text)")
     }
 
     @Test func theServerSamplesEveryMinuteAndKeepsSamplesAcrossARestart() async throws {
