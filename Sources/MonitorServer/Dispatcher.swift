@@ -19,6 +19,15 @@ struct AgentRecord: Sendable {
     var idleSince: Date
     /// The active job this agent holds, if any.
     var currentJobId: Int64?
+    /// A push agent's JWT signing secret and the PEM of its CA (stored, never shown).
+    var pushSecret: String?
+    var pushCACert: String?
+
+    /// What the store keeps of this agent.
+    var stored: StoredAgent {
+        StoredAgent(agent: agent, secretHash: secretHash, lostContact: lostContact, idleSince: idleSince,
+                    pushSecret: pushSecret, pushCACert: pushCACert)
+    }
 }
 
 /// What one dispatcher step changed: the new value of every changed job and the changed agents,
