@@ -138,6 +138,7 @@ struct ContainerJob: Sendable {
         let names = spec.containers.map(name(of:))
         let rm = await call.run(["rm", "-f", "-v"] + (settings.runtime.kind == "podman" ? ["-t", "0"] : []) + names)
         let net = await call.run(["network", "rm", network])
+        ProcessControl.reapZombies(named: "conmon")
         let gone = await Self.leftovers(call: call, filter: "mms.job=\(settings.prefix)", owner: settings.owner)
         if gone.isEmpty { return nil }
         return "could not remove \(gone.joined(separator: ", ")): \(rm.ok ? net.message : rm.message)"

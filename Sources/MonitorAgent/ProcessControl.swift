@@ -196,3 +196,20 @@ extension ProcessControl {
         return fields.count > 3 ? pid_t(fields[3]) : nil
     }
 }
+
+extension ProcessControl {
+    /// Reaps this process's zombie children named `name` (a subreaper inherits the runtime's `conmon`
+    /// processes, which die with their containers). Only those: other children belong to their own waiters.
+    static func reapZombies(named name: String) {
+        let me = getpid()
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let comm = stat[stat.index(after: open)..<close]
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard comm == name, fields.count > 1, fields[0] == "Z", pid_t(fields[1]) == me else { continue }
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)
+        }
+    }
+}

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,38 +27,35 @@ struct RuntimeCall: Sendable {
     /// Runs `args`, polling `shouldStop` every 20 ms (a non-nil reason kills the tool and ends the call).
     func run(_ args: [String], extraEnvironment: [String: String] = [:],
              shouldStop: @escaping @Sendable () -> String? = { nil }) async -> Ended {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = args
-        process.environment = environment.merging(extraEnvironment) { _, new in new }
-        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let collected = Mutex(Data())
-        let reader = Thread {
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            collected.withLock { $0 = data.prefix(65536) }
+        // Spawned by hand and waited for by pid, output to a file: `run -d` leaves conmon holding what the tool
+        // inherited (stdout, and the socket Foundation's Process waits on) for as long as the container lives.
+        let outPath = NSTemporaryDirectory() + "mms-runtime-\(getpid())-\(UUID().uuidString.prefix(12)).out"
+        let fd = open(outPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return Ended(status: 127, output: "cannot make \(outPath): \(String(cString: strerror(errno)))") }
+        defer { unlink(outPath) }
+        let env = environment.merging(extraEnvironment) { _, new in new }.map { "\($0.key)=\($0.value)" }
+        let (rc, pid) = ProcessControl.spawnInNewSession([executable] + args, environment: env, resetSignals: true) { actions in
+            posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_adddup2(actions, fd, 1)
+            posix_spawn_file_actions_adddup2(actions, fd, 2)
         }
-        do {
-            try process.run()
-        } catch {
-            return Ended(status: 127, output: "cannot run \(executable): \(error.localizedDescription)")
-        }
-        try? pipe.fileHandleForWriting.close()
-        reader.start()
+        close(fd)
+        guard rc == 0 else { return Ended(status: 127, output: "cannot run \(executable): \(String(cString: strerror(rc)))") }
         var stopped: String?
-        while process.isRunning {
+        var status: Int32 = 0
+        while true {
+            let done = waitpid(pid, &status, WNOHANG)
+            if done == pid || (done < 0 && errno != EINTR) { break }
             if stopped == nil, let reason = shouldStop() {
                 stopped = reason
-                kill(process.processIdentifier, SIGKILL)
+                kill(pid, SIGKILL)
             }
-            try? await Task.sleep(for: .milliseconds(20))
+            try? await Task.sleep(for: .milliseconds(10))
         }
-        process.waitUntilExit()
-        while !reader.isFinished { try? await Task.sleep(for: .milliseconds(5)) }
-        let text = String(decoding: collected.withLock { $0 }, as: UTF8.self)
-        return Ended(status: process.terminationStatus, output: text, stopped: stopped)
+        let data = FileManager.default.contents(atPath: outPath) ?? Data()
+        let text = String(decoding: data.prefix(65536), as: UTF8.self)
+        let code = ExitStatus(raw: status).shellCode
+        return Ended(status: code, output: text, stopped: stopped)
     }
 
     /// Runs `args` from a thread that may not wait (a signal handler path); the result is dropped.

@@ -15,11 +15,14 @@ public struct StartOptions: Sendable, Equatable {
     public var autoRegisterKey: String?
     /// A CA file that must be in the system trust store (`--ca-cert`); checked at start, adds no trust itself.
     public var caCert: String?
+    /// Container runtime and SSH jump point flags (shared with `serve`).
+    public var jobHost = JobHostOptions()
 
     /// The usage text of `mms-agent`.
     public static let usage = """
     usage: mms-agent start --server URL[,URL…] [--name NAME] [--work-dir DIR] [--resources a,b] [--environments e,f]
-                           [--auto-register-key KEY] [--ca-cert PEM]
+                           [--auto-register-key KEY] [--ca-cert PEM] [--container-runtime docker|podman]
+                           [--ssh-jump-point [--authorized-keys PATH] [--ssh-host HOST] [--ssh-port 22]]
            mms-agent run JOB.json
            mms-agent version
     """
@@ -29,9 +32,16 @@ public struct StartOptions: Sendable, Equatable {
     public static func parse(_ args: [String], env: [String: String], hostname: String) throws(AgentError) -> StartOptions {
         var flags: [String: String] = [:]
         let known = ["--server", "--name", "--work-dir", "--resources", "--environments", "--auto-register-key", "--ca-cert"]
+            + JobHostOptions.valueFlags
+        var jobHost = JobHostOptions()
         var i = 0
         while i < args.count {
             var flag = args[i]
+            if JobHostOptions.switches.contains(flag) {
+                jobHost.set(switch: flag)
+                i += 1
+                continue
+            }
             var value: String?
             if let eq = flag.firstIndex(of: "="), flag.hasPrefix("--") {
                 value = String(flag[flag.index(after: eq)...])
@@ -63,6 +73,8 @@ public struct StartOptions: Sendable, Equatable {
         options.autoRegisterKey = flags["--auto-register-key"] ?? env["MMS_AUTO_REGISTER_KEY"]
         options.caCert = flags["--ca-cert"]  // checked against the system trust store at start (TrustStore)
         options.workDir = URL(fileURLWithPath: options.workDir).standardizedFileURL.path
+        try jobHost.take(flags, env: env)
+        options.jobHost = jobHost
         return options
     }
 
