@@ -13,6 +13,7 @@ extension Dispatcher {
     /// Does the agent have everything the job asks for?
     static func matches(_ r: AgentRecord, _ spec: JobSpec) -> Bool {
         if let env = spec.environment, !r.agent.environments.contains(env) { return false }
+        if spec.runsInContainers && r.agent.containerRuntime == nil { return false }
         return spec.resources.allSatisfy { r.agent.resources.contains($0) }
     }
 
@@ -95,6 +96,7 @@ extension Dispatcher {
             guard job.state < target, job.state != .cancelling else { return Changes() }
             job.state = target
             if job.startedAt == nil { job.startedAt = now }
+            if let ssh = r.sshCommand, r.state == .building { job.sshCommand = ssh }
             jobs[jobId] = job
             var changes = Changes()
             changes.jobs[jobId] = job
@@ -114,6 +116,7 @@ extension Dispatcher {
         job.failureReason = reason
         job.finishedAt = now
         job.waitingReason = nil
+        job.sshCommand = nil  // the jump point closed with the job
         var changes = Changes()
         changes.jobs[jobId] = job
         if let uuid = job.agentUuid, var r = agents[uuid], r.currentJobId == jobId {
@@ -142,6 +145,7 @@ extension Dispatcher {
         job.agentName = nil
         job.assignedAt = nil
         job.startedAt = nil
+        job.sshCommand = nil
         jobs[jobId] = job
         changes.jobs[jobId] = job
         changes.logLines.append((jobId, line))
