@@ -9,29 +9,40 @@ import Glibc
 enum AuthorizedKeys {
     /// Appends `lines` (each without its newline). Makes the dir (0700) and the file (0600) when missing;
     /// when the file does not end with a newline, one is added before the first line.
-    static func append(_ lines: [String], to path: String) throws(AgentError) {
+    /// Returns true when it had to add that newline (`remove` then takes it out again with the last line).
+    @discardableResult
+    static func append(_ lines: [String], to path: String) throws(AgentError) -> Bool {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty && !FileManager.default.fileExists(atPath: dir) {
             guard mkdir(dir, 0o700) == 0 || errno == EEXIST else { throw .io("cannot make \(dir): \(String(cString: strerror(errno)))") }
         }
-        try withLockedFile(path) { (fd: Int32) throws(AgentError) in
+        return try withLockedFile(path) { (fd: Int32) throws(AgentError) -> Bool in
             let old = try readAll(fd, path)
-            var text = old.isEmpty || old.last == UInt8(ascii: "\n") ? "" : "\n"
+            let separator = !(old.isEmpty || old.last == UInt8(ascii: "\n"))
+            var text = separator ? "\n" : ""
             for line in lines { text += line + "\n" }
             guard lseek(fd, 0, SEEK_END) >= 0, writeAll(fd, Array(text.utf8)) else {
                 throw .io("cannot write \(path): \(String(cString: strerror(errno)))")
             }
+            return separator
         }
     }
 
     /// Removes each of `lines` (one occurrence each, matched as a whole line); every other byte stays.
     /// Rewrites the file in place under the lock. Returns how many lines were removed.
     @discardableResult
-    static func remove(_ lines: [String], from path: String) throws(AgentError) -> Int {
+    /// With `addedNewline` (what `append` returned) and the lines still last in the file, the newline `append`
+    /// put before them goes too, so the file is again byte for byte what it was.
+    static func remove(_ lines: [String], from path: String, addedNewline: Bool = false) throws(AgentError) -> Int {
         guard FileManager.default.fileExists(atPath: path) else { return 0 }
         return try withLockedFile(path) { (fd: Int32) throws(AgentError) -> Int in
             let old = try readAll(fd, path)
-            let (kept, removed) = without(lines, in: old)
+            var (kept, removed) = without(lines, in: old)
+            let ours = Array(lines.map { $0 + "\n" }.joined().utf8)
+            if addedNewline, removed == lines.count, old.count == kept.count + ours.count, old.suffix(ours.count).elementsEqual(ours),
+               kept.last == UInt8(ascii: "\n") {
+                kept.removeLast()
+            }
             if removed == 0 { return 0 }
             guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0, writeAll(fd, kept) else {
                 throw .io("cannot rewrite \(path): \(String(cString: strerror(errno)))")

@@ -34,6 +34,8 @@ struct JumpPoint: Sendable {
         var lines: [String]
         var jumpPoint: String
         var link: String
+        /// True when the keys file lacked its last newline and the agent added one before its lines.
+        var addedNewline = false
     }
 
     static let link = "/tmp/ssh_jump_point"
@@ -72,24 +74,36 @@ struct JumpPoint: Sendable {
         if lstat(record.link, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK { unlink(record.link) }
         _ = symlink(record.jumpPoint, record.link)  // a regular file there is someone else's: leave it
         try FileManager.default.createDirectoryIfMissing(settings.stateDir)
-        let data = (try? JSONEncoder().encode(record)) ?? Data()
-        if let problem = JobFiles.writeScratch(recordFile, String(decoding: data, as: UTF8.self)) {
-            throw .io("cannot write \(recordFile): \(problem)")
-        }
-        try AuthorizedKeys.append(record.lines, to: record.keysFile)
+        var record = record
+        try save(record)  // before the keys go in: a crash from here on is undone at the next start
+        record.addedNewline = try AuthorizedKeys.append(record.lines, to: record.keysFile)
+        if record.addedNewline { try save(record) }
         let user = Self.userName()
         return "ssh -t -p \(settings.port) \(user)@\(settings.host ?? host ?? Host.name)"
     }
 
+    private func save(_ record: Record) throws(AgentError) {
+        let data = (try? JSONEncoder().encode(record)) ?? Data()
+        if let problem = JobFiles.writeScratch(recordFile, String(decoding: data, as: UTF8.self)) {
+            throw .io("cannot write \(recordFile): \(problem)")
+        }
+    }
+
     /// Removes the keys, the jump point and its link, then ends every shell opened through it. Returns problems.
+    /// Reads the record back from the state dir (it knows whether a newline was added).
     func close() -> [String] {
-        Self.close(record, stateDir: settings.stateDir)
+        let saved = FileManager.default.contents(atPath: recordFile).flatMap { try? JSONDecoder().decode(Record.self, from: $0) }
+        return Self.close(saved ?? record, stateDir: settings.stateDir)
     }
 
     /// Undoes `record`: keys out first (no new logins), jump point away, then the shells ended.
     static func close(_ record: Record, stateDir: String) -> [String] {
         var problems: [String] = []
-        do { try AuthorizedKeys.remove(record.lines, from: record.keysFile) } catch { problems.append(error.description) }
+        do {
+            try AuthorizedKeys.remove(record.lines, from: record.keysFile, addedNewline: record.addedNewline)
+        } catch {
+            problems.append(error.description)
+        }
         var target = [CChar](repeating: 0, count: 4096)
         let n = readlink(record.link, &target, target.count - 1)
         if n > 0, String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == record.jumpPoint { unlink(record.link) }

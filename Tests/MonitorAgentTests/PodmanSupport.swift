@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import MonitorAgent
 
 /// Podman for the container tests (../shared/FIELD-NOTES.md): a test-owned containers.conf (runc, cgroupfs,
@@ -52,17 +55,18 @@ enum Podman {
     /// Runs a shell line with the test containers.conf; returns its status and merged output.
     @discardableResult
     static func sh(_ line: String) -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", line + " 2>&1"]
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch { return (127, "\(error)") }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        // Output through a file: a pipe's write end can be inherited by a daemon started meanwhile (sshd, conmon).
+        let outPath = NSTemporaryDirectory() + "mms-sh-\(UUID().uuidString.prefix(12)).out"
+        defer { try? FileManager.default.removeItem(atPath: outPath) }
+        // posix_spawn and waitpid by pid: Foundation's Process missed this child's exit once sshd ran beside it.
+        let env = ProcessInfo.processInfo.environment.merging(Self.env) { $1 }.map { "\($0.key)=\($0.value)" }
+        let (rc, pid) = ProcessControl.spawnInNewSession(["/bin/sh", "-c", "(" + line + ") >" + outPath + " 2>&1 </dev/null"],
+                                                         environment: env, resetSignals: true) { _ in }
+        guard rc == 0 else { return (127, "cannot spawn /bin/sh: \(rc)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        return (ExitStatus(raw: status).shellCode, text)
     }
 
     /// Names of the containers and networks labelled as belonging to the agent in `workDir`.
