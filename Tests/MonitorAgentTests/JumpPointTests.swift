@@ -62,6 +62,28 @@ import Testing
         #expect(sshd.ssh("true").status != 0)
     }
 
+    @Test(.enabled(if: Podman.available)) func inAContainerJobTheKeyOpensBashInTheMainContainer() async throws {
+        let dir = makeTempDir("sshc")
+        let sshd = try await TestSSHD.start(dir: dir)
+        defer { sshd.stop() }
+        let server = try await TestServer.start(dir: dir)
+        defer { server.child.signal(SIGTERM) }
+        let workDir = dir + "/agent"
+        let agent = try Self.agent(server, sshd, dir: dir, workDir: workDir, extra: ["--container-runtime", "podman"])
+        defer { agent.signal(SIGTERM) }
+        try await authorizeWhenRegistered(server, agent, workDir: workDir)
+        let spec = Self.waitingJob(sshd.clientPublicKey, containers: [ContainerSpec(name: "main", image: Podman.image)])
+        let created = try await server.admin.createJob(spec)
+        _ = try await server.job(created.id, within: 60) { $0.sshCommand != nil }
+        let answer = sshd.ssh("[ -e /run/.containerenv ] && echo in-container; pwd; echo \"[$JOB_VAR]\"")
+        #expect(answer.output == "in-container\n\(workDir)/jobs/\(created.id)\n[from the job]\n", "\(answer.output)")
+        #expect(sshd.ssh("touch stop").status == 0)
+        let done = try await server.job(created.id, within: 30) { $0.state == .completed }
+        #expect(done.result == .passed)
+        #expect(try String(contentsOfFile: sshd.keysFile, encoding: .utf8).isEmpty)
+        #expect(Podman.leftovers(owner: workDir).isEmpty)
+    }
+
     @Test func aKilledAgentClosesTheJumpPointWhenItStartsAgain() async throws {
         let dir = makeTempDir("sshcrash")
         let sshd = try await TestSSHD.start(dir: dir)

@@ -57,7 +57,7 @@ final class TestSSHD: @unchecked Sendable {  // set up once in start, then only 
         """
         try config.write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
         let child = try ChildProcess("/usr/sbin/sshd", ["-D", "-e", "-f", dir + "/sshd_config"], dir: dir)
-        let listening = await eventually(10) { Podman.sh("ss -ltn 'sport = :\(port)' | grep -q LISTEN").status == 0 }
+        let listening = await eventually(10) { Podman.sh("bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(port)'").status == 0 }
         if !listening { throw TestFailure("sshd did not start: \(child.stderr)") }
         let pub = try String(contentsOfFile: dir + "/client_key.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         return TestSSHD(dir: dir, port: port, keysFile: keysFile, clientKey: dir + "/client_key", clientPublicKey: pub, child: child)
