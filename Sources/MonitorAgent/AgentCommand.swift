@@ -27,6 +27,15 @@ public enum AgentCommand {
                 return 2
             }
             return await LocalRun.run(path: args[1])
+        case "serve":
+            do {
+                try await serve(Array(args.dropFirst()))
+                return 0
+            } catch {
+                LocalRun.writeAll(2, Data("mms-agent: \(error.description)\n".utf8))
+                if case .usage = error { LocalRun.writeAll(2, Data("\(ServeOptions.usage)\n".utf8)) }
+                return error.exitCode
+            }
         case "start":
             do {
                 try await start(Array(args.dropFirst()))
@@ -48,6 +57,7 @@ public enum AgentCommand {
         if let ca = options.caCert {
             do { try TrustStore().check(caCertPath: ca) } catch { throw .caCertNotTrusted(error.description) }
         }
+        let statsd = try StatsD.make(options.statsd, agentName: options.name)
         let lock = try WorkDirLock.acquire(workDir: options.workDir)
         defer { withExtendedLifetime(lock) {} }
         let log = AgentLogger.stderr
@@ -63,7 +73,7 @@ public enum AgentCommand {
         let servers = ServerPool(options.servers)
         servers.observe { log.serverMoves($0) }
         let session = AgentSession(options: options, identity: identity, log: log, grace: graceFromEnvironment(),
-                                   containerRuntime: runtime) { id in
+                                   statsd: statsd, containerRuntime: runtime) { id in
             AgentAPI.live(servers: servers, secret: id.secret)
         }
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { _ in Task { await session.stop() } }

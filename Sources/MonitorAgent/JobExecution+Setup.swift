@@ -17,6 +17,9 @@ extension AgentSession {
             var settings = ContainerSettings(runtime: runtime, owner: options.workDir, prefix: "mms-job-\(job.id)")
             if let name = job.spec.imagePullSecret { settings.pullSecret = config?.entries[name] }
             settings.jobEnvironment = JobEnvironment.build(agent: [:], config: config, spec: job.spec)
+            if let statsd {
+                settings.pulled = { statsd.containerPull(image: $0, duration: $1, failed: $2, job: job.name) }
+            }
             jobOptions.containers = settings
         }
         guard setup else { return }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The flags of `mms-agent start` (and `serve`) about where jobs run: `--container-runtime`,
 /// `--ssh-jump-point`, `--authorized-keys`, `--ssh-host`, `--ssh-port`.
@@ -16,18 +19,22 @@ public struct JobHostOptions: Sendable, Equatable {
 
     public init() {}
 
+    /// The usage line of these flags.
+    static let usage = "[--container-runtime docker|podman] [--ssh-jump-point [--authorized-keys PATH] [--ssh-host HOST] [--ssh-port 22]]"
     /// Flags that take a value.
-    public static let valueFlags = ["--container-runtime", "--authorized-keys", "--ssh-host", "--ssh-port"]
+    static let valuedFlags: Set<String> = ["--container-runtime", "--authorized-keys", "--ssh-host", "--ssh-port"]
     /// Flags without a value.
-    public static let switches = ["--ssh-jump-point"]
+    static let switches: Set<String> = ["--ssh-jump-point"]
 
-    /// Turns a switch on.
-    public mutating func set(switch flag: String) {
-        if flag == "--ssh-jump-point" { sshJumpPoint = true }
+    /// Reads these flags from what `Flags.parse` found; errors name the flag.
+    static func from(_ flags: [String: String], env: [String: String]) throws(AgentError) -> JobHostOptions {
+        var o = JobHostOptions()
+        o.sshJumpPoint = flags["--ssh-jump-point"] != nil
+        try o.take(flags, env: env)
+        return o
     }
 
-    /// Reads the value flags from `flags` (flag → value); errors name the flag.
-    public mutating func take(_ flags: [String: String], env: [String: String]) throws(AgentError) {
+    private mutating func take(_ flags: [String: String], env: [String: String]) throws(AgentError) {
         if let runtime = flags["--container-runtime"] {
             guard ContainerRuntime.kinds.contains(runtime) else { throw .usage("flag --container-runtime must be docker or podman") }
             containerRuntime = runtime
@@ -49,11 +56,17 @@ public struct JobHostOptions: Sendable, Equatable {
         let sshFlags = ["--authorized-keys", "--ssh-host", "--ssh-port"].filter { flags[$0] != nil }
         if !sshJumpPoint, let first = sshFlags.first { throw .usage("flag \(first) needs --ssh-jump-point") }
         if sshJumpPoint && authorizedKeys == nil {
-            guard let home = env["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path as String?, !home.isEmpty else {
+            guard let home = Self.homeDir(env), !home.isEmpty else {
                 throw .usage("flag --ssh-jump-point: no home dir; give --authorized-keys")
             }
             authorizedKeys = home + "/.ssh/authorized_keys"
         }
+    }
+
+    /// The home dir of the user the agent runs as (the password database first, then HOME).
+    static func homeDir(_ env: [String: String]) -> String? {
+        if let pw = getpwuid(geteuid()), let dir = pw.pointee.pw_dir { return String(cString: dir) }
+        return env["HOME"]
     }
 
     /// The jump point settings for an agent whose work dir is `workDir`, nil without `--ssh-jump-point`.

@@ -15,14 +15,18 @@ public struct StartOptions: Sendable, Equatable {
     public var autoRegisterKey: String?
     /// A CA file that must be in the system trust store (`--ca-cert`); checked at start, adds no trust itself.
     public var caCert: String?
+    /// Where StatsD metrics go (no host: none are sent).
+    public var statsd = StatsDOptions()
     /// Container runtime and SSH jump point flags (shared with `serve`).
     public var jobHost = JobHostOptions()
 
     /// The usage text of `mms-agent`.
     public static let usage = """
     usage: mms-agent start --server URL[,URL…] [--name NAME] [--work-dir DIR] [--resources a,b] [--environments e,f]
-                           [--auto-register-key KEY] [--ca-cert PEM] [--container-runtime docker|podman]
-                           [--ssh-jump-point [--authorized-keys PATH] [--ssh-host HOST] [--ssh-port 22]]
+                           [--auto-register-key KEY] [--ca-cert PEM]
+                           \(StatsDOptions.usage)
+                           \(JobHostOptions.usage)
+           mms-agent serve --auth-token-secret SECRET [--port 8000] … (mms-agent serve --help)
            mms-agent run JOB.json
            mms-agent version
     """
@@ -30,32 +34,9 @@ public struct StartOptions: Sendable, Equatable {
     /// Parses the arguments after `start`. `env` supplies MS_MON_SERVER_URL, MS_MON_AGENT_NAME,
     /// MMS_AGENT_WORK_DIR, MMS_AUTO_REGISTER_KEY; `hostname` is the default name.
     public static func parse(_ args: [String], env: [String: String], hostname: String) throws(AgentError) -> StartOptions {
-        var flags: [String: String] = [:]
-        let known = ["--server", "--name", "--work-dir", "--resources", "--environments", "--auto-register-key", "--ca-cert"]
-            + JobHostOptions.valueFlags
-        var jobHost = JobHostOptions()
-        var i = 0
-        while i < args.count {
-            var flag = args[i]
-            if JobHostOptions.switches.contains(flag) {
-                jobHost.set(switch: flag)
-                i += 1
-                continue
-            }
-            var value: String?
-            if let eq = flag.firstIndex(of: "="), flag.hasPrefix("--") {
-                value = String(flag[flag.index(after: eq)...])
-                flag = String(flag[..<eq])
-            }
-            guard known.contains(flag) else { throw .usage("unknown flag \(flag)") }
-            if value == nil {
-                i += 1
-                guard i < args.count else { throw .usage("flag \(flag) needs a value") }
-                value = args[i]
-            }
-            flags[flag] = value
-            i += 1
-        }
+        let known: Set<String> = ["--server", "--name", "--work-dir", "--resources", "--environments", "--auto-register-key", "--ca-cert"]
+        let flags = try Flags.parse(args, valued: known.union(StatsDOptions.valuedFlags).union(JobHostOptions.valuedFlags),
+                                    switches: StatsDOptions.switches.union(JobHostOptions.switches))
         guard let server = flags["--server"] ?? env["MS_MON_SERVER_URL"], !server.isEmpty else {
             throw .usage("flag --server is required (or set MS_MON_SERVER_URL)")
         }
@@ -72,9 +53,9 @@ public struct StartOptions: Sendable, Equatable {
         options.environments = try list(flags["--environments"], flag: "--environments")
         options.autoRegisterKey = flags["--auto-register-key"] ?? env["MMS_AUTO_REGISTER_KEY"]
         options.caCert = flags["--ca-cert"]  // checked against the system trust store at start (TrustStore)
+        options.statsd = try StatsDOptions.from(flags)
         options.workDir = URL(fileURLWithPath: options.workDir).standardizedFileURL.path
-        try jobHost.take(flags, env: env)
-        options.jobHost = jobHost
+        options.jobHost = try JobHostOptions.from(flags, env: env)
         return options
     }
 

@@ -26,15 +26,23 @@ public struct OperatorIdentity: Codable, Sendable, Equatable {
     }
 }
 
-/// An operator as GET /api/v1/operators lists it (never with its token).
+/// An operator as GET /api/v1/operators lists it (never with its token); the built-in `admin` has
+/// no `createdAt`.
 public struct OperatorSummary: Codable, Sendable, Equatable {
     public var name: String
     public var role: OperatorRole
-    public var createdAt: Date
-    public init(name: String, role: OperatorRole, createdAt: Date) {
+    public var createdAt: Date?
+    public init(name: String, role: OperatorRole, createdAt: Date?) {
         self.name = name
         self.role = role
         self.createdAt = createdAt
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(role, forKey: .role)
+        try c.encode(createdAt, forKey: .createdAt)
     }
 }
 

@@ -40,8 +40,12 @@ struct Changes: Sendable {
     var wake: Set<String> = []
     /// Agents removed (with their secret hashes).
     var deleted: [String: String] = [:]
+    /// Audit entries for this change, stored in its transaction (numbered by the store).
+    var audit: [AuditEntry] = []
 
-    var isEmpty: Bool { jobs.isEmpty && agents.isEmpty && logLines.isEmpty && wake.isEmpty && deleted.isEmpty }
+    var isEmpty: Bool {
+        jobs.isEmpty && agents.isEmpty && logLines.isEmpty && wake.isEmpty && deleted.isEmpty && audit.isEmpty
+    }
 
     mutating func merge(_ other: Changes) {
         jobs.merge(other.jobs) { _, new in new }
@@ -49,6 +53,7 @@ struct Changes: Sendable {
         logLines += other.logLines
         wake.formUnion(other.wake)
         deleted.merge(other.deleted) { _, new in new }
+        audit += other.audit
     }
 }
 

@@ -6,6 +6,8 @@ public final class MMSServer: @unchecked Sendable {
     let core: ServiceCore
     private let http: HTTPServer
     private let ticker: Ticker
+    /// The drivers of push agents (`mms-agent serve`).
+    private let push: PushSupervisor
     /// Shared database: the thread that hears the other servers' changes.
     private let listener: ReplicaListener?
     private let stopLock = NSLock()
@@ -19,6 +21,8 @@ public final class MMSServer: @unchecked Sendable {
     public let adminToken: String
     /// Every route as "METHOD /path/{param}" (used to check docs/openapi.yaml against the server).
     public let routeTable: [String]
+    /// Who may call each route (the role test walks it).
+    let routeAccess: [String: Access]
 
     /// Opens the data dir, loads the state and starts listening.
     public static func start(_ options: ServerOptions) throws(ServerStartError) -> MMSServer {
@@ -36,6 +40,7 @@ public final class MMSServer: @unchecked Sendable {
         self.core = core
         let router = Router.mms(core)
         routeTable = router.table
+        routeAccess = router.access
         let metrics = core.metrics
         http = HTTPServer(
             route: { router.handle($0) },
@@ -65,6 +70,10 @@ public final class MMSServer: @unchecked Sendable {
         url = URL(string: "\(scheme)://\(hostPart):\(port)") ?? URL(fileURLWithPath: "/")
         ticker = Ticker(core: core)
         ticker.start()
+        let push = PushSupervisor(core: core)
+        self.push = push
+        http.hub.observe { push.woke($0) }
+        push.start()
         if let shared = store as? PostgresStore {
             core.renewSweeperLease(now: Date())
             listener = ReplicaListener(conninfo: shared.conninfo, core: core)
@@ -82,6 +91,7 @@ public final class MMSServer: @unchecked Sendable {
         }
         guard first else { return }
         ticker.stop()
+        push.stop()
         listener?.stop()
         http.stop()
         core.close()
@@ -93,21 +103,24 @@ public final class MMSServer: @unchecked Sendable {
 extension Router {
     /// Every route of the contract.
     static func mms(_ core: ServiceCore) -> Router {
-        var r = Router()
+        var r = Router(authenticate: { req throws(APIError) in try core.authenticateOperator(req) })
         // Answers that never change are encoded once (these are the hot path of health checks).
         let health = Response.json(HealthStatus())
         let unhealthy = Response.json(HealthStatus(status: "unavailable", database: "unreachable"), status: 503)
         let version = Response.json(VersionInfo())
-        r.add("GET", "/healthz") { _, _ throws(APIError) in .respond(core.isDatabaseReachable ? health : unhealthy) }
-        r.add("GET", "/api/v1/version") { _, _ throws(APIError) in .respond(version) }
-        r.add("GET", "/metrics") { _, _ throws(APIError) in
+        r.add("GET", "/healthz", .open) { _, _ throws(APIError) in .respond(core.isDatabaseReachable ? health : unhealthy) }
+        r.add("GET", "/api/v1/version", .open) { _, _ throws(APIError) in .respond(version) }
+        r.add("GET", "/metrics", .open) { _, _ throws(APIError) in
             .respond(Response(status: 200, body: Data(core.renderMetrics().utf8), contentType: "text/plain; version=0.0.4"))
         }
         r.addAgentRoutes(core)
         r.addLogRoutes(core)
+        // Before /api/v1/agents/{uuid}, which would take POST .../push as an agent named "push".
+        r.add("POST", "/api/v1/agents/push", .role(.admin)) { req, _ throws(APIError) in .respond(try core.addPushAgent(req)) }
         r.addAdminAgentRoutes(core)
         r.addAdminJobRoutes(core)
         r.addAdminConfigRoutes(core)
+        r.addOperatorRoutes(core)
         return r
     }
 }
@@ -136,6 +149,7 @@ final class Ticker: @unchecked Sendable {
                 if ticks % 600 == 1 {  // at start, then every minute
                     core.removeExpiredLogs(now: Date())
                     core.trimSharedEvents()
+                    core.trimAudit(now: Date())
                 }
                 if ticks % 10 == 0 {
                     core.checkDatabase()

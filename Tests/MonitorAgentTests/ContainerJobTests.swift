@@ -8,9 +8,9 @@ import Testing
 /// services answer by name, env/files/secrets arrive, and no container or network outlives the job.
 /// Skipped (with the reason printed) only when podman cannot run a container on this machine.
 @Suite(.serialized, .enabled(if: Podman.available)) struct ContainerJobTests {
-    static func agent(_ server: TestServer, dir: String, name: String, workDir: String) throws -> ChildProcess {
+    static func agent(_ server: TestServer, dir: String, name: String, workDir: String, extra: [String] = []) throws -> ChildProcess {
         try ChildProcess("mms-agent", ["start", "--server", server.url.absoluteString, "--name", name, "--work-dir", workDir,
-                                       "--container-runtime", "podman"],
+                                       "--container-runtime", "podman"] + extra,
                          env: Podman.env.merging(["MMS_AGENT_KILL_GRACE_MS": "500"]) { $1 }, dir: dir)
     }
 
@@ -100,7 +100,10 @@ import Testing
         let server = try await TestServer.start(dir: dir)
         defer { server.child.signal(SIGTERM) }
         let workDir = dir + "/agent"
-        let agent = try Self.agent(server, dir: dir, name: "box", workDir: workDir)
+        let udp = try UDPCollector().start()
+        defer { udp.close() }
+        let agent = try Self.agent(server, dir: dir, name: "box", workDir: workDir,
+                                   extra: ["--statsd-host", "127.0.0.1", "--statsd-port", String(udp.port), "--statsd-tags"])
         defer { agent.signal(SIGTERM) }
         try await authorizeWhenRegistered(server, agent, workDir: workDir)
         let created = try await server.admin.createJob(JobSpec(
@@ -109,6 +112,10 @@ import Testing
         #expect(job.result == .failed)
         #expect(job.failureReason?.hasPrefix("cannot pull 127.0.0.1:9/mms/none:1: ") == true, "\(job.failureReason ?? "")")
         #expect(try await !server.log(created.id).contains("never"))
+        #expect(await eventually(10) { !udp.lines(named: "mms.agent.container.pull.failed").isEmpty })
+        let tags = "|#agent:box,job:no image,image:127.0.0.1:9/mms/none:1"
+        #expect(udp.lines(named: "mms.agent.container.pull.failed") == ["mms.agent.container.pull.failed:1|c" + tags])
+        #expect(udp.lines(named: "mms.agent.container.pull.duration").allSatisfy { $0.hasPrefix("mms.agent.container.pull.duration:") && $0.hasSuffix("|ms" + tags) })
         #expect(Podman.leftovers(owner: workDir).isEmpty)
     }
 }
