@@ -79,4 +79,6 @@ public enum Effect: Sendable, Equatable {
     case fetchStamps(jobId: Int64, LogStampRequest)
     /// Stop every log read: the tail, page reads, searches.
     case stopLog
+    /// Put text on the terminal's clipboard (OSC 52).
+    case copyToClipboard(String)
 }

@@ -199,7 +199,7 @@ func selectionDetail(_ s: AppState) -> String? {
     case .jobs:
         guard let j = s.selectedJob else { return nil }
         let what = j.state == .scheduled ? (j.waitingReason ?? "waiting for an agent") : jobDetail(j, now: s.now)
-        return "job \(j.id) \(j.name): \(what)"
+        return "job \(j.id) \(j.name): \(what)" + (j.sshCommand.map { " · ssh: \($0) (y copies)" } ?? "")
     case .config, .log:
         return nil
     }

@@ -91,6 +91,7 @@ public final class Runtime: @unchecked Sendable {
             case .cancelSearch: replaceLogTask(.search, nil)
             case .fetchStamps(let id, let request): startStamps(id, request)
             case .stopLog: LogTaskSlot.allCases.forEach { replaceLogTask($0, nil) }
+            case .copyToClipboard(let text): FileHandle.standardOutput.write(Data(OSC52.sequence(text).utf8))
             default:
                 let api = self.api, queue = self.queue
                 Task { queue.post(await Self.call(e, api)) }
@@ -138,7 +139,7 @@ public final class Runtime: @unchecked Sendable {
             case .deleteConfig(let name):
                 try await api.deleteConfig(name)
                 return .configChanged(message: "deleted \(name)")
-            case .quit, .tailLog, .stopLog, .fetchLog, .searchLog, .cancelSearch, .fetchStamps:
+            case .quit, .tailLog, .stopLog, .fetchLog, .searchLog, .cancelSearch, .fetchStamps, .copyToClipboard:
                 return .tick(Date())
             }
         } catch {

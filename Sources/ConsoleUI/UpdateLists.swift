@@ -103,6 +103,11 @@ extension AppState {
         case .char("r"):
             guard let j = selectedJob, !refusedReadOnly("rerun jobs") else { return [] }
             return [.rerunJob(j.id)]
+        case .char("y"):
+            guard let j = selectedJob else { return [] }
+            let text = j.sshCommand ?? String(j.id)
+            message = Message("copied \(j.sshCommand == nil ? "job id" : "ssh command"): \(text)")
+            return [.copyToClipboard(text)]
         default:
             return []
         }
