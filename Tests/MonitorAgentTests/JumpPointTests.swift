@@ -49,12 +49,12 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: jobDir + "/from-ssh"))
         #expect(sshd.ssh("echo \"$MMS_AUTO_REGISTER_KEY\" | grep -c . ; true").output == "0\n")
         // A shell that is still open when the job ends is ended with it.
-        let open = try ChildProcess("/usr/bin/ssh", sshd.sshArgs + ["echo shell-open; exec sleep 300"], dir: dir)
+        let open = try sshd.openShell("echo shell-open; exec sleep 300")
         #expect(await eventually(15) { open.stdout.contains("shell-open") }, "\(open.stderr)")
         #expect(sshd.ssh("touch stop").status == 0)
         let done = try await server.job(created.id, within: 30) { $0.state == .completed }
         #expect(done.result == .passed && done.sshCommand == nil)
-        #expect(await eventually(15) { !processAlive(open.pid) }, "the shell outlived its job")
+        #expect(await eventually(15) { open.exited }, "the shell outlived its job")
         #expect(try String(contentsOfFile: sshd.keysFile, encoding: .utf8) == Self.otherLines,
                 "\(String(describing: try? String(contentsOfFile: sshd.keysFile, encoding: .utf8)))")
         #expect(!FileManager.default.fileExists(atPath: jobDir + "/ssh_jump_point"))
@@ -96,14 +96,14 @@ import Testing
         try await authorizeWhenRegistered(server, first, workDir: workDir)
         let created = try await server.admin.createJob(Self.waitingJob(sshd.clientPublicKey))
         _ = try await server.job(created.id, within: 30) { $0.sshCommand != nil }
-        let open = try ChildProcess("/usr/bin/ssh", sshd.sshArgs + ["echo shell-open; exec sleep 300"], dir: dir)
+        let open = try sshd.openShell("echo shell-open; exec sleep 300")
         #expect(await eventually(15) { open.stdout.contains("shell-open") }, "\(open.stderr)")
         first.signal(SIGKILL)
         _ = await first.exitStatus(within: 10)
         let second = try Self.agent(server, sshd, dir: dir, workDir: workDir)
         defer { second.signal(SIGTERM) }
         #expect(await eventually(20) { second.stderr.contains("closed the SSH jump point of job \(created.id)") }, "\(second.stderr)")
-        #expect(await eventually(15) { !processAlive(open.pid) }, "the shell outlived the crashed agent's job")
+        #expect(await eventually(15) { open.exited }, "the shell outlived the crashed agent's job")
         // The job runs again on the restarted agent; its key comes back, and goes once it is cancelled.
         _ = try await server.admin.cancelJob(created.id)
         _ = try await server.job(created.id, within: 30) { $0.state == .completed }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @testable import MonitorAgent
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +14,7 @@ final class TestSSHD: @unchecked Sendable {  // set up once in start, then only 
     let keysFile: String
     let clientKey: String
     let clientPublicKey: String
-    let child: ChildProcess
+    let child: SpawnedProcess
 
     /// Why sshd cannot run here, or nil.
     static var unavailableReason: String? {
@@ -23,7 +24,7 @@ final class TestSSHD: @unchecked Sendable {  // set up once in start, then only 
         return nil
     }
 
-    private init(dir: String, port: Int, keysFile: String, clientKey: String, clientPublicKey: String, child: ChildProcess) {
+    private init(dir: String, port: Int, keysFile: String, clientKey: String, clientPublicKey: String, child: SpawnedProcess) {
         self.dir = dir
         self.port = port
         self.keysFile = keysFile
@@ -56,7 +57,7 @@ final class TestSSHD: @unchecked Sendable {  // set up once in start, then only 
 
         """
         try config.write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
-        let child = try ChildProcess("/usr/sbin/sshd", ["-D", "-e", "-f", dir + "/sshd_config"], dir: dir)
+        let child = try SpawnedProcess(["/usr/sbin/sshd", "-D", "-e", "-f", dir + "/sshd_config"], dir: dir)
         let listening = await eventually(10) { Podman.sh("bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(port)'").status == 0 }
         if !listening { throw TestFailure("sshd did not start: \(child.stderr)") }
         let pub = try String(contentsOfFile: dir + "/client_key.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -75,7 +76,12 @@ final class TestSSHD: @unchecked Sendable {  // set up once in start, then only 
         Podman.sh((["ssh"] + sshArgs + [command]).map(JobScriptQuote.q).joined(separator: " "))
     }
 
-    func stop() { child.signal(SIGTERM) }
+    func stop() { child.stop() }
+
+    /// An ssh client left running (a shell kept open).
+    func openShell(_ command: String) throws -> SpawnedProcess {
+        try SpawnedProcess(["/usr/bin/ssh"] + sshArgs + [command], dir: dir)
+    }
 
     static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -94,4 +100,48 @@ final class TestSSHD: @unchecked Sendable {  // set up once in start, then only 
 /// Shell quoting for test command lines.
 enum JobScriptQuote {
     static func q(_ s: String) -> String { JobScript.quote(s) }
+}
+
+/// A child started with posix_spawn and watched by pid, output in files. Foundation's Process stopped
+/// noticing other children's exits in the test process once sshd had been started through it.
+final class SpawnedProcess: @unchecked Sendable {  // pid and paths are set once
+    let pid: pid_t
+    let outPath: String
+    let errPath: String
+    private let reaped = Mutex(false)
+
+    init(_ argv: [String], dir: String) throws {
+        outPath = dir + "/\(UUID().uuidString.prefix(6)).out"
+        errPath = dir + "/\(UUID().uuidString.prefix(6)).err"
+        let out = open(outPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let err = open(errPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        defer { close(out); close(err) }
+        let env = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
+        let (rc, pid) = ProcessControl.spawnInNewSession(argv, environment: env, resetSignals: true) { actions in
+            posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_adddup2(actions, out, 1)
+            posix_spawn_file_actions_adddup2(actions, err, 2)
+        }
+        guard rc == 0 else { throw TestFailure("cannot start \(argv[0]): \(rc)") }
+        self.pid = pid
+    }
+
+    var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    /// True once the process has exited (reaped here).
+    var exited: Bool {
+        reaped.withLock { done in
+            if done { return true }
+            var status: Int32 = 0
+            done = waitpid(pid, &status, WNOHANG) == pid
+            return done
+        }
+    }
+
+    func stop() {
+        if !exited { kill(pid, SIGTERM) }
+        for _ in 0..<200 where !exited { usleep(10_000) }
+        if !exited { kill(pid, SIGKILL); _ = waitpid(pid, nil, 0) }
+    }
 }
