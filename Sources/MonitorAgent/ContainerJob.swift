@@ -10,7 +10,7 @@ public struct ContainerSettings: Sendable {
     public var runtime: ContainerRuntime
     /// Value of the `mms.owner` label on every container and network (the agent's work dir), so a restart finds them.
     public var owner: String
-    /// Names are `PREFIX-NAME` and the network is `PREFIX` (`mms-job-42`).
+    /// Names are `PREFIX-NAME` and the network is `PREFIX` (`mms-1a2b3c4d-job-42`, see `prefix(owner:job:)`).
     public var prefix: String
     /// `REGISTRY USER PASSWORD` from the job's `imagePullSecret`, when it names one.
     public var pullSecret: String?
@@ -19,6 +19,14 @@ public struct ContainerSettings: Sendable {
     public var jobEnvironment: [String: String] = [:]
     /// Called after each pull with the image, its duration and whether it failed (StatsD hooks in here).
     public var pulled: @Sendable (_ image: String, _ duration: Duration, _ failed: Bool) -> Void = { _, _, _ in }
+
+    /// The prefix of job `job`'s names for the agent in `owner`: `mms-OWNERHASH-job-ID`, so two agents on one
+    /// box (or two servers' jobs with the same id) never share a container or network name.
+    public static func prefix(owner: String, job: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64 of the work dir
+        for byte in owner.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "mms-\(String(hash >> 32, radix: 16))-job-\(job)"
+    }
 
     public init(runtime: ContainerRuntime, owner: String, prefix: String, pullSecret: String? = nil) {
         self.runtime = runtime

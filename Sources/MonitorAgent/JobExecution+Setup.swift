@@ -14,7 +14,7 @@ extension AgentSession {
         jobOptions.jobLabel = "\(job.id)"
         jobOptions.sshHost = serverSeenAddress
         if let runtime = containerRuntime, job.spec.runsInContainers {
-            var settings = ContainerSettings(runtime: runtime, owner: options.workDir, prefix: "mms-job-\(job.id)")
+            var settings = ContainerSettings(runtime: runtime, owner: options.workDir, prefix: ContainerSettings.prefix(owner: options.workDir, job: "\(job.id)"))
             if let name = job.spec.imagePullSecret { settings.pullSecret = config?.entries[name] }
             settings.jobEnvironment = JobEnvironment.build(agent: [:], config: config, spec: job.spec)
             if let statsd {

@@ -38,7 +38,7 @@ public enum LocalRun {
         if spec.runsInContainers {
             let requested = ProcessInfo.processInfo.environment["MMS_CONTAINER_RUNTIME"]
             if case .success(let runtime) = await ContainerRuntime.detect(requested, environment: ProcessInfo.processInfo.environment) {
-                var settings = ContainerSettings(runtime: runtime, owner: base, prefix: "mms-run-\(getpid())")
+                var settings = ContainerSettings(runtime: runtime, owner: base, prefix: ContainerSettings.prefix(owner: base, job: "run"))
                 settings.jobEnvironment = JobEnvironment.build(agent: [:], config: nil, spec: spec)
                 options.containers = settings
             }

@@ -64,8 +64,11 @@ import Testing
         let created = try await server.admin.createJob(
             JobSpec(name: "long", commands: ["echo \"running$((6*7))\"", "sleep 300"], containers: Self.mainAndDB()))
         _ = try await server.job(created.id, within: 60) { $0.state == .building }
-        #expect(await eventually(30) { (try? await server.log(created.id).contains("running42")) ?? false })
-        #expect(Set(Podman.leftovers(owner: workDir)) == ["mms-job-\(created.id)-main", "mms-job-\(created.id)-db", "mms-job-\(created.id)"])
+        let printed = await eventually(30) { (try? await server.log(created.id).contains("running42")) ?? false }
+        let (seen, seenLog) = (try await server.admin.getJob(created.id), try await server.log(created.id))
+        #expect(printed, "\(seen.failureReason ?? "") \(seenLog)")
+        let prefix = ContainerSettings.prefix(owner: workDir, job: "\(created.id)")
+        #expect(Set(Podman.leftovers(owner: workDir)) == [prefix + "-main", prefix + "-db", prefix])
         _ = try await server.admin.cancelJob(created.id)
         let job = try await server.job(created.id, within: 60) { $0.state == .completed }
         #expect(job.result == .cancelled)
@@ -88,7 +91,8 @@ import Testing
         let second = try Self.agent(server, dir: dir, name: "box", workDir: workDir)
         defer { second.signal(SIGTERM) }
         #expect(await eventually(30) { second.stderr.contains("removed container") }, "\(second.stderr)")
-        #expect(second.stderr.contains("container mms-job-\(created.id)-main") && second.stderr.contains("network mms-job-\(created.id)"))
+        let prefix = ContainerSettings.prefix(owner: workDir, job: "\(created.id)")
+        #expect(second.stderr.contains("container \(prefix)-main") && second.stderr.contains("network \(prefix)"))
         // The job was rescheduled and may run again here; cancelling it must leave nothing either.
         _ = try await server.admin.cancelJob(created.id)
         _ = try await server.job(created.id, within: 60) { $0.state == .completed }

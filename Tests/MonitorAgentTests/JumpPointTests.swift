@@ -75,7 +75,8 @@ import Testing
         let spec = Self.waitingJob(sshd.clientPublicKey, containers: [ContainerSpec(name: "main", image: Podman.image)])
         let created = try await server.admin.createJob(spec)
         let running = try await server.job(created.id, within: 60) { $0.sshCommand != nil || $0.state == .completed }
-        #expect(running.sshCommand != nil, "\(running.state) \(running.failureReason ?? "") \(try await server.log(created.id))")
+        let runningLog = try await server.log(created.id)
+        #expect(running.sshCommand != nil, "\(running.state) \(running.failureReason ?? "") \(runningLog)")
         let answer = sshd.ssh("[ -e /run/.containerenv ] && echo in-container; pwd; echo \"[$JOB_VAR]\"")
         #expect(answer.output == "in-container\n\(workDir)/jobs/\(created.id)\n[from the job]\n", "\(answer.output)")
         #expect(sshd.ssh("touch stop").status == 0)
