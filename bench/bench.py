@@ -7,7 +7,8 @@ log latency (a line written by a job -> read by a console-style log long poll), 
 one-line appends (a slow recorder), reading a 100 MB log back in 1 MiB answers (MB/s, byte-exact),
 10,000 simulated agents (ping every 5 s over short-lived connections, each holding a `next` long poll) with ping p99 and server RSS, small GET requests per
 second with wrk against mms-server and nginx in the same run, and the console's frame time and RSS
-with 10,000 agents. Bounded: every phase has a count and a deadline; loopback only.
+with 10,000 agents; container job start overhead beside `podman run --rm IMAGE true` and SSH jump point readiness
+(bench/containers.py; `MMS_BENCH_ONLY=containers` runs just those). Bounded: every phase has a count and a deadline; loopback only.
 """
 import asyncio, json, os, platform, random, re, resource, shutil, signal, socket, statistics
 import subprocess, sys, tempfile, time, urllib.request, uuid
@@ -539,8 +540,15 @@ def main():
         start([os.path.join(BIN, "mms-agent"), "start", "--server", srv.url, "--name", "bench-agent", "--work-dir",
                os.path.join(TMP, "agent"), "--resources", "bench", "--auto-register-key", "bench-key"], "agent.log")
         wait_for(lambda: any(a["status"] == "idle" for a in srv.call("GET", "/api/v1/agents")["agents"]), 30, "agent idle")
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        sys.modules.setdefault("bench", sys.modules[__name__])  # cluster.py and containers.py share this run's state
+        import containers
         if os.environ.get("MMS_BENCH_ONLY") == "push":  # just the push agent rows (not written to results.json)
             bench_push(srv, results)
+            table(results)
+            return
+        if os.environ.get("MMS_BENCH_ONLY") == "containers":  # just the container and jump point rows (not written either)
+            containers.run(srv, results)
             table(results)
             return
         d = bench_dispatch(srv)
@@ -550,6 +558,7 @@ def main():
         c = bench_cancel(srv)
         results["cancel_ms"] = {"p50": ms(pct(c, 50)), "p99": ms(pct(c, 99)), "n": len(c), "target_p99": 5}
         bench_push(srv, results)
+        containers.run(srv, results)
         results["log_chunks"] = bench_log_chunks(srv, os.path.join(TMP, "server"))
         results["log_read_100mb"] = bench_log_read_100mb(srv)
 
@@ -569,8 +578,6 @@ def main():
         stop_all()
         PROCS.clear()
         if os.environ.get("MMS_BENCH_CLUSTER", "1") != "0":
-            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-            sys.modules.setdefault("bench", sys.modules[__name__])  # cluster.py shares this run's state
             import cluster
             cluster.run(results)
     finally:
@@ -598,6 +605,8 @@ def table(r):
         v = r.get(key, {})
         row(label, f"p50 {v.get('p50')} ms, p99 {v.get('p99')} ms", f"p99 <= {target} ms",
             None if v.get("p99") is None else v["p99"] <= target)
+    if "containers" in sys.modules:
+        sys.modules["containers"].rows(r, row)
     rd = r.get("log_read_100mb", {})
     row("log read, 100 MB in 1 MiB answers", f"{rd.get('mb_per_s')} MB/s" + ("" if rd.get("byte_exact", True) else ", NOT EXACT"),
         ">= 200 MB/s", None if rd.get("mb_per_s") is None else rd["mb_per_s"] >= 200 and rd.get("byte_exact") is True)
