@@ -39,6 +39,8 @@ struct LogSaver: Sendable {
     let read: Read
     /// Told bytes written and the bytes to write after each page.
     let progress: @Sendable (Int64, Int64) -> Void
+    /// The first wait before reading again after a transient failure (doubling, at most 5 s, 8 tries).
+    var retryDelay: Duration = .milliseconds(250)
 
     /// Runs the save; nil when the task was cancelled (the partial file is removed).
     func run() async -> LogSaveOutcome? {
@@ -53,12 +55,12 @@ struct LogSaver: Sendable {
             if !ok { unlink(path) }
         }
         do throws(ClientError) {
-            var slice = try await read(0)
+            var slice = try await readRetrying(0)
             let limit = slice.totalSize, growing = !slice.complete
             var offset: Int64 = 0
             while offset < limit {
                 if Task.isCancelled { return nil }
-                if offset > 0 { slice = try await read(offset) }
+                if offset > 0 { slice = try await readRetrying(offset) }
                 let take = slice.bytes.prefix(Int(min(Int64(slice.bytes.count), limit - offset)))
                 if take.isEmpty { break }  // the server holds less than it said: keep what it gave
                 if let why = Self.write(take, fd) { return .failed("cannot write \(Self.shown(path)): \(why)") }
@@ -70,6 +72,21 @@ struct LogSaver: Sendable {
             return .saved(path: path, bytes: offset, growing: growing)
         } catch {
             return .failed(error.status == 410 ? error.description : "not saved: \(error.description)")
+        }
+    }
+
+    /// One read, tried again while the server cannot be reached (a replica moving, a restart).
+    func readRetrying(_ offset: Int64) async throws(ClientError) -> LogSlice {
+        var delay = retryDelay, tries = 0
+        while true {
+            do throws(ClientError) {
+                return try await read(offset)
+            } catch {
+                tries += 1
+                if !error.isTransient || tries >= 8 || Task.isCancelled { throw error }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
         }
     }
 

@@ -118,6 +118,29 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 
+    @Test func aServerThatStopsAnsweringForAWhileIsReadAgain() async throws {
+        let dir = try Self.directory()
+        let log = FakeLog(Self.big)
+        let failures = LockedList<Int64>()
+        let r = LogSaveRequest(jobId: 41, directory: dir, baseName: "retry")
+        let saver = LogSaver(request: r, read: { offset async throws(ClientError) in
+            if offset > 0, failures.items.filter({ $0 == offset }).count < 2 {
+                failures.append(offset)
+                throw ClientError.unreachable("connection refused")
+            }
+            return try log.read(offset)
+        }, progress: { _, _ in }, retryDelay: .zero)
+        #expect(await saver.run() == .saved(path: dir + "/retry.log", bytes: Int64(Self.big.count), growing: false))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/retry.log")) == Self.big)
+        #expect(failures.items.count == 6, "three pages after the first, each refused twice")
+        // A refusal that is not transient ends the save at once.
+        let refused = LogSaver(request: LogSaveRequest(jobId: 41, directory: dir, baseName: "refused"), read: { _ async throws(ClientError) in
+            throw ClientError.api(status: 403, error: APIError(.forbidden, "no"))
+        }, progress: { _, _ in }, retryDelay: .zero)
+        #expect(await refused.run() == .failed("not saved: " + ClientError.api(status: 403, error: APIError(.forbidden, "no")).description))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/refused.log"))
+    }
+
     @Test func saveIsInTheFooterAndHelpAndNeedsOnlyTheViewerRole() {
         let hint = KeyHints.viewKeys(.log).first { $0.key == "S" }
         #expect(hint?.isDenied(to: OperatorIdentity(name: "v", role: .viewer)) == false)
