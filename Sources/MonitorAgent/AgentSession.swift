@@ -27,13 +27,19 @@ public actor AgentSession {
     var stopping = false
     var fatal: AgentError?
     var reregistering = false
+    /// The container runtime checked at start (nil: container jobs fail here, and the server sends none).
+    let containerRuntime: ContainerRuntime?
+    /// This agent's address as the server saw it at registration (the default host of ssh commands).
+    var serverSeenAddress: String?
     /// Where job counters, durations, ping round trips and server errors go (nil: nowhere).
     let statsd: StatsD?
 
     /// A session for `identity`; `makeAPI` builds the client for an identity (live or fake).
     public init(options: StartOptions, identity: AgentIdentity, log: AgentLogger = .stderr, grace: Duration = .seconds(10),
-                statsd: StatsD? = nil, makeAPI: @escaping @Sendable (AgentIdentity) -> AgentAPI) {
+                statsd: StatsD? = nil, containerRuntime: ContainerRuntime? = nil,
+                makeAPI: @escaping @Sendable (AgentIdentity) -> AgentAPI) {
         self.options = options
+        self.containerRuntime = containerRuntime
         self.identity = identity
         self.log = log
         self.makeAPI = makeAPI
@@ -43,6 +49,7 @@ public actor AgentSession {
         self.runnerOptions.grace = grace
         self.runnerOptions.pgidFile = options.workDir + "/job.pgid"
         self.runnerOptions.watchdog = JobWatchdog(grace: grace)
+        self.runnerOptions.jumpPoint = options.jobHost.jumpPointSettings(workDir: options.workDir)
     }
 
     /// Runs until SIGTERM (`stop`) or a fatal answer; returns normally for exit 0, throws for other exits.
@@ -74,11 +81,13 @@ public actor AgentSession {
         while !stopping {
             let request = RegisterRequest(
                 uuid: identity.uuid, name: options.name, hostname: Host.name, os: Host.os, version: MMSVersion.current,
-                resources: options.resources, environments: options.environments, autoRegisterKey: options.autoRegisterKey)
+                resources: options.resources, environments: options.environments, autoRegisterKey: options.autoRegisterKey,
+                containerRuntime: containerRuntime?.description)
             do {
                 let (agent, pending) = try await api.register(request)
                 monitor.succeeded()
                 configState = pending ? .pending : agent.configState
+                serverSeenAddress = agent.ipAddress
                 if pending {
                     log("waiting for authorization: authorize \(options.name) (\(identity.uuid)) in mms-console")
                 } else {

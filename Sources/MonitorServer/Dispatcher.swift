@@ -169,6 +169,7 @@ struct Dispatcher: Sendable {
             r.agent.os = req.os
             r.agent.version = req.version
             r.agent.ipAddress = ipAddress
+            r.agent.containerRuntime = req.containerRuntime
             agents[req.uuid] = r
             changes.agents.insert(req.uuid)
             changes.merge(contact(req.uuid, now: now))
@@ -177,7 +178,7 @@ struct Dispatcher: Sendable {
             let agent = Agent(
                 uuid: req.uuid, name: req.name, hostname: req.hostname, os: req.os, version: req.version,
                 ipAddress: ipAddress, configState: autoEnable ? .enabled : .pending, resources: req.resources,
-                environments: req.environments, registeredAt: now, lastSeenAt: now)
+                environments: req.environments, registeredAt: now, lastSeenAt: now, containerRuntime: req.containerRuntime)
             agents[req.uuid] = AgentRecord(agent: agent, secretHash: secretHash, idleSince: now)
             changes.agents.insert(req.uuid)
             changes.merge(contact(req.uuid, now: now))
