@@ -50,6 +50,10 @@ public enum Action: Sendable, Equatable {
     case logStamps(jobId: Int64, LogStampRequest, [LogStamp])
     /// Timestamps could not be read; the message says why.
     case logStampsFailed(jobId: Int64, String)
+    /// A log save (`S`) has written this many bytes of `total`.
+    case logSaveProgress(LogSaveRequest, written: Int64, total: Int64)
+    /// A log save ended.
+    case logSaveDone(LogSaveRequest, LogSaveOutcome)
     /// Who this console acts as (GET /whoami).
     case whoami(OperatorIdentity)
     /// An export file was written.
@@ -104,6 +108,10 @@ public enum Effect: Sendable, Equatable {
     case copy(String)
     /// Write a CSV export to a file.
     case export(path: String, contents: String, rows: Int)
+    /// Save a job's whole log to a new file (replaces any other save).
+    case saveLog(LogSaveRequest)
+    /// Stop the running log save and remove its partial file.
+    case cancelSave
     /// Stop every log read: the tail, page reads, searches.
     case stopLog
 }

@@ -123,6 +123,10 @@ public struct AppState: Sendable, Equatable {
 
     /// The detail is open full-screen (`i`, or Enter on an agent, below 140 columns).
     public var detailOpen = false
+    /// `→` or a click put the selection on the ssh command line of the job detail (see `sshLineSelected`).
+    public var sshSelected = false
+    /// The log save (`S`) running, if any.
+    public var logSave: LogSaveProgress?
     /// The live log tail of the job the detail shows.
     public var detailTail: DetailTail?
 

@@ -58,14 +58,18 @@ extension AppState {
         return [.export(path: path, contents: csv, rows: rows)]
     }
 
-    /// `y`: the selected agent's uuid, job's id (its ssh command in its detail), entry's name or audit line,
+    /// `y`: the selected agent's uuid, job's id (its ssh command when its detail is on screen and it has one), entry's name or audit line,
     /// or in the log the line at the top of the screen, onto the terminal's clipboard.
     mutating func copySelection() -> [Effect] {
         var text: String?
         switch view {
         case .agents: text = selectedAgent?.uuid
         case .jobs:
-            if let j = selectedJob { text = detailShown && detailOpen ? (j.sshCommand ?? String(j.id)) : String(j.id) }
+            if detailSSHCommand != nil { return copySSHCommand() }
+            if let j = selectedJob {
+                message = Message("copied job id \(j.id)")
+                return [.copy(String(j.id))]
+            }
         case .config: text = selectedEntry?.name
         case .audit: text = selectedAuditEntry.map(auditLine)
         case .log:

@@ -35,10 +35,14 @@ public enum KeyHints {
         case nil: break
         }
         if s.showHelp { return always + [KeyHint("Esc", "close help")] }
-        if s.detailOpen, s.view == .agents || s.view == .jobs, DetailLayout.listWidth(s.size) == nil {
-            return always + [KeyHint("Esc", "close detail"), KeyHint("Enter", "job log"), KeyHint("↑↓", "next"), KeyHint("y", "copy")]
+        if s.sshLineSelected {
+            return always + [KeyHint("Enter", "copy ssh command"), KeyHint("←", "leave it"), KeyHint("↑↓", "next"), KeyHint("y", "copy")]
         }
-        return always + viewKeys(s.view)
+        let ssh = s.detailSSHCommand != nil ? [KeyHint("→", "ssh line")] : []
+        if s.detailOpen, s.view == .agents || s.view == .jobs, DetailLayout.listWidth(s.size) == nil {
+            return always + [KeyHint("Esc", "close detail"), KeyHint("Enter", "job log"), KeyHint("↑↓", "next"), KeyHint("y", "copy")] + ssh
+        }
+        return always + viewKeys(s.view) + ssh
     }
 
     /// The keys of one view with their action words.
@@ -57,8 +61,8 @@ public enum KeyHints {
         case .audit:
             [KeyHint("/", "filter"), KeyHint("Esc", "clear filter")]
         case .log:
-            [KeyHint("f", "follow"), KeyHint("/", "search"), KeyHint("n/N", "match"), KeyHint("w", "wrap"),
-             KeyHint("t", "time"), KeyHint("g/G", "top/end"), KeyHint("Esc", "back")]
+            [KeyHint("f", "follow"), KeyHint("/", "search"), KeyHint("n/N", "next"), KeyHint("w", "wrap"),
+             KeyHint("t", "time"), KeyHint("S", "save"), KeyHint("g/G", "ends"), KeyHint("Esc", "back")]
         }
     }
 
@@ -87,7 +91,7 @@ public enum KeyHints {
                 KeyHint("Enter", "open the job's log full-screen"),
                 KeyHint("/", "filter: words, or state= agent= name= result="),
                 KeyHint("< > s", "sort by the previous / next column; s reverses"),
-                KeyHint("i", "detail: spec, attempts, ssh command, live log"),
+                KeyHint("i →", "detail; → selects its ssh command, Enter or y copies it"),
             ]
         case .config:
             viewSection = [
@@ -108,7 +112,8 @@ public enum KeyHints {
                 KeyHint("w", "wrap long lines on/off"),
                 KeyHint("t", "timestamps: when each line reached the server"),
                 KeyHint("g / G", "top / bottom (G follows again)"),
-                KeyHint("Esc", "back to the list; cancels a running search"),
+                KeyHint("S", "save the whole log to ./mms-job-ID-TIME.log"),
+                KeyHint("Esc", "back to the list; cancels a running search or save"),
             ]
         }
         let global = [

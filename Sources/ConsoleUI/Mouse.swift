@@ -10,9 +10,11 @@ extension AppState {
             return (0..<3).flatMap { _ in handleKey(key) }
         case .click, .doubleClick:
             if view != .log, m.y == 2, let tab = tabAt(x: m.x) { return switchTo(tab) }
+            if let effects = sshLineClick(m) { return effects }
             guard view != .log, !(detailOpen && DetailLayout.listWidth(size) == nil), let row = rowAt(m) else { return [] }
             select(row)
             message = nil
+            sshSelected = false
             return m.kind == .doubleClick ? handleKey(.enter) : []
         }
     }

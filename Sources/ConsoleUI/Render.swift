@@ -157,6 +157,8 @@ func renderStatusLine(_ s: AppState, _ b: inout ScreenBuffer) {
     default:
         if s.view == .log, let p = s.log?.searching {
             b.put(" searching \"\(p.request.text)\"… \(Int(p.fraction * 100))%  (Esc cancels)", y: y, x: 0, style: .status)
+        } else if s.view == .log, let saving = s.saveStatus {
+            b.put(" " + saving, y: y, x: 0, style: .status)
         } else if let m = s.message {
             if m.isAlert { b.fill(y: y, style: .alert) }
             b.put(" " + m.text, y: y, x: 0, style: m.isAlert ? .alert : m.isError ? .error : .status)

@@ -98,7 +98,9 @@ func jobDetailLines(_ j: Job, _ s: AppState) -> [DetailLine] {
     out.append(DetailLine(label: "time", value: times.joined(separator: " · ")))
     if j.state == .scheduled { out.append(DetailLine(label: "waiting", value: j.waitingReason ?? "for an agent", style: .warning)) }
     if j.state != .scheduled { out.append(DetailLine(label: "status", value: jobDetail(j, now: s.now))) }
-    if let ssh = j.sshCommand { out.append(DetailLine(label: "ssh", value: ssh, style: .bold)) }
+    if let ssh = j.sshCommand, !ssh.isEmpty {
+        out.append(DetailLine(label: "ssh", value: ssh, style: s.sshLineSelected && s.selectedJob?.id == j.id ? .selected : .bold))
+    }
     var needs = j.spec.resources.isEmpty ? "any agent" : j.spec.resources.joined(separator: ", ")
     if let env = j.spec.environment { needs += " · env \(env)" }
     out.append(DetailLine(label: "needs", value: needs))

@@ -89,6 +89,8 @@ public final class Runtime: @unchecked Sendable {
             case .fetchLog(let id, let fetch): startFetch(id, fetch)
             case .searchLog(let id, let request): startSearch(id, request)
             case .cancelSearch: replaceLogTask(.search, nil)
+            case .saveLog(let request): startSave(request)
+            case .cancelSave: replaceLogTask(.save, nil)
             case .fetchStamps(let id, let request): startStamps(id, request)
             case .stopLog: LogTaskSlot.logView.forEach { replaceLogTask($0, nil) }
             case .tailDetail(let id, let offset): startDetailTail(id, offset)
@@ -166,7 +168,7 @@ public final class Runtime: @unchecked Sendable {
                 try await api.deleteConfig(name)
                 return .configChanged(message: "deleted \(name)")
             case .quit, .tailLog, .stopLog, .fetchLog, .searchLog, .cancelSearch, .fetchStamps, .tailDetail, .stopDetailTail,
-                 .bell, .copy, .export:
+                 .saveLog, .cancelSave, .bell, .copy, .export:
                 return .tick(Date())
             }
         } catch {
@@ -200,6 +202,8 @@ enum LogTaskSlot: CaseIterable {
     case tail, page, search, stamps
     /// The detail pane's tail, which lives beside the log view's reads.
     case detail
+    /// A log save (`S`), which goes on when the operator leaves the log view.
+    case save
     /// The slots of the log view (what leaving it stops).
     static let logView: [LogTaskSlot] = [.tail, .page, .search, .stamps]
 }

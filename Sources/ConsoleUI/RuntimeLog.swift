@@ -88,6 +88,24 @@ extension Runtime {
         replaceLogTask(.search, task)
     }
 
+    /// Saves a job's whole log to a new file, posting progress, then the outcome (nothing when cancelled).
+    func startSave(_ request: LogSaveRequest) {
+        let api = self.api, queue = self.queue
+        let task = Task.detached {
+            guard let outcome = await Self.save(api, request, progress: { queue.post(.logSaveProgress(request, written: $0, total: $1)) }),
+                  !Task.isCancelled else { return }
+            queue.post(.logSaveDone(request, outcome))
+        }
+        replaceLogTask(.save, task)
+    }
+
+    /// Runs one log save; nil when cancelled.
+    static func save(_ api: AdminAPI, _ request: LogSaveRequest,
+                     progress: @escaping @Sendable (Int64, Int64) -> Void) async -> LogSaveOutcome? {
+        await LogSaver(request: request, read: { offset async throws(ClientError) in try await api.readLog(request.jobId, offset, 0) },
+                       progress: progress).run()
+    }
+
     /// Reads the arrival times of the lines starting in request.from..<request.to.
     func startStamps(_ id: Int64, _ request: LogStampRequest) {
         let api = self.api, queue = self.queue

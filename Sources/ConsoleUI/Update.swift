@@ -81,6 +81,10 @@ extension AppState {
             return receiveStamps(id, request, stamps)
         case .logStampsFailed(let id, let text):
             return stampsFailed(id, text)
+        case .logSaveProgress(let request, let written, let total):
+            return saveProgressed(request, written: written, total: total)
+        case .logSaveDone(let request, let outcome):
+            return saveDone(request, outcome)
         case .exported(let path, let rows):
             message = Message("exported \(rows) \(rows == 1 ? "row" : "rows") to \(path)")
             return []
@@ -183,6 +187,7 @@ extension AppState {
         default: break
         }
         message = nil
+        if let effects = sshLineKey(key) { return effects }
         if let effects = detailKey(key) { return effects }
         if key == .char("i"), view == .agents || view == .jobs { return toggleDetail() }
         switch view {

@@ -10,6 +10,7 @@ extension AppState {
         var effects: [Effect] = []
         switch key {
         case .escape:
+            if l.searching == nil, logSave != nil { return cancelSave() }
             guard l.searching != nil else { return switchTo(returnView) }
             l.searching = nil
             message = Message("search cancelled")
@@ -25,6 +26,7 @@ extension AppState {
             log = l
             modal = .search(l.search)
             return []
+        case .char("S"): effects = saveLog(l)
         case .char("n"): effects = startSearch(&l, forward: true, fresh: false)
         case .char("N"): effects = startSearch(&l, forward: false, fresh: false)
         default: break

@@ -119,6 +119,12 @@ extension AppState {
                 if let outcome { actions.append(.logSearchDone(jobId: id, r, outcome)) }
             case .fetchStamps(let id, let r):
                 actions = [await Runtime.stamps(api, id, r)]
+            case .saveLog(let r):
+                let seen = LockedList<Double>()
+                let outcome = await Runtime.save(api, r, progress: { seen.append(Double($0) / Double(max(1, $1))) })
+                out.progress += seen.items
+                if let last = seen.items.last { actions.append(.logSaveProgress(r, written: Int64(last * 100), total: 100)) }
+                if let outcome { actions.append(.logSaveDone(r, outcome)) }
             case .tailLog(let id, let offset):
                 if let slice = try? await api.readLog(id, offset, 0), !slice.bytes.isEmpty {
                     actions = [.logReceived(jobId: id, slice)]
