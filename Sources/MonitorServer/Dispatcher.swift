@@ -19,6 +19,9 @@ struct AgentRecord: Sendable {
     var idleSince: Date
     /// The active job this agent holds, if any.
     var currentJobId: Int64?
+    /// The agent said (ping runtimeState `upgrading`) it is replacing its binary: no new work until it
+    /// registers again or pings another state. Kept by the server the agent pings (like its open polls).
+    var upgrading = false
 }
 
 /// What one dispatcher step changed: the new value of every changed job and the changed agents,
@@ -155,6 +158,7 @@ struct Dispatcher: Sendable {
             r.agent.os = req.os
             r.agent.version = req.version
             r.agent.ipAddress = ipAddress
+            r.upgrading = false
             agents[req.uuid] = r
             changes.agents.insert(req.uuid)
             changes.merge(contact(req.uuid, now: now))
@@ -173,8 +177,10 @@ struct Dispatcher: Sendable {
     }
 
     /// A ping. With no job id while the server holds a started job for the agent, the agent was restarted.
-    mutating func ping(_ uuid: String, jobId: Int64?, now: Date) -> Changes {
-        var changes = contact(uuid, now: now)
+    /// `upgrading`: the agent takes no new work while it replaces its binary.
+    mutating func ping(_ uuid: String, jobId: Int64?, upgrading: Bool = false, now: Date) -> Changes {
+        var changes = setUpgrading(uuid, upgrading, now: now)
+        changes.merge(contact(uuid, now: now))
         if jobId == nil { changes.merge(restarted(uuid, now: now)) }
         return changes
     }

@@ -6,6 +6,7 @@ public final class MMSServer: @unchecked Sendable {
     let core: ServiceCore
     private let http: HTTPServer
     private let ticker: Ticker
+    private let binaryWatcher: AgentBinaryWatcher
     /// Shared database: the thread that hears the other servers' changes.
     private let listener: ReplicaListener?
     private let stopLock = NSLock()
@@ -29,9 +30,12 @@ public final class MMSServer: @unchecked Sendable {
         try DataDir.prepare(o.dataDir)
         let store = try ServiceCore.openStore(dataDir: o.dataDir, databaseURL: o.databaseURL)
         adminToken = try DataDir.adminToken(o.adminToken, dataDir: o.dataDir, shared: o.databaseURL == nil ? nil : store)
-        let settings = ServerSettings(adminToken: adminToken, autoRegisterKey: o.autoRegisterKey,
+        var settings = ServerSettings(adminToken: adminToken, autoRegisterKey: o.autoRegisterKey,
                                       pingIntervalSeconds: o.pingInterval, lostContactAfter: o.lostContactAfter,
                                       logRetention: o.logRetentionDays == 0 ? nil : TimeInterval(o.logRetentionDays) * 86400)
+        settings.agentBinary = AgentBinary(path: o.agentBinary)
+        settings.agentBinary.refresh()
+        binaryWatcher = AgentBinaryWatcher(binary: settings.agentBinary, interval: TimeInterval(o.pingInterval))
         let core = try ServiceCore.load(store, settings: settings, now: Date())
         self.core = core
         let router = Router.mms(core)
@@ -65,6 +69,7 @@ public final class MMSServer: @unchecked Sendable {
         url = URL(string: "\(scheme)://\(hostPart):\(port)") ?? URL(fileURLWithPath: "/")
         ticker = Ticker(core: core)
         ticker.start()
+        binaryWatcher.start()
         if let shared = store as? PostgresStore {
             core.renewSweeperLease(now: Date())
             listener = ReplicaListener(conninfo: shared.conninfo, core: core)
@@ -82,6 +87,7 @@ public final class MMSServer: @unchecked Sendable {
         }
         guard first else { return }
         ticker.stop()
+        binaryWatcher.stop()
         listener?.stop()
         http.stop()
         core.close()
@@ -97,13 +103,15 @@ extension Router {
         // Answers that never change are encoded once (these are the hot path of health checks).
         let health = Response.json(HealthStatus())
         let unhealthy = Response.json(HealthStatus(status: "unavailable", database: "unreachable"), status: 503)
-        let version = Response.json(VersionInfo())
         r.add("GET", "/healthz") { _, _ throws(APIError) in .respond(core.isDatabaseReachable ? health : unhealthy) }
-        r.add("GET", "/api/v1/version") { _, _ throws(APIError) in .respond(version) }
+        r.add("GET", "/api/v1/version") { _, _ throws(APIError) in
+            .respond(.json(VersionInfo(agentSHA256: core.settings.agentBinary.sha256)))
+        }
         r.add("GET", "/metrics") { _, _ throws(APIError) in
             .respond(Response(status: 200, body: Data(core.renderMetrics().utf8), contentType: "text/plain; version=0.0.4"))
         }
         r.addAgentRoutes(core)
+        r.addAgentBinaryRoutes(core)
         r.addLogRoutes(core)
         r.addAdminAgentRoutes(core)
         r.addAdminJobRoutes(core)

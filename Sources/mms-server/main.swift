@@ -9,7 +9,7 @@ func fail(_ message: String, status: Int32) -> Never {
     exit(status)
 }
 
-let options: ServerOptions
+var options: ServerOptions
 do {
     switch try ServerOptions.parse(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment) {
     case .help:
@@ -23,6 +23,12 @@ do {
     }
 } catch {
     fail("\(error.message)\nRun 'mms-server --help' for usage.", status: 2)
+}
+
+// The agent binary to offer: --agent-binary, else mms-agent beside this executable when it is there.
+if options.agentBinary == nil, let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+    let sibling = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("mms-agent").path
+    if FileManager.default.isExecutableFile(atPath: sibling) { options.agentBinary = sibling }
 }
 
 signal(SIGPIPE, SIG_IGN)

@@ -1,0 +1,36 @@
+import Foundation
+import MonitorModels
+
+/// GET/HEAD /api/v1/agent-binary: the agent binary this server offers, for agents upgrading themselves
+/// (any agent's secret) and for operators (the admin token).
+extension Router {
+    mutating func addAgentBinaryRoutes(_ core: ServiceCore) {
+        add("GET", "/api/v1/agent-binary") { req, _ throws(APIError) in .respond(try core.agentBinary(req)) }
+    }
+}
+
+extension ServiceCore {
+    func agentBinary(_ req: Request) throws(APIError) -> Response {
+        try requireAgentOrAdmin(req)
+        guard let offered = settings.agentBinary.current else {
+            throw APIError(.notFound, "this server offers no agent binary; start mms-server with --agent-binary PATH "
+                + "(or put mms-agent beside mms-server)")
+        }
+        let headers = [(AgentBinaryHeaders.sha256, offered.sha256), (AgentBinaryHeaders.version, offered.version)]
+        // HEAD as well: libmicrohttpd sends the headers (Content-Length of the bytes) and leaves the body out.
+        return Response(status: 200, body: offered.bytes, contentType: "application/octet-stream", headers: headers)
+    }
+
+    /// Lets in any registered agent's secret, else whoever may call admin endpoints.
+    func requireAgentOrAdmin(_ req: Request) throws(APIError) {
+        if let token = req.bearerToken {
+            let hash = SHA256.hex(token)
+            let isAgent = try locked { () throws(APIError) -> Bool in
+                if secretIndex[hash] == nil { try fresh() }
+                return secretIndex[hash] != nil
+            }
+            if isAgent { return }
+        }
+        try requireAdmin(req)
+    }
+}
