@@ -84,8 +84,9 @@ extension AppState {
         case .cancelling: 3
         case .building: 4
         case .preparing: 5
-        case .idle: 6
-        case .disabled: 7
+        case .upgrading: 6
+        case .idle: 7
+        case .disabled: 8
         }
     }
 

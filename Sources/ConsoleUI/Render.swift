@@ -161,7 +161,7 @@ func statusStyle(_ st: AgentStatus) -> Style {
     switch st {
     case .idle: .good
     case .building, .preparing: .active
-    case .pending, .cancelling: .warning
+    case .pending, .cancelling, .upgrading: .warning
     case .lostContact, .missing: .bad
     case .disabled: .muted
     }

@@ -15,6 +15,19 @@ public struct Agent: Codable, Sendable, Equatable, Identifiable {
     public var currentJobId: Int64?
     public var registeredAt: Date
     public var lastSeenAt: Date?
+    /// `pull` (polls the server) or `push` (`mms-agent serve`, driven by the server at `url`).
+    public var kind: AgentKind
+    /// Where the server reaches a push agent; nil for pull agents.
+    public var url: String?
+    /// The container runtime the agent reported, e.g. "podman 4.3.1"; nil when it has none that works.
+    public var containerRuntime: String?
+    /// Lower-case hex SHA-256 of the agent binary it runs (sent at registration and in pings).
+    public var binarySHA256: String?
+    /// Why, by whom, since and until when the agent is disabled (nil when not disabled or not said).
+    public var disabledReason: String?
+    public var disabledBy: String?
+    public var disabledAt: Date?
+    public var disabledUntil: Date?
 
     public var id: String { uuid }
 
@@ -22,7 +35,9 @@ public struct Agent: Codable, Sendable, Equatable, Identifiable {
         uuid: String, name: String, hostname: String = "", os: String = "", version: String = "",
         ipAddress: String? = nil, configState: AgentConfigState = .pending, status: AgentStatus = .pending,
         resources: [String] = [], environments: [String] = [], currentJobId: Int64? = nil,
-        registeredAt: Date = Date(timeIntervalSince1970: 0), lastSeenAt: Date? = nil
+        registeredAt: Date = Date(timeIntervalSince1970: 0), lastSeenAt: Date? = nil,
+        kind: AgentKind = .pull, url: String? = nil, containerRuntime: String? = nil, binarySHA256: String? = nil,
+        disabledReason: String? = nil, disabledBy: String? = nil, disabledAt: Date? = nil, disabledUntil: Date? = nil
     ) {
         self.uuid = uuid
         self.name = name
@@ -37,11 +52,46 @@ public struct Agent: Codable, Sendable, Equatable, Identifiable {
         self.currentJobId = currentJobId
         self.registeredAt = registeredAt
         self.lastSeenAt = lastSeenAt
+        self.kind = kind
+        self.url = url
+        self.containerRuntime = containerRuntime
+        self.binarySHA256 = binarySHA256
+        self.disabledReason = disabledReason
+        self.disabledBy = disabledBy
+        self.disabledAt = disabledAt
+        self.disabledUntil = disabledUntil
     }
 
     enum CodingKeys: String, CodingKey {
         case uuid, name, hostname, os, version, ipAddress, configState, status, resources, environments
         case currentJobId, registeredAt, lastSeenAt
+        case kind, url, containerRuntime, binarySHA256, disabledReason, disabledBy, disabledAt, disabledUntil
+    }
+
+    /// Decodes an agent; the version 2 fields may be absent (a version 1 server), with their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        uuid = try c.decode(String.self, forKey: .uuid)
+        name = try c.decode(String.self, forKey: .name)
+        hostname = try c.decode(String.self, forKey: .hostname)
+        os = try c.decode(String.self, forKey: .os)
+        version = try c.decode(String.self, forKey: .version)
+        ipAddress = try c.decodeIfPresent(String.self, forKey: .ipAddress)
+        configState = try c.decode(AgentConfigState.self, forKey: .configState)
+        status = try c.decode(AgentStatus.self, forKey: .status)
+        resources = try c.decode([String].self, forKey: .resources)
+        environments = try c.decode([String].self, forKey: .environments)
+        currentJobId = try c.decodeIfPresent(Int64.self, forKey: .currentJobId)
+        registeredAt = try c.decode(Date.self, forKey: .registeredAt)
+        lastSeenAt = try c.decodeIfPresent(Date.self, forKey: .lastSeenAt)
+        kind = try c.decodeIfPresent(AgentKind.self, forKey: .kind) ?? .pull
+        url = try c.decodeIfPresent(String.self, forKey: .url)
+        containerRuntime = try c.decodeIfPresent(String.self, forKey: .containerRuntime)
+        binarySHA256 = try c.decodeIfPresent(String.self, forKey: .binarySHA256)
+        disabledReason = try c.decodeIfPresent(String.self, forKey: .disabledReason)
+        disabledBy = try c.decodeIfPresent(String.self, forKey: .disabledBy)
+        disabledAt = try c.decodeIfPresent(Date.self, forKey: .disabledAt)
+        disabledUntil = try c.decodeIfPresent(Date.self, forKey: .disabledUntil)
     }
 
     /// Encodes every field, absent values as JSON null, so clients see the full shape.
@@ -60,6 +110,14 @@ public struct Agent: Codable, Sendable, Equatable, Identifiable {
         try c.encode(currentJobId, forKey: .currentJobId)
         try c.encode(registeredAt, forKey: .registeredAt)
         try c.encode(lastSeenAt, forKey: .lastSeenAt)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(url, forKey: .url)
+        try c.encode(containerRuntime, forKey: .containerRuntime)
+        try c.encode(binarySHA256, forKey: .binarySHA256)
+        try c.encode(disabledReason, forKey: .disabledReason)
+        try c.encode(disabledBy, forKey: .disabledBy)
+        try c.encode(disabledAt, forKey: .disabledAt)
+        try c.encode(disabledUntil, forKey: .disabledUntil)
     }
 }
 

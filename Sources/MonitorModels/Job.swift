@@ -133,13 +133,15 @@ public struct Job: Codable, Sendable, Equatable, Identifiable {
     public var configVersion: Int64?
     /// When the server removed this job's log (`--log-retention`); nil while it is kept.
     public var logRemovedAt: Date?
+    /// How to open a shell in the running job through the agent's SSH jump point; nil when none.
+    public var sshCommand: String?
 
     public init(
         id: Int64, spec: JobSpec, state: JobState = .scheduled, result: JobResult? = nil, exitCode: Int? = nil,
         failureReason: String? = nil, waitingReason: String? = nil, agentUuid: String? = nil,
         agentName: String? = nil, attempt: Int = 1, logSize: Int64 = 0, createdAt: Date = Date(timeIntervalSince1970: 0),
         assignedAt: Date? = nil, startedAt: Date? = nil, finishedAt: Date? = nil, configVersion: Int64? = nil,
-        logRemovedAt: Date? = nil
+        logRemovedAt: Date? = nil, sshCommand: String? = nil
     ) {
         self.id = id
         self.spec = spec
@@ -158,6 +160,7 @@ public struct Job: Codable, Sendable, Equatable, Identifiable {
         self.finishedAt = finishedAt
         self.configVersion = configVersion
         self.logRemovedAt = logRemovedAt
+        self.sshCommand = sshCommand
     }
 
     /// The job's name (from its spec).
@@ -165,7 +168,7 @@ public struct Job: Codable, Sendable, Equatable, Identifiable {
 
     enum CodingKeys: String, CodingKey {
         case id, state, result, exitCode, failureReason, waitingReason, agentUuid, agentName, attempt, logSize
-        case createdAt, assignedAt, startedAt, finishedAt, configVersion, logRemovedAt
+        case createdAt, assignedAt, startedAt, finishedAt, configVersion, logRemovedAt, sshCommand
     }
 
     public init(from decoder: Decoder) throws {
@@ -187,6 +190,7 @@ public struct Job: Codable, Sendable, Equatable, Identifiable {
         finishedAt = try c.decodeIfPresent(Date.self, forKey: .finishedAt)
         configVersion = try c.decodeIfPresent(Int64.self, forKey: .configVersion)
         logRemovedAt = try c.decodeIfPresent(Date.self, forKey: .logRemovedAt)
+        sshCommand = try c.decodeIfPresent(String.self, forKey: .sshCommand)
     }
 
     /// Encodes spec fields and state fields flat, absent values as null (configVersion only when set).
@@ -210,6 +214,7 @@ public struct Job: Codable, Sendable, Equatable, Identifiable {
         try c.encode(finishedAt, forKey: .finishedAt)
         try c.encodeIfPresent(configVersion, forKey: .configVersion)
         try c.encode(logRemovedAt, forKey: .logRemovedAt)
+        try c.encode(sshCommand, forKey: .sshCommand)
     }
 }
 

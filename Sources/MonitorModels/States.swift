@@ -1,3 +1,9 @@
+/// How the server reaches an agent: `pull` agents poll it; the server pushes jobs to `push` agents
+/// (`mms-agent serve`).
+public enum AgentKind: String, Codable, Sendable, CaseIterable {
+    case pull, push
+}
+
 /// What the admin decided about an agent.
 public enum AgentConfigState: String, Codable, Sendable, CaseIterable {
     case pending, enabled, disabled
@@ -5,7 +11,7 @@ public enum AgentConfigState: String, Codable, Sendable, CaseIterable {
 
 /// What the console shows for an agent: the first of these that applies (contract, "Agent status").
 public enum AgentStatus: String, Codable, Sendable, CaseIterable {
-    case pending, missing, lostContact, cancelling, building, preparing, disabled, idle
+    case pending, missing, lostContact, cancelling, building, preparing, upgrading, disabled, idle
 
     /// The operator-facing name, e.g. "Lost Contact".
     public var displayName: String {
@@ -16,6 +22,7 @@ public enum AgentStatus: String, Codable, Sendable, CaseIterable {
         case .cancelling: "Cancelling"
         case .building: "Building"
         case .preparing: "Preparing"
+        case .upgrading: "Upgrading"
         case .disabled: "Disabled"
         case .idle: "Idle"
         }

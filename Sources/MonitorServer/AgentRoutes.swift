@@ -56,6 +56,7 @@ extension ServiceCore {
             }
             secretIndex[hash] = uuid
             guard let agent = dispatcher.view(uuid) else { throw APIError(.internalError, "agent vanished") }
+            if let known { noteUpgrade(from: known.agent, to: agent, now: now) }
             return .json(agent, status: agent.configState == .pending ? 202 : 200)
         }
     }
@@ -70,7 +71,7 @@ extension ServiceCore {
                 throw APIError(.badRequest, "field 'binarySHA256' must be 64 lower-case hex digits")
             }
             let changes = try apply(now: now) { d in
-                d.ping(uuid, jobId: body.jobId, upgrading: body.runtimeState == .upgrading, now: now)
+                d.ping(uuid, jobId: body.jobId, upgrading: body.runtimeState == .upgrading, binarySHA256: body.binarySHA256, now: now)
             }
             noteContact(uuid, after: changes, now: now)
             return .json(PingResponse(

@@ -2,15 +2,29 @@ import Foundation
 import MonitorModels
 
 extension Dispatcher {
-    /// Marks an agent as upgrading (its ping said so) or not; an upgrading agent gets no new work.
-    /// A change of the flag is an agent change (its status shows it); clearing it may let a job go to it.
-    mutating func setUpgrading(_ uuid: String, _ upgrading: Bool, now: Date) -> Changes {
-        guard var r = agents[uuid], r.upgrading != upgrading else { return Changes() }
+    /// Marks an agent as upgrading (its ping said so) or not, and takes in the SHA-256 of the binary it runs.
+    /// An upgrading agent gets no new work; clearing the flag may let a job go to it.
+    mutating func setUpgrading(_ uuid: String, _ upgrading: Bool, binarySHA256: String?, now: Date) -> Changes {
+        guard var r = agents[uuid] else { return Changes() }
+        let newSHA = binarySHA256 ?? r.agent.binarySHA256
+        guard r.upgrading != upgrading || r.agent.binarySHA256 != newSHA else { return Changes() }
+        let wasUpgrading = r.upgrading
         r.upgrading = upgrading
+        r.agent.binarySHA256 = newSHA
         agents[uuid] = r
         var changes = Changes()
         changes.agents.insert(uuid)
-        if !upgrading { changes.merge(dispatch(now: now)) }
+        if wasUpgrading && !upgrading { changes.merge(dispatch(now: now)) }
         return changes
+    }
+}
+
+extension ServiceCore {
+    /// An agent registered again running another binary than before: the server records the upgrade
+    /// (audit action `agent.upgrade`, actor `server`). Call with the lock held.
+    func noteUpgrade(from old: Agent, to new: Agent, now: Date) {
+        guard let oldSHA = old.binarySHA256, let newSHA = new.binarySHA256, oldSHA != newSHA else { return }
+        let reason = "\(old.version) (\(oldSHA)) -> \(new.version) (\(newSHA))"
+        FileHandle.standardError.write(Data("mms-server: agent \(new.name) upgraded: \(reason)\n".utf8))
     }
 }

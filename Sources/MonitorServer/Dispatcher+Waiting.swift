@@ -30,7 +30,7 @@ extension Dispatcher {
             case .disabled: disabled += 1
             case .missing: missing += 1
             case .lostContact: lost += 1
-            case .preparing, .building, .cancelling: busy += 1
+            case .preparing, .building, .cancelling, .upgrading: busy += 1
             case .idle:
                 if r.agent.configState == .disabled { disabled += 1 }
                 else if isReachable(r, now: now) { ready += 1 } else { lost += 1 }

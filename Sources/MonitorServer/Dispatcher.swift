@@ -22,6 +22,15 @@ struct AgentRecord: Sendable {
     /// The agent said (ping runtimeState `upgrading`) it is replacing its binary: no new work until it
     /// registers again or pings another state. Kept by the server the agent pings (like its open polls).
     var upgrading = false
+    /// A push agent's JWT signing secret and the PEM of its CA (stored, never shown).
+    var pushSecret: String?
+    var pushCACert: String?
+
+    /// What the store keeps of this agent.
+    var stored: StoredAgent {
+        StoredAgent(agent: agent, secretHash: secretHash, lostContact: lostContact, idleSince: idleSince,
+                    pushSecret: pushSecret, pushCACert: pushCACert)
+    }
 }
 
 /// What one dispatcher step changed: the new value of every changed job and the changed agents,
@@ -112,6 +121,7 @@ struct Dispatcher: Sendable {
             case .scheduled, .completed: break
             }
         }
+        if r.upgrading { return .upgrading }
         if r.agent.configState == .disabled { return .disabled }
         return .idle
     }
@@ -158,6 +168,7 @@ struct Dispatcher: Sendable {
             r.agent.os = req.os
             r.agent.version = req.version
             r.agent.ipAddress = ipAddress
+            if let sha = req.binarySHA256 { r.agent.binarySHA256 = sha }
             r.upgrading = false
             agents[req.uuid] = r
             changes.agents.insert(req.uuid)
@@ -167,7 +178,7 @@ struct Dispatcher: Sendable {
             let agent = Agent(
                 uuid: req.uuid, name: req.name, hostname: req.hostname, os: req.os, version: req.version,
                 ipAddress: ipAddress, configState: autoEnable ? .enabled : .pending, resources: req.resources,
-                environments: req.environments, registeredAt: now, lastSeenAt: now)
+                environments: req.environments, registeredAt: now, lastSeenAt: now, binarySHA256: req.binarySHA256)
             agents[req.uuid] = AgentRecord(agent: agent, secretHash: secretHash, idleSince: now)
             changes.agents.insert(req.uuid)
             changes.merge(contact(req.uuid, now: now))
@@ -178,8 +189,8 @@ struct Dispatcher: Sendable {
 
     /// A ping. With no job id while the server holds a started job for the agent, the agent was restarted.
     /// `upgrading`: the agent takes no new work while it replaces its binary.
-    mutating func ping(_ uuid: String, jobId: Int64?, upgrading: Bool = false, now: Date) -> Changes {
-        var changes = setUpgrading(uuid, upgrading, now: now)
+    mutating func ping(_ uuid: String, jobId: Int64?, upgrading: Bool = false, binarySHA256: String? = nil, now: Date) -> Changes {
+        var changes = setUpgrading(uuid, upgrading, binarySHA256: binarySHA256, now: now)
         changes.merge(contact(uuid, now: now))
         if jobId == nil { changes.merge(restarted(uuid, now: now)) }
         return changes

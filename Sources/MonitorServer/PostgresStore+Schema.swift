@@ -37,4 +37,28 @@ extension PostgresStore {
           ('event_seq', (floor(extract(epoch FROM clock_timestamp()) * 1000) * 1000)::BIGINT::TEXT);
         INSERT INTO schema_version(version) VALUES (1);
         """
+
+    /// Version 2 (contract version 2): push agents, container runtime, binary hash, disable reasons, the
+    /// job's ssh command; operators, the audit log (numbered under the change lock) and fleet statistics.
+    static let schemaV2 = """
+        ALTER TABLE agents ADD COLUMN kind TEXT NOT NULL DEFAULT 'pull';
+        ALTER TABLE agents ADD COLUMN url TEXT;
+        ALTER TABLE agents ADD COLUMN push_secret BYTEA;
+        ALTER TABLE agents ADD COLUMN push_ca_cert BYTEA;
+        ALTER TABLE agents ADD COLUMN container_runtime BYTEA;
+        ALTER TABLE agents ADD COLUMN binary_sha256 TEXT;
+        ALTER TABLE agents ADD COLUMN disabled_reason BYTEA;
+        ALTER TABLE agents ADD COLUMN disabled_by TEXT;
+        ALTER TABLE agents ADD COLUMN disabled_at DOUBLE PRECISION;
+        ALTER TABLE agents ADD COLUMN disabled_until DOUBLE PRECISION;
+        ALTER TABLE jobs ADD COLUMN ssh_command BYTEA;
+        CREATE TABLE operators(name TEXT PRIMARY KEY, role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+          created_at DOUBLE PRECISION NOT NULL);
+        CREATE TABLE audit(seq BIGINT PRIMARY KEY, at DOUBLE PRECISION NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+          target_kind TEXT NOT NULL, target_id TEXT NOT NULL, target_name BYTEA, reason BYTEA, from_addr TEXT);
+        CREATE INDEX audit_by_target ON audit(target_id, seq);
+        CREATE INDEX audit_by_time ON audit(at);
+        CREATE TABLE stats_samples(minute BIGINT PRIMARY KEY, body TEXT NOT NULL);
+        INSERT INTO schema_version(version) VALUES (2);
+        """
 }

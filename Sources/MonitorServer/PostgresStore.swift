@@ -6,7 +6,7 @@ import MonitorModels
 /// the lastSeenAt flush and /metrics. A lost connection fails the call (503) and is reconnected by
 /// the next one: never silently inside a transaction.
 final class PostgresStore: Store {
-    static let schemaVersion: Int64 = 1
+    static let schemaVersion: Int64 = 2
     /// The advisory lock key migrations run under ("mms-migrate").
     static let migrationLock: Int64 = 0x6d6d_732d_6d69_67
     let conninfo: String
@@ -66,6 +66,9 @@ final class PostgresStore: Store {
             if current < 1 {
                 try c.transaction { () throws(PGError) in try c.exec(Self.schemaV1) }
             }
+            if current < 2 {
+                try c.transaction { () throws(PGError) in try c.exec(Self.schemaV2) }
+            }
         }
     }
 
@@ -111,7 +114,8 @@ final class PostgresStore: Store {
             try c.query("""
                 SELECT a.uuid, a.name, a.hostname, a.os, a.version, a.ip_address, a.config_state, a.resources,
                        a.environments, a.secret_hash, a.registered_at, GREATEST(a.last_seen_at, c.seen_at),
-                       a.lost_contact, a.idle_since
+                       a.lost_contact, a.idle_since, a.kind, a.url, a.push_secret, a.push_ca_cert, a.container_runtime,
+                       a.binary_sha256, a.disabled_reason, a.disabled_by, a.disabled_at, a.disabled_until
                 FROM agents a LEFT JOIN agent_contacts c ON c.uuid = a.uuid \(filter)
                 """, params) { row throws(PGError) in
                 let agent = Agent(
@@ -119,9 +123,14 @@ final class PostgresStore: Store {
                     version: try row.utf8(4), ipAddress: try row.optText(5),
                     configState: AgentConfigState(rawValue: try row.text(6)) ?? .pending,
                     resources: decodeList(try row.text(7)), environments: decodeList(try row.text(8)),
-                    registeredAt: try row.date(10), lastSeenAt: try row.optDate(11))
+                    registeredAt: try row.date(10), lastSeenAt: try row.optDate(11),
+                    kind: AgentKind(rawValue: try row.text(14)) ?? .pull, url: try row.optText(15),
+                    containerRuntime: try row.optUTF8(18), binarySHA256: try row.optText(19),
+                    disabledReason: try row.optUTF8(20), disabledBy: try row.optText(21),
+                    disabledAt: try row.optDate(22), disabledUntil: try row.optDate(23))
                 out.append(StoredAgent(agent: agent, secretHash: try row.text(9), lostContact: try row.bool(12),
-                                       idleSince: try row.optDate(13)))
+                                       idleSince: try row.optDate(13), pushSecret: try row.optUTF8(16),
+                                       pushCACert: try row.optUTF8(17)))
             }
             return out
         }
@@ -133,18 +142,26 @@ final class PostgresStore: Store {
             .text(a.uuid), .text(a.name), .utf8(a.hostname), .utf8(a.os), .utf8(a.version), .opt(a.ipAddress),
             .text(a.configState.rawValue), .text(encodeList(a.resources)), .text(encodeList(a.environments)),
             .text(s.secretHash), .date(a.registeredAt), .opt(a.lastSeenAt), .bool(s.lostContact), .opt(s.idleSince),
-            .int(revision ?? 0),
+            .int(revision ?? 0), .text(a.kind.rawValue), .opt(a.url), .opt(s.pushSecret.map { Data($0.utf8) }),
+            .opt(s.pushCACert.map { Data($0.utf8) }), .opt(a.containerRuntime.map { Data($0.utf8) }), .opt(a.binarySHA256),
+            .opt(a.disabledReason.map { Data($0.utf8) }), .opt(a.disabledBy), .opt(a.disabledAt), .opt(a.disabledUntil),
         ]
         try main.run { c throws(PGError) in
             try c.query("""
                 INSERT INTO agents(uuid, name, hostname, os, version, ip_address, config_state, resources, environments,
-                                   secret_hash, registered_at, last_seen_at, lost_contact, idle_since, rev)
-                VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
+                                   secret_hash, registered_at, last_seen_at, lost_contact, idle_since, rev, kind, url,
+                                   push_secret, push_ca_cert, container_runtime, binary_sha256, disabled_reason,
+                                   disabled_by, disabled_at, disabled_until)
+                VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
                 ON CONFLICT(uuid) DO UPDATE SET name=excluded.name, hostname=excluded.hostname, os=excluded.os,
                   version=excluded.version, ip_address=excluded.ip_address, config_state=excluded.config_state,
                   resources=excluded.resources, environments=excluded.environments,
                   last_seen_at=GREATEST(agents.last_seen_at, excluded.last_seen_at),
-                  lost_contact=excluded.lost_contact, idle_since=excluded.idle_since, rev=excluded.rev
+                  lost_contact=excluded.lost_contact, idle_since=excluded.idle_since, rev=excluded.rev,
+                  kind=excluded.kind, url=excluded.url, push_secret=excluded.push_secret,
+                  push_ca_cert=excluded.push_ca_cert, container_runtime=excluded.container_runtime,
+                  binary_sha256=excluded.binary_sha256, disabled_reason=excluded.disabled_reason,
+                  disabled_by=excluded.disabled_by, disabled_at=excluded.disabled_at, disabled_until=excluded.disabled_until
                 """, params)
             try c.query("DELETE FROM agent_tombstones WHERE uuid = $1", [.text(a.uuid)])
         }
@@ -181,7 +198,7 @@ final class PostgresStore: Store {
 
     static let jobColumns = """
         id, spec, state, result, exit_code, failure_reason, agent_uuid, agent_name, attempt, log_size,
-        created_at, assigned_at, started_at, finished_at, log_removed_at
+        created_at, assigned_at, started_at, finished_at, log_removed_at, ssh_command
         """
 
     private func job(from row: PGRow) throws(PGError) -> Job? {
@@ -192,7 +209,7 @@ final class PostgresStore: Store {
             exitCode: try row.optInt(4).map { Int($0) }, failureReason: try row.optUTF8(5), agentUuid: try row.optText(6),
             agentName: try row.optText(7), attempt: Int(try row.int(8)), logSize: try row.int(9), createdAt: try row.date(10),
             assignedAt: try row.optDate(11), startedAt: try row.optDate(12), finishedAt: try row.optDate(13),
-            logRemovedAt: try row.optDate(14))
+            logRemovedAt: try row.optDate(14), sshCommand: try row.optUTF8(15))
     }
 
     func jobs(_ sql: String, _ params: [PGValue]) throws(DatabaseError) -> [Job] {
@@ -220,11 +237,13 @@ final class PostgresStore: Store {
             .text(j.state.rawValue), .opt(j.result?.rawValue), .opt(j.exitCode.map { Int64($0) }),
             .opt(j.failureReason.map { Data($0.utf8) }), .opt(j.agentUuid), .opt(j.agentName), .int(Int64(j.attempt)),
             .opt(j.assignedAt), .opt(j.startedAt), .opt(j.finishedAt), .opt(cancelAskedAt), .int(revision ?? 0), .int(j.id),
+            .opt(j.sshCommand.map { Data($0.utf8) }),
         ]
         try main.run { c throws(PGError) in
             try c.query("""
                 UPDATE jobs SET state=$1, result=$2, exit_code=$3, failure_reason=$4, agent_uuid=$5, agent_name=$6,
-                  attempt=$7, assigned_at=$8, started_at=$9, finished_at=$10, cancel_asked_at=$11, rev=$12 WHERE id=$13
+                  attempt=$7, assigned_at=$8, started_at=$9, finished_at=$10, cancel_asked_at=$11, rev=$12,
+                  ssh_command=$14 WHERE id=$13
                 """, params)
             if let uuid = j.agentUuid, j.state == .assigned {
                 try c.query("""

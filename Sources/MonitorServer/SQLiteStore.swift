@@ -4,7 +4,7 @@ import MonitorModels
 /// The server's durable state in SQLite (WAL, synchronous=FULL): agents, jobs, logs, configuration.
 /// Every method runs in the caller's serialization (the service's lock); writes commit before returning.
 final class SQLiteStore: Store {
-    static let schemaVersion: Int64 = 3
+    static let schemaVersion: Int64 = 4
     let db: Database
     /// The database file.
     let path: String
@@ -104,6 +104,33 @@ final class SQLiteStore: Store {
                     """)
             }
         }
+        if current < 4 {
+            // Version 4 (contract version 2): push agents, container runtime, binary hash, disable reasons,
+            // the job's ssh command; operators, the audit log and fleet statistics.
+            try db.transaction { () throws(DatabaseError) in
+                try db.exec("""
+                    ALTER TABLE agents ADD COLUMN kind TEXT NOT NULL DEFAULT 'pull';
+                    ALTER TABLE agents ADD COLUMN url TEXT;
+                    ALTER TABLE agents ADD COLUMN push_secret TEXT;
+                    ALTER TABLE agents ADD COLUMN push_ca_cert TEXT;
+                    ALTER TABLE agents ADD COLUMN container_runtime TEXT;
+                    ALTER TABLE agents ADD COLUMN binary_sha256 TEXT;
+                    ALTER TABLE agents ADD COLUMN disabled_reason TEXT;
+                    ALTER TABLE agents ADD COLUMN disabled_by TEXT;
+                    ALTER TABLE agents ADD COLUMN disabled_at REAL;
+                    ALTER TABLE agents ADD COLUMN disabled_until REAL;
+                    ALTER TABLE jobs ADD COLUMN ssh_command TEXT;
+                    CREATE TABLE operators(name TEXT PRIMARY KEY, role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+                      created_at REAL NOT NULL);
+                    CREATE TABLE audit(seq INTEGER PRIMARY KEY, at REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                      target_kind TEXT NOT NULL, target_id TEXT NOT NULL, target_name TEXT, reason TEXT, from_addr TEXT);
+                    CREATE INDEX audit_by_target ON audit(target_id, seq);
+                    CREATE INDEX audit_by_time ON audit(at);
+                    CREATE TABLE stats_samples(minute INTEGER PRIMARY KEY, body TEXT NOT NULL);
+                    INSERT INTO schema_version(version) VALUES (4);
+                    """)
+            }
+        }
     }
 
     // MARK: - Meta
@@ -135,14 +162,19 @@ final class SQLiteStore: Store {
         var out: [StoredAgent] = []
         try db.query("""
             SELECT uuid, name, hostname, os, version, ip_address, config_state, resources, environments, secret_hash,
-                   registered_at, last_seen_at, lost_contact, idle_since FROM agents
+                   registered_at, last_seen_at, lost_contact, idle_since, kind, url, push_secret, push_ca_cert,
+                   container_runtime, binary_sha256, disabled_reason, disabled_by, disabled_at, disabled_until FROM agents
             """) { row in
             let agent = Agent(
                 uuid: row.text(0), name: row.text(1), hostname: row.text(2), os: row.text(3), version: row.text(4),
                 ipAddress: row.optText(5), configState: AgentConfigState(rawValue: row.text(6)) ?? .pending,
                 resources: decodeList(row.text(7)), environments: decodeList(row.text(8)),
-                registeredAt: row.date(10), lastSeenAt: row.optDate(11))
-            out.append(StoredAgent(agent: agent, secretHash: row.text(9), lostContact: row.int(12) != 0, idleSince: row.optDate(13)))
+                registeredAt: row.date(10), lastSeenAt: row.optDate(11),
+                kind: AgentKind(rawValue: row.text(14)) ?? .pull, url: row.optText(15),
+                containerRuntime: row.optText(18), binarySHA256: row.optText(19), disabledReason: row.optText(20),
+                disabledBy: row.optText(21), disabledAt: row.optDate(22), disabledUntil: row.optDate(23))
+            out.append(StoredAgent(agent: agent, secretHash: row.text(9), lostContact: row.int(12) != 0, idleSince: row.optDate(13),
+                                   pushSecret: row.optText(16), pushCACert: row.optText(17)))
         }
         return out
     }
@@ -151,17 +183,25 @@ final class SQLiteStore: Store {
         let a = s.agent
         try db.query("""
             INSERT INTO agents(uuid, name, hostname, os, version, ip_address, config_state, resources, environments,
-                               secret_hash, registered_at, last_seen_at, lost_contact, idle_since)
-            VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                               secret_hash, registered_at, last_seen_at, lost_contact, idle_since, kind, url, push_secret,
+                               push_ca_cert, container_runtime, binary_sha256, disabled_reason, disabled_by, disabled_at,
+                               disabled_until)
+            VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             ON CONFLICT(uuid) DO UPDATE SET name=excluded.name, hostname=excluded.hostname, os=excluded.os,
               version=excluded.version, ip_address=excluded.ip_address, config_state=excluded.config_state,
               resources=excluded.resources, environments=excluded.environments,
               last_seen_at=excluded.last_seen_at,
-              lost_contact=excluded.lost_contact, idle_since=excluded.idle_since
+              lost_contact=excluded.lost_contact, idle_since=excluded.idle_since, kind=excluded.kind, url=excluded.url,
+              push_secret=excluded.push_secret, push_ca_cert=excluded.push_ca_cert,
+              container_runtime=excluded.container_runtime, binary_sha256=excluded.binary_sha256,
+              disabled_reason=excluded.disabled_reason, disabled_by=excluded.disabled_by,
+              disabled_at=excluded.disabled_at, disabled_until=excluded.disabled_until
             """, [.text(a.uuid), .text(a.name), .text(a.hostname), .text(a.os), .text(a.version), .opt(a.ipAddress),
                   .text(a.configState.rawValue), .text(encodeList(a.resources)), .text(encodeList(a.environments)),
                   .text(s.secretHash), .date(a.registeredAt), .opt(a.lastSeenAt), .int(s.lostContact ? 1 : 0),
-                  .opt(s.idleSince)])
+                  .opt(s.idleSince), .text(a.kind.rawValue), .opt(a.url), .opt(s.pushSecret), .opt(s.pushCACert),
+                  .opt(a.containerRuntime), .opt(a.binarySHA256), .opt(a.disabledReason), .opt(a.disabledBy),
+                  .opt(a.disabledAt), .opt(a.disabledUntil)])
     }
 
     func recordLastSeen(_ seen: [(uuid: String, at: Date)]) throws(DatabaseError) {
@@ -183,7 +223,7 @@ final class SQLiteStore: Store {
 
     private static let jobColumns = """
         id, spec, state, result, exit_code, failure_reason, agent_uuid, agent_name, attempt, log_size,
-        created_at, assigned_at, started_at, finished_at, log_removed_at
+        created_at, assigned_at, started_at, finished_at, log_removed_at, ssh_command
         """
 
     private func job(from row: Row) -> Job? {
@@ -194,7 +234,7 @@ final class SQLiteStore: Store {
             exitCode: row.optInt(4).map { Int($0) }, failureReason: row.optText(5), agentUuid: row.optText(6),
             agentName: row.optText(7), attempt: Int(row.int(8)), logSize: row.int(9), createdAt: row.date(10),
             assignedAt: row.optDate(11), startedAt: row.optDate(12), finishedAt: row.optDate(13),
-            logRemovedAt: row.optDate(14))
+            logRemovedAt: row.optDate(14), sshCommand: row.optText(15))
     }
 
     /// Inserts a new job and returns it with its id.
@@ -209,10 +249,11 @@ final class SQLiteStore: Store {
     func updateJob(_ j: Job, cancelAskedAt: Date?) throws(DatabaseError) {
         try db.query("""
             UPDATE jobs SET state=?, result=?, exit_code=?, failure_reason=?, agent_uuid=?, agent_name=?, attempt=?,
-              assigned_at=?, started_at=?, finished_at=?, cancel_asked_at=? WHERE id=?
+              assigned_at=?, started_at=?, finished_at=?, cancel_asked_at=?, ssh_command=? WHERE id=?
             """, [.text(j.state.rawValue), .opt(j.result?.rawValue), .opt(j.exitCode.map { Int64($0) }),
                   .opt(j.failureReason), .opt(j.agentUuid), .opt(j.agentName), .int(Int64(j.attempt)),
-                  .opt(j.assignedAt), .opt(j.startedAt), .opt(j.finishedAt), .opt(cancelAskedAt), .int(j.id)])
+                  .opt(j.assignedAt), .opt(j.startedAt), .opt(j.finishedAt), .opt(cancelAskedAt), .opt(j.sshCommand),
+                  .int(j.id)])
         if let uuid = j.agentUuid, j.state == .assigned {
             try db.query("INSERT OR REPLACE INTO job_attempts(job_id, attempt, agent_uuid) VALUES(?,?,?)",
                          [.int(j.id), .int(Int64(j.attempt)), .text(uuid)])

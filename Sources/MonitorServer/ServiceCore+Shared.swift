@@ -114,6 +114,8 @@ extension ServiceCore {
         r.agent = s.agent
         r.secretHash = s.secretHash
         r.lostContact = s.lostContact
+        r.pushSecret = s.pushSecret
+        r.pushCACert = s.pushCACert
         if let idle = s.idleSince { r.idleSince = idle }
         if let seen = s.agent.lastSeenAt { noteStoredContact(&r, seen) }
         dispatcher.agents[uuid] = r
@@ -184,7 +186,9 @@ extension ServiceCore {
     static func stored(_ r: AgentRecord) -> StoredAgent {
         var a = r.agent
         a.lastSeenAt = nil
-        return StoredAgent(agent: a, secretHash: r.secretHash, lostContact: r.lostContact, idleSince: r.idleSince)
+        var s = r.stored
+        s.agent = a
+        return s
     }
 
     /// Keeps the stored events feed to its newest `keeping` events (the lease holder, once a minute), as

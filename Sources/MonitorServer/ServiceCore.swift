@@ -48,8 +48,11 @@ final class ServiceCore: @unchecked Sendable {
         feed = EventFeed(base: base)
         for stored in try store.loadAgentStates() {
             let agent = stored.agent
-            dispatcher.agents[agent.uuid] = AgentRecord(agent: agent, secretHash: stored.secretHash,
-                                                        idleSince: stored.idleSince ?? agent.lastSeenAt ?? agent.registeredAt)
+            var record = AgentRecord(agent: agent, secretHash: stored.secretHash,
+                                     idleSince: stored.idleSince ?? agent.lastSeenAt ?? agent.registeredAt)
+            record.pushSecret = stored.pushSecret
+            record.pushCACert = stored.pushCACert
+            dispatcher.agents[agent.uuid] = record
             secretIndex[stored.secretHash] = agent.uuid
         }
         for job in try store.activeJobs() {
@@ -195,8 +198,7 @@ final class ServiceCore: @unchecked Sendable {
         for uuid in changes.deleted.keys.sorted() { try store.deleteAgent(uuid) }
         for uuid in changes.agents {
             guard let r = dispatcher.agents[uuid] else { continue }
-            try store.saveAgent(StoredAgent(agent: r.agent, secretHash: r.secretHash, lostContact: r.lostContact,
-                                            idleSince: r.idleSince))
+            try store.saveAgent(r.stored)
             unsavedLastSeen.remove(uuid)
         }
     }

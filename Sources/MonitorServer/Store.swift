@@ -113,6 +113,10 @@ struct StoredAgent: Sendable, Equatable {
     var lostContact = false
     /// Since when it has had no job (the dispatcher gives work to the agent idle longest).
     var idleSince: Date?
+    /// A push agent's JWT signing secret (stored as given: the server signs with it; never returned).
+    var pushSecret: String?
+    /// PEM of the CA a push agent's certificate chains to, when not a public one.
+    var pushCACert: String?
 }
 
 /// What other servers committed after a revision: the rows a server's cache takes in.

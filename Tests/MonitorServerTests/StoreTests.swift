@@ -50,6 +50,25 @@ struct StoreTests {
         #expect(try store.loadAgents().isEmpty)
     }
 
+    @Test(arguments: Backend.allCases) func version2AgentAndJobFieldsRoundTrip(_ backend: Backend) throws {
+        let store = try backend.open()
+        defer { store.close() }
+        let until = Self.t0.addingTimeInterval(3600)
+        let a = Agent(uuid: "9f1c0000-0000-4000-8000-000000000002", name: "push-1", configState: .disabled,
+                      registeredAt: Self.t0, kind: .push, url: "https://127.0.0.1:8000", containerRuntime: "podman 4.3.1\u{0}",
+                      binarySHA256: String(repeating: "ab", count: 32), disabledReason: "replacing disks ☃", disabledBy: "alice",
+                      disabledAt: Self.t0, disabledUntil: until)
+        try store.saveAgent(StoredAgent(agent: a, secretHash: "h", pushSecret: "s3cret-s3cret-s3cret", pushCACert: "-----BEGIN"))
+        let loaded = try #require(try store.loadAgentStates().first)
+        #expect(loaded.agent == a)
+        #expect(loaded.pushSecret == "s3cret-s3cret-s3cret" && loaded.pushCACert == "-----BEGIN")
+        var job = try store.insertJob(JobSpec(name: "ssh", commands: ["true"]), now: Self.t0)
+        job.state = .building
+        job.sshCommand = "ssh -t -p 2222 root@127.0.0.1"
+        try store.updateJob(job, cancelAskedAt: nil)
+        #expect(try store.job(job.id)?.sshCommand == "ssh -t -p 2222 root@127.0.0.1")
+    }
+
     @Test(arguments: Backend.allCases) func jobsKeepTheirSpecStateAndAttempts(_ backend: Backend) throws {
         let store = try backend.open()
         defer { store.close() }
