@@ -27,10 +27,13 @@ public actor AgentSession {
     var stopping = false
     var fatal: AgentError?
     var reregistering = false
+    /// The running binary and any upgrade under way (AgentSession+Upgrade).
+    var upgrade = UpgradeState()
 
     /// A session for `identity`; `makeAPI` builds the client for an identity (live or fake).
+    /// `binary` is the running executable and its SHA-256 (sent to the server; upgrades need it).
     public init(options: StartOptions, identity: AgentIdentity, log: AgentLogger = .stderr, grace: Duration = .seconds(10),
-                makeAPI: @escaping @Sendable (AgentIdentity) -> AgentAPI) {
+                binary: (path: String, sha256: String)? = nil, makeAPI: @escaping @Sendable (AgentIdentity) -> AgentAPI) {
         self.options = options
         self.identity = identity
         self.log = log
@@ -40,6 +43,8 @@ public actor AgentSession {
         self.runnerOptions.grace = grace
         self.runnerOptions.pgidFile = options.workDir + "/job.pgid"
         self.runnerOptions.watchdog = JobWatchdog(grace: grace)
+        self.upgrade.runningPath = binary?.path
+        self.upgrade.runningSHA256 = binary?.sha256
     }
 
     /// Runs until SIGTERM (`stop`) or a fatal answer; returns normally for exit 0, throws for other exits.
@@ -71,7 +76,8 @@ public actor AgentSession {
         while !stopping {
             let request = RegisterRequest(
                 uuid: identity.uuid, name: options.name, hostname: Host.name, os: Host.os, version: MMSVersion.current,
-                resources: options.resources, environments: options.environments, autoRegisterKey: options.autoRegisterKey)
+                resources: options.resources, environments: options.environments, autoRegisterKey: options.autoRegisterKey,
+                binarySHA256: upgrade.runningSHA256)
             do {
                 let (agent, pending) = try await api.register(request)
                 monitor.succeeded()
@@ -80,6 +86,7 @@ public actor AgentSession {
                     log("waiting for authorization: authorize \(options.name) (\(identity.uuid)) in mms-console")
                 } else {
                     log("registered as \(agent.name) (\(identity.uuid)), \(agent.configState.rawValue)")
+                    keyAccepted()
                 }
                 return
             } catch {
@@ -97,6 +104,7 @@ public actor AgentSession {
         switch error.code {
         case .versionMismatch:
             let server = (try? await api.version().version) ?? "unknown"
+            if let upgraded = await upgradeForVersionMismatch(serverVersion: server) { return upgraded }
             return .versionMismatch(agent: MMSVersion.current, server: server)
         case .unauthorized:
             return .identityRejected("the server refused agent \(identity.uuid): it knows this UUID with another secret. "
@@ -138,8 +146,8 @@ public actor AgentSession {
         var backoff = Backoff()
         while !stopping {
             let uuid = identity.uuid
-            let request = PingRequest(runtimeState: current?.runtimeState ?? .idle, jobId: current?.jobId,
-                                      freeSpaceBytes: Host.freeSpace(options.workDir))
+            let request = PingRequest(runtimeState: reportedRuntimeState, jobId: current?.jobId,
+                                      freeSpaceBytes: Host.freeSpace(options.workDir), binarySHA256: upgrade.runningSHA256)
             do {
                 let answer = try await api.ping(uuid, request)
                 monitor.succeeded()
@@ -161,6 +169,8 @@ public actor AgentSession {
     func handle(_ answer: PingResponse) async {
         pingInterval = .seconds(max(1, answer.pingIntervalSeconds))
         if !MMSVersion.compatible(MMSVersion.current, answer.serverVersion) {
+            considerUpgrade(offered: answer.agentSHA256, serverVersion: answer.serverVersion)
+            if isUpgrading { return }
             let mismatch = AgentError.versionMismatch(agent: MMSVersion.current, server: answer.serverVersion)
             fatal = mismatch
             log(mismatch.description)
@@ -178,6 +188,20 @@ public actor AgentSession {
         }
         if answer.configState == .enabled && answer.configVersion > (config?.version ?? -1) {
             await loadConfig()
+        }
+        considerUpgrade(offered: answer.agentSHA256, serverVersion: answer.serverVersion)
+    }
+
+    /// The server accepted a registration whose key came from WORK_DIR/agent-registration.properties: that
+    /// key line is removed (the other lines stay as they are).
+    func keyAccepted() {
+        guard options.autoRegisterKey != nil, !options.explicit.contains("autoRegisterKey") else { return }
+        let file = RegistrationFile.path(in: options.workDir)
+        guard FileManager.default.fileExists(atPath: file) else { return }
+        if RegistrationFile.removeKeyLine(workDir: options.workDir) {
+            log("the server accepted the auto-register key; removed its line from \(file)")
+        } else {
+            log("cannot remove the auto-register key line from \(file); remove it by hand")
         }
     }
 

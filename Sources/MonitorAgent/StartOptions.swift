@@ -15,11 +15,16 @@ public struct StartOptions: Sendable, Equatable {
     public var autoRegisterKey: String?
     /// A CA file that must be in the system trust store (`--ca-cert`); checked at start, adds no trust itself.
     public var caCert: String?
+    /// False with `--no-auto-upgrade`: the agent keeps its binary whatever the server offers.
+    public var autoUpgrade = true
+    /// The settings given by a flag or the environment (`name`, `resources`, `environments`, `autoRegisterKey`):
+    /// WORK_DIR/agent-registration.properties fills in only the others.
+    public var explicit: Set<String> = []
 
     /// The usage text of `mms-agent`.
     public static let usage = """
     usage: mms-agent start --server URL[,URL…] [--name NAME] [--work-dir DIR] [--resources a,b] [--environments e,f]
-                           [--auto-register-key KEY] [--ca-cert PEM]
+                           [--auto-register-key KEY] [--ca-cert PEM] [--no-auto-upgrade]
            mms-agent run JOB.json
            mms-agent version
     """
@@ -30,7 +35,13 @@ public struct StartOptions: Sendable, Equatable {
         var flags: [String: String] = [:]
         let known = ["--server", "--name", "--work-dir", "--resources", "--environments", "--auto-register-key", "--ca-cert"]
         var i = 0
+        var autoUpgrade = true
         while i < args.count {
+            if args[i] == "--no-auto-upgrade" {
+                autoUpgrade = false
+                i += 1
+                continue
+            }
             var flag = args[i]
             var value: String?
             if let eq = flag.firstIndex(of: "="), flag.hasPrefix("--") {
@@ -62,6 +73,11 @@ public struct StartOptions: Sendable, Equatable {
         options.environments = try list(flags["--environments"], flag: "--environments")
         options.autoRegisterKey = flags["--auto-register-key"] ?? env["MMS_AUTO_REGISTER_KEY"]
         options.caCert = flags["--ca-cert"]  // checked against the system trust store at start (TrustStore)
+        options.autoUpgrade = autoUpgrade
+        if flags["--name"] != nil || env["MS_MON_AGENT_NAME"] != nil { options.explicit.insert("name") }
+        if flags["--resources"] != nil { options.explicit.insert("resources") }
+        if flags["--environments"] != nil { options.explicit.insert("environments") }
+        if options.autoRegisterKey != nil { options.explicit.insert("autoRegisterKey") }
         options.workDir = URL(fileURLWithPath: options.workDir).standardizedFileURL.path
         return options
     }

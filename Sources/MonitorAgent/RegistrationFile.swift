@@ -1,0 +1,109 @@
+import Foundation
+import MonitorModels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// WORK_DIR/agent-registration.properties, GoCD's auto-registration file: what a new agent registers with
+/// when no flag or environment variable says otherwise. Lines `KEY=VALUE` (or `KEY: VALUE`), `#` and `!`
+/// comments; keys `agent.auto.register.key`, `.resources`, `.environments` (comma lists) and `.hostname`
+/// (the agent's name). Once the server has accepted the key, `removeKeyLine` drops that line and keeps every
+/// other byte of the file.
+public struct RegistrationFile: Sendable, Equatable {
+    public static let keyName = "agent.auto.register.key"
+    public static let resourcesName = "agent.auto.register.resources"
+    public static let environmentsName = "agent.auto.register.environments"
+    public static let hostnameName = "agent.auto.register.hostname"
+
+    public var key: String?
+    public var resources: [String]?
+    public var environments: [String]?
+    public var hostname: String?
+
+    /// The file in a work dir.
+    public static func path(in workDir: String) -> String { workDir + "/agent-registration.properties" }
+
+    /// Reads the file of `workDir`; nil when there is none. An unreadable file is an error (it says what to fix).
+    public static func load(workDir: String) throws(AgentError) -> RegistrationFile? {
+        let file = path(in: workDir)
+        guard FileManager.default.fileExists(atPath: file) else { return nil }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw .io("cannot read \(file); check its owner and permissions")
+        }
+        return parse(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Parses the properties text (unknown keys are ignored).
+    public static func parse(_ text: String) -> RegistrationFile {
+        var file = RegistrationFile()
+        for line in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline) {
+            guard let (name, value) = entry(String(line)) else { continue }
+            switch name {
+            case keyName: file.key = value.isEmpty ? nil : value
+            case resourcesName: file.resources = list(value)
+            case environmentsName: file.environments = list(value)
+            case hostnameName: file.hostname = value.isEmpty ? nil : value
+            default: continue
+            }
+        }
+        return file
+    }
+
+    /// Fills in what flags and the environment left open (`options.explicit` names what they set).
+    public func apply(to options: inout StartOptions) throws(AgentError) {
+        if !options.explicit.contains("name"), let hostname { options.name = hostname }
+        if !options.explicit.contains("autoRegisterKey"), let key { options.autoRegisterKey = key }
+        for item in (resources ?? []) + (environments ?? []) where !Validation.isTagName(item) {
+            throw .usage("\(Self.path(in: options.workDir)): '\(item)' must match [A-Za-z0-9_.-]{1,64}")
+        }
+        if !options.explicit.contains("resources"), let resources { options.resources = resources }
+        if !options.explicit.contains("environments"), let environments { options.environments = environments }
+    }
+
+    /// Removes every `agent.auto.register.key` line from the file of `workDir`, keeping the other bytes as they
+    /// are (written to a temp file with the same mode, then renamed over it). False when it could not.
+    @discardableResult
+    public static func removeKeyLine(workDir: String) -> Bool {
+        let file = path(in: workDir)
+        guard let data = FileManager.default.contents(atPath: file) else { return false }
+        var kept = Data()
+        var removed = false
+        var start = data.startIndex
+        while start < data.endIndex {
+            let end = data[start...].firstIndex(of: UInt8(ascii: "\n")).map { data.index(after: $0) } ?? data.endIndex
+            let line = data[start..<end]
+            if entry(String(decoding: line, as: UTF8.self))?.0 == keyName { removed = true } else { kept.append(line) }
+            start = end
+        }
+        guard removed else { return true }
+        var st = stat()
+        let mode = stat(file, &st) == 0 ? mode_t(st.st_mode & 0o7777) : 0o600
+        let tmp = file + ".tmp"
+        unlink(tmp)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { return false }
+        let n = kept.withUnsafeBytes { raw in raw.count == 0 ? 0 : write(fd, raw.baseAddress!, raw.count) }
+        fchmod(fd, mode)
+        fsync(fd)
+        close(fd)
+        guard n == kept.count, rename(tmp, file) == 0 else {
+            unlink(tmp)
+            return false
+        }
+        return true
+    }
+
+    /// `KEY=VALUE`, `KEY: VALUE` (trimmed); nil for blank lines and `#`/`!` comments.
+    private static func entry(_ line: String) -> (String, String)? {
+        let t = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !t.isEmpty, !t.hasPrefix("#"), !t.hasPrefix("!") else { return nil }
+        guard let sep = t.firstIndex(where: { $0 == "=" || $0 == ":" }) else { return (t, "") }
+        let name = t[..<sep].trimmingCharacters(in: .whitespaces)
+        let value = t[t.index(after: sep)...].trimmingCharacters(in: .whitespaces)
+        return (name, value)
+    }
+
+    private static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}
