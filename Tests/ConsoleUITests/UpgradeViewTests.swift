@@ -1,0 +1,40 @@
+import Foundation
+import MonitorModels
+import Testing
+@testable import ConsoleUI
+
+/// Self-upgrade in the console: the Upgrading count, the agents on another binary than the server offers,
+/// and the selected agent's version and short binary SHA-256.
+@Suite struct UpgradeViewTests {
+    @Test func headerCountsUpgradingAgentsAndThoseOnAnotherBinary() {
+        let server = String(repeating: "a1", count: 32)
+        let old = String(repeating: "0f", count: 32)
+        var s = Fixtures.state(Size(width: 160, height: 30))
+        _ = s.update(.snapshot(agents: [
+            Agent(uuid: "u-1", name: "rec-1", version: "0.1.0", configState: .enabled, status: .idle, binarySHA256: server),
+            Agent(uuid: "u-2", name: "rec-2", version: "0.1.0", configState: .enabled, status: .upgrading, binarySHA256: old),
+            Agent(uuid: "u-3", name: "rec-3", version: "0.1.0", configState: .enabled, status: .idle, binarySHA256: old),
+            Agent(uuid: "u-4", name: "rec-4", configState: .pending, status: .pending),
+        ], jobs: []))
+        #expect(!render(s, s.size).line(1).contains("another binary"), "unknown until the server says what it offers")
+        _ = s.update(.serverAgentBinary(server))
+        let header = render(s, s.size).line(1)
+        #expect(header.contains("1 Upgrading"))
+        #expect(header.contains("2 on another binary than the server's"))
+        _ = s.update(.serverAgentBinary(nil))
+        #expect(s.agentsOnAnotherBinary == nil)
+    }
+
+    @Test func theSelectedAgentShowsItsVersionAndShortBinarySHA() {
+        var s = Fixtures.state(Size(width: 200, height: 30))
+        let sha = "0123456789abcdef" + String(repeating: "e", count: 48)
+        _ = s.update(.snapshot(agents: [
+            Agent(uuid: "u-1", name: "rec-1", os: "Linux 6.1", version: "0.1.0", configState: .enabled, status: .upgrading,
+                  binarySHA256: sha),
+        ], jobs: []))
+        let detail = selectionDetail(s) ?? ""
+        #expect(detail.contains("Upgrading"))
+        #expect(detail.contains("Linux 6.1 0.1.0"))
+        #expect(detail.contains("binary 0123456789ab") && !detail.contains("0123456789abc"))
+    }
+}
