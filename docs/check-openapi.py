@@ -45,6 +45,12 @@ ROUTES = {
     ("PUT", "/api/v1/config/{name}"): "adminToken",
     ("DELETE", "/api/v1/config/{name}"): "adminToken",
     ("GET", "/api/v1/events"): "adminToken",
+    # Version 2: operators and the audit log.
+    ("GET", "/api/v1/whoami"): "adminToken",
+    ("GET", "/api/v1/operators"): "adminToken",
+    ("POST", "/api/v1/operators"): "adminToken",
+    ("DELETE", "/api/v1/operators/{name}"): "adminToken",
+    ("GET", "/api/v1/audit"): "adminToken",
 }
 
 # The success status of each route that does not answer a plain 200.
@@ -56,6 +62,8 @@ SUCCESS = {
     ("POST", "/api/v1/jobs/{id}/cancel"): {"202"},
     ("POST", "/api/v1/jobs/{id}/rerun"): {"201"},
     ("DELETE", "/api/v1/config/{name}"): {"204"},
+    ("POST", "/api/v1/operators"): {"201"},
+    ("DELETE", "/api/v1/operators/{name}"): {"204"},
 }
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}

@@ -107,6 +107,8 @@ extension AppState {
                 if let u = e.uuid ?? e.agent?.uuid { agents[u] = nil; marked.remove(u); agentsTouched = true }
             case .jobUpdated:
                 if let j = e.job { jobs[j.id] = j; jobsTouched = true }
+            case .auditAppended:
+                continue  // the Audit view reads the log itself
             }
         }
         if agentsTouched { recomputeAgents() }

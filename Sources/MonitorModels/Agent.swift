@@ -127,17 +127,23 @@ public struct AgentList: Codable, Sendable, Equatable {
     public init(agents: [Agent]) { self.agents = agents }
 }
 
-/// Body of PATCH /api/v1/agents/{uuid}: every field optional.
+/// Body of PATCH /api/v1/agents/{uuid}: every field optional; `reason` and `until` go with
+/// `configState: disabled` (the server enables the agent again at `until`).
 public struct AgentPatch: Codable, Sendable, Equatable {
     public var configState: AgentConfigState?
     public var name: String?
     public var resources: [String]?
     public var environments: [String]?
-    public init(configState: AgentConfigState? = nil, name: String? = nil, resources: [String]? = nil, environments: [String]? = nil) {
+    public var reason: String?
+    public var until: Date?
+    public init(configState: AgentConfigState? = nil, name: String? = nil, resources: [String]? = nil,
+                environments: [String]? = nil, reason: String? = nil, until: Date? = nil) {
         self.configState = configState
         self.name = name
         self.resources = resources
         self.environments = environments
+        self.reason = reason
+        self.until = until
     }
 }
 
@@ -145,8 +151,12 @@ public struct AgentPatch: Codable, Sendable, Equatable {
 public struct BulkAgentPatch: Codable, Sendable, Equatable {
     public var uuids: [String]
     public var configState: AgentConfigState
-    public init(uuids: [String], configState: AgentConfigState) {
+    public var reason: String?
+    public var until: Date?
+    public init(uuids: [String], configState: AgentConfigState, reason: String? = nil, until: Date? = nil) {
         self.uuids = uuids
         self.configState = configState
+        self.reason = reason
+        self.until = until
     }
 }

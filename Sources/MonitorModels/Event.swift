@@ -3,6 +3,7 @@ public enum EventType: String, Codable, Sendable, CaseIterable {
     case agentUpdated = "agent.updated"
     case agentDeleted = "agent.deleted"
     case jobUpdated = "job.updated"
+    case auditAppended = "audit.appended"
 }
 
 /// One change on the server, as GET /api/v1/events reports it.
@@ -12,13 +13,17 @@ public struct Event: Codable, Sendable, Equatable {
     public var agent: Agent?
     public var job: Job?
     public var uuid: String?
+    /// The entry an `audit.appended` event announces.
+    public var audit: AuditEntry?
 
-    public init(seq: Int64, type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil) {
+    public init(seq: Int64, type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil,
+                audit: AuditEntry? = nil) {
         self.seq = seq
         self.type = type
         self.agent = agent
         self.job = job
         self.uuid = uuid
+        self.audit = audit
     }
 }
 

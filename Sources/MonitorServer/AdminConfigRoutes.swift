@@ -4,8 +4,7 @@ import MonitorModels
 /// Admin routes for configuration entries and the events long poll.
 extension Router {
     mutating func addAdminConfigRoutes(_ core: ServiceCore) {
-        add("GET", "/api/v1/config") { req, _ throws(APIError) in
-            try core.requireAdmin(req)
+        add("GET", "/api/v1/config", .role(.viewer)) { req, _ throws(APIError) in
             return .respond(.json(ConfigEntryList(entries: try core.locked { () throws(APIError) -> [ConfigEntry] in
                 do {
                     return try core.store.configEntries().map {
@@ -14,15 +13,14 @@ extension Router {
                 } catch { throw ServiceCore.unavailable(error) }
             })))
         }
-        add("PUT", "/api/v1/config/{name}") { req, p throws(APIError) in .respond(try core.putConfig(req, name: p[0])) }
-        add("DELETE", "/api/v1/config/{name}") { req, p throws(APIError) in .respond(try core.deleteConfig(req, name: p[0])) }
-        add("GET", "/api/v1/events") { req, _ throws(APIError) in try core.events(req) }
+        add("PUT", "/api/v1/config/{name}", .role(.admin)) { req, p throws(APIError) in .respond(try core.putConfig(req, name: p[0])) }
+        add("DELETE", "/api/v1/config/{name}", .role(.admin)) { req, p throws(APIError) in .respond(try core.deleteConfig(req, name: p[0])) }
+        add("GET", "/api/v1/events", .role(.viewer)) { req, _ throws(APIError) in try core.events(req) }
     }
 }
 
 extension ServiceCore {
     func putConfig(_ req: Request, name: String) throws(APIError) -> Response {
-        try requireAdmin(req)
         guard Validation.isConfigName(name) else {
             throw APIError(.badRequest, "configuration name '\(name.prefix(80))' must match [A-Za-z_][A-Za-z0-9_]{0,63}")
         }
@@ -31,24 +29,30 @@ extension ServiceCore {
             throw APIError(.badRequest, "field 'value' must be at most 64 KiB")
         }
         let now = Date()
+        let entry = audit(req, "config.put", AuditTarget(kind: "config", id: name, name: name),
+                          reason: input.secret ? "secret" : nil, now: now)
         return try locked { () throws(APIError) -> Response in
             var version = configVersion
+            var stored: [AuditEntry] = []
             do {
                 try store.transaction { () throws(DatabaseError) in
                     if store.isShared { _ = try store.beginSharedChange() }
                     try store.putConfig(name, value: input.value, secret: input.secret, now: now)
                     version = try nextConfigVersion()
+                    stored = try store.appendAudit([entry])
                 }
             } catch { throw Self.unavailable(error) }
             configVersion = version
+            announceAudit(stored)
             return .json(ConfigEntry(name: name, secret: input.secret, value: input.secret ? nil : input.value, updatedAt: now))
         }
     }
 
     func deleteConfig(_ req: Request, name: String) throws(APIError) -> Response {
-        try requireAdmin(req)
+        let entry = audit(req, "config.delete", AuditTarget(kind: "config", id: name, name: name), now: Date())
         return try locked { () throws(APIError) -> Response in
             var version = configVersion
+            var stored: [AuditEntry] = []
             do {
                 guard try store.configEntries().contains(where: { $0.name == name }) else {
                     throw APIError(.notFound, "configuration entry \(name.prefix(80)) does not exist")
@@ -57,6 +61,7 @@ extension ServiceCore {
                     if store.isShared { _ = try store.beginSharedChange() }
                     try store.deleteConfig(name)
                     version = try nextConfigVersion()
+                    stored = try store.appendAudit([entry])
                 }
             } catch let e as APIError {
                 throw e
@@ -66,12 +71,12 @@ extension ServiceCore {
                 throw APIError(.internalError, "could not delete the entry")
             }
             configVersion = version
+            announceAudit(stored)
             return .noContent
         }
     }
 
     func events(_ req: Request) throws(APIError) -> RouteResult {
-        try requireAdmin(req)
         let wait = try Input.wait(req)
         let since = try Input.int(req, "since", in: 0...Int64.max, default: nil)
         guard let since else {
@@ -97,6 +102,13 @@ extension ServiceCore {
 }
 
 extension ServiceCore {
+    /// Publishes audit entries stored outside a dispatcher change. Call with the lock held.
+    func announceAudit(_ entries: [AuditEntry]) {
+        guard !entries.isEmpty else { return }
+        for e in entries { emit(.auditAppended, audit: e) }
+        if !store.isShared { http?.hub.wake([.events]) }
+    }
+
     /// The next configuration version, stored (inside the caller's transaction; on a shared database
     /// counted from the stored one, which another server may have moved).
     func nextConfigVersion() throws(DatabaseError) -> Int64 {

@@ -4,11 +4,11 @@ import MonitorModels
 /// The agent side of the API: register, ping, config, the `next` long poll, state reports and log appends.
 extension Router {
     mutating func addAgentRoutes(_ core: ServiceCore) {
-        add("POST", "/api/v1/agents/register") { req, _ throws(APIError) in .respond(try core.register(req)) }
-        add("POST", "/api/v1/agents/{uuid}/ping") { req, p throws(APIError) in .respond(try core.ping(req, uuid: p[0])) }
-        add("GET", "/api/v1/agents/{uuid}/config") { req, p throws(APIError) in .respond(try core.agentConfig(req, uuid: p[0])) }
-        add("GET", "/api/v1/agents/{uuid}/next") { req, p throws(APIError) in try core.next(req, uuid: p[0]) }
-        add("POST", "/api/v1/jobs/{id}/state") { req, p throws(APIError) in .respond(try core.reportState(req, id: p[0])) }
+        add("POST", "/api/v1/agents/register", .agent) { req, _ throws(APIError) in .respond(try core.register(req)) }
+        add("POST", "/api/v1/agents/{uuid}/ping", .agent) { req, p throws(APIError) in .respond(try core.ping(req, uuid: p[0])) }
+        add("GET", "/api/v1/agents/{uuid}/config", .agent) { req, p throws(APIError) in .respond(try core.agentConfig(req, uuid: p[0])) }
+        add("GET", "/api/v1/agents/{uuid}/next", .agent) { req, p throws(APIError) in try core.next(req, uuid: p[0]) }
+        add("POST", "/api/v1/jobs/{id}/state", .agent) { req, p throws(APIError) in .respond(try core.reportState(req, id: p[0])) }
     }
 }
 
@@ -56,7 +56,6 @@ extension ServiceCore {
             }
             secretIndex[hash] = uuid
             guard let agent = dispatcher.view(uuid) else { throw APIError(.internalError, "agent vanished") }
-            if let known { noteUpgrade(from: known.agent, to: agent, now: now) }
             return .json(agent, status: agent.configState == .pending ? 202 : 200)
         }
     }

@@ -145,6 +145,8 @@ extension Dispatcher {
         jobs[jobId] = job
         changes.jobs[jobId] = job
         changes.logLines.append((jobId, line))
+        changes.audit.append(Self.serverAudit("job.reschedule", job: job, now: now,
+                                              reason: line.hasPrefix("[mms] ") ? String(line.dropFirst(6)) : line))
         changes.merge(dispatch(now: now))
         return changes
     }
@@ -176,12 +178,22 @@ extension Dispatcher {
         return changes
     }
 
-    /// Applies an admin edit of one agent.
-    mutating func patch(_ uuid: String, _ p: AgentPatch, now: Date) -> Changes {
+    /// Applies an operator's edit of one agent; a disable records why, by whom and until when, any
+    /// other config state clears that.
+    mutating func patch(_ uuid: String, _ p: AgentPatch, by actor: String, now: Date) -> Changes {
         guard var r = agents[uuid] else { return Changes() }
         if let s = p.configState {
             if s == .enabled && r.agent.configState != .enabled { r.idleSince = min(r.idleSince, now) }
             r.agent.configState = s
+            if s == .disabled {
+                let reason = p.reason?.trimmingCharacters(in: .whitespaces)
+                r.agent.disabledReason = (reason?.isEmpty ?? true) ? nil : reason
+                r.agent.disabledBy = actor
+                r.agent.disabledAt = now
+                r.agent.disabledUntil = p.until
+            } else {
+                r.agent.clearDisabled()
+            }
         }
         if let n = p.name { r.agent.name = n }
         if let res = p.resources { r.agent.resources = res }
@@ -228,6 +240,11 @@ extension Dispatcher {
         for uuid in lost {
             agents[uuid]?.lostContact = true
             changes.agents.insert(uuid)
+            if let r = agents[uuid] {
+                let silent = r.lastContact.map { "no word for \(Int(now.timeIntervalSince($0))) s" } ?? "no word"
+                changes.audit.append(Self.serverAudit("agent.lost_contact", agent: r.agent, now: now,
+                                                      reason: "\(silent) (--lost-contact-after \(Int(lostContactAfter)) s)"))
+            }
             if let id = agents[uuid]?.currentJobId { orphaned.append((uuid, id)) }
         }
         for (uuid, id) in orphaned {
@@ -240,9 +257,14 @@ extension Dispatcher {
         }
         let unconfirmed = cancelAskedAt.filter { now.timeIntervalSince($0.value) > cancelGiveUpAfter }.map(\.key)
         for id in unconfirmed {
+            if let job = jobs[id] {
+                changes.audit.append(Self.serverAudit("job.cancel", job: job, now: now,
+                                                      reason: "the agent did not confirm the cancel within \(Int(cancelGiveUpAfter)) s"))
+            }
             changes.merge(complete(id, result: .cancelled, exitCode: nil,
                                    reason: "cancelled by admin (agent did not confirm)", now: now))
         }
+        changes.merge(enableExpired(now: now))
         return changes
     }
 }

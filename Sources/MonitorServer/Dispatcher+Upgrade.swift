@@ -19,12 +19,13 @@ extension Dispatcher {
     }
 }
 
-extension ServiceCore {
-    /// An agent registered again running another binary than before: the server records the upgrade
-    /// (audit action `agent.upgrade`, actor `server`). Call with the lock held.
-    func noteUpgrade(from old: Agent, to new: Agent, now: Date) {
-        guard let oldSHA = old.binarySHA256, let newSHA = new.binarySHA256, oldSHA != newSHA else { return }
-        let reason = "\(old.version) (\(oldSHA)) -> \(new.version) (\(newSHA))"
-        FileHandle.standardError.write(Data("mms-server: agent \(new.name) upgraded: \(reason)\n".utf8))
+extension Dispatcher {
+    /// The audit entry of an agent that registered again running another binary than before (action
+    /// `agent.upgrade`, actor `server`, reason `OLD_VERSION (OLD_SHA256) -> NEW_VERSION (NEW_SHA256)`); nil when
+    /// the binary is the same or either SHA-256 is unknown.
+    static func upgradeAudit(from old: Agent, to new: Agent, now: Date) -> AuditEntry? {
+        guard let oldSHA = old.binarySHA256, let newSHA = new.binarySHA256, oldSHA != newSHA else { return nil }
+        return serverAudit("agent.upgrade", agent: new, now: now,
+                           reason: "\(old.version) (\(oldSHA)) -> \(new.version) (\(newSHA))")
     }
 }

@@ -43,8 +43,12 @@ struct Changes: Sendable {
     var wake: Set<String> = []
     /// Agents removed (with their secret hashes).
     var deleted: [String: String] = [:]
+    /// Audit entries for this change, stored in its transaction (numbered by the store).
+    var audit: [AuditEntry] = []
 
-    var isEmpty: Bool { jobs.isEmpty && agents.isEmpty && logLines.isEmpty && wake.isEmpty && deleted.isEmpty }
+    var isEmpty: Bool {
+        jobs.isEmpty && agents.isEmpty && logLines.isEmpty && wake.isEmpty && deleted.isEmpty && audit.isEmpty
+    }
 
     mutating func merge(_ other: Changes) {
         jobs.merge(other.jobs) { _, new in new }
@@ -52,6 +56,7 @@ struct Changes: Sendable {
         logLines += other.logLines
         wake.formUnion(other.wake)
         deleted.merge(other.deleted) { _, new in new }
+        audit += other.audit
     }
 }
 
@@ -164,6 +169,7 @@ struct Dispatcher: Sendable {
     mutating func register(_ req: RegisterRequest, secretHash: String, ipAddress: String?, autoEnable: Bool, now: Date) -> Changes {
         var changes = Changes()
         if var r = agents[req.uuid] {
+            let before = r.agent
             r.agent.hostname = req.hostname
             r.agent.os = req.os
             r.agent.version = req.version
@@ -172,6 +178,7 @@ struct Dispatcher: Sendable {
             r.upgrading = false
             agents[req.uuid] = r
             changes.agents.insert(req.uuid)
+            if let upgrade = Self.upgradeAudit(from: before, to: r.agent, now: now) { changes.audit.append(upgrade) }
             changes.merge(contact(req.uuid, now: now))
             changes.merge(restarted(req.uuid, now: now))
         } else {

@@ -22,9 +22,9 @@ struct EventFeed: Sendable {
     }
 
     /// Adds an event and returns its seq.
-    mutating func append(_ type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil) {
+    mutating func append(_ type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil, audit: AuditEntry? = nil) {
         head += 1
-        events.append(Event(seq: head, type: type, agent: agent, job: job, uuid: uuid))
+        events.append(Event(seq: head, type: type, agent: agent, job: job, uuid: uuid, audit: audit))
         if events.count - start > capacity { start += 1 }
         if start > capacity {
             events.removeFirst(start)

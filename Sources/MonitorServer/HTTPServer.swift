@@ -156,9 +156,10 @@ final class HTTPServer: @unchecked Sendable {
 
     private func newContext(_ connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?) -> RequestContext {
         let methodText = method.map { String(cString: $0) } ?? "GET"
-        // The peer address is only kept by registration (a POST): skip the lookup for everything else.
+        // The peer address is kept by registration and by the audit log (changes: not GET or HEAD);
+        // reads skip the lookup.
         var address = ""
-        if methodText == "POST" {
+        if methodText != "GET" && methodText != "HEAD" {
             var addr = [CChar](repeating: 0, count: 64)
             cmhd_client_address(connection, &addr, addr.count)
             address = String(decoding: addr.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -10,6 +10,8 @@ struct Request: Sendable {
     var contentType: String?
     var body: Data
     var clientAddress: String
+    /// The operator the token belongs to, set by the router on operator routes.
+    var actor: OperatorIdentity? = nil
 
     /// The bearer token, if the request carries one.
     var bearerToken: String? {

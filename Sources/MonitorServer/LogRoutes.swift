@@ -4,8 +4,8 @@ import MonitorModels
 /// Job logs: agents append with offsets, consoles read with offsets and wait for more.
 extension Router {
     mutating func addLogRoutes(_ core: ServiceCore) {
-        add("POST", "/api/v1/jobs/{id}/log") { req, p throws(APIError) in .respond(try core.appendLog(req, id: p[0])) }
-        add("GET", "/api/v1/jobs/{id}/log") { req, p throws(APIError) in try core.readLog(req, id: p[0]) }
+        add("POST", "/api/v1/jobs/{id}/log", .agent) { req, p throws(APIError) in .respond(try core.appendLog(req, id: p[0])) }
+        add("GET", "/api/v1/jobs/{id}/log", .role(.viewer)) { req, p throws(APIError) in try core.readLog(req, id: p[0]) }
     }
 }
 
@@ -60,7 +60,6 @@ extension ServiceCore {
     }
 
     func readLog(_ req: Request, id: String) throws(APIError) -> RouteResult {
-        try requireAdmin(req)
         let jobId = try Input.jobId(id)
         let offset = try Input.int(req, "offset", in: 0...Int64.max, default: 0) ?? 0
         let wait = try Input.wait(req)

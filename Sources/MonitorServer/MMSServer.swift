@@ -20,6 +20,8 @@ public final class MMSServer: @unchecked Sendable {
     public let adminToken: String
     /// Every route as "METHOD /path/{param}" (used to check docs/openapi.yaml against the server).
     public let routeTable: [String]
+    /// Who may call each route (the role test walks it).
+    let routeAccess: [String: Access]
 
     /// Opens the data dir, loads the state and starts listening.
     public static func start(_ options: ServerOptions) throws(ServerStartError) -> MMSServer {
@@ -40,6 +42,7 @@ public final class MMSServer: @unchecked Sendable {
         self.core = core
         let router = Router.mms(core)
         routeTable = router.table
+        routeAccess = router.access
         let metrics = core.metrics
         http = HTTPServer(
             route: { router.handle($0) },
@@ -99,15 +102,15 @@ public final class MMSServer: @unchecked Sendable {
 extension Router {
     /// Every route of the contract.
     static func mms(_ core: ServiceCore) -> Router {
-        var r = Router()
+        var r = Router(authenticate: { req throws(APIError) in try core.authenticateOperator(req) })
         // Answers that never change are encoded once (these are the hot path of health checks).
         let health = Response.json(HealthStatus())
         let unhealthy = Response.json(HealthStatus(status: "unavailable", database: "unreachable"), status: 503)
-        r.add("GET", "/healthz") { _, _ throws(APIError) in .respond(core.isDatabaseReachable ? health : unhealthy) }
-        r.add("GET", "/api/v1/version") { _, _ throws(APIError) in
+        r.add("GET", "/healthz", .open) { _, _ throws(APIError) in .respond(core.isDatabaseReachable ? health : unhealthy) }
+        r.add("GET", "/api/v1/version", .open) { _, _ throws(APIError) in
             .respond(.json(VersionInfo(agentSHA256: core.settings.agentBinary.sha256)))
         }
-        r.add("GET", "/metrics") { _, _ throws(APIError) in
+        r.add("GET", "/metrics", .open) { _, _ throws(APIError) in
             .respond(Response(status: 200, body: Data(core.renderMetrics().utf8), contentType: "text/plain; version=0.0.4"))
         }
         r.addAgentRoutes(core)
@@ -116,6 +119,7 @@ extension Router {
         r.addAdminAgentRoutes(core)
         r.addAdminJobRoutes(core)
         r.addAdminConfigRoutes(core)
+        r.addOperatorRoutes(core)
         return r
     }
 }
@@ -144,6 +148,7 @@ final class Ticker: @unchecked Sendable {
                 if ticks % 600 == 1 {  // at start, then every minute
                     core.removeExpiredLogs(now: Date())
                     core.trimSharedEvents()
+                    core.trimAudit(now: Date())
                 }
                 if ticks % 10 == 0 {
                     core.checkDatabase()

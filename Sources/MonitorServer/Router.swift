@@ -1,29 +1,56 @@
 import Foundation
 import MonitorModels
 
+/// Who may call a route: anyone, an agent (its handler checks the secret), or an operator with at
+/// least a role (checked by the router before the handler runs).
+enum Access: Sendable, Equatable {
+    case open, agent
+    case role(OperatorRole)
+}
+
 /// Matches a path to a route and a method to its handler; 404 for unknown paths, 405 for known
 /// paths with another method. Every APIError a handler throws becomes the contract's JSON error.
 struct Router: Sendable {
     typealias Handler = @Sendable (Request, [String]) throws(APIError) -> RouteResult
+    /// Finds the operator a request's token belongs to (401/403 when it is nobody's).
+    typealias Authenticator = @Sendable (Request) throws(APIError) -> OperatorIdentity
 
     private struct Route: Sendable {
         var segments: [String]  // "*" matches one segment, captured in order
-        var methods: [String: Handler]
+        var methods: [String: (access: Access, handler: Handler)]
     }
 
     private var routes: [Route] = []
+    private let authenticate: Authenticator
 
     /// All routes as "METHOD /path/{param}" lines (for the spec check).
     private(set) var table: [String] = []
+    /// Who may call each route, by "METHOD /path/{param}" (the role test walks it).
+    private(set) var access: [String: Access] = [:]
 
-    mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+    init(authenticate: @escaping Authenticator) {
+        self.authenticate = authenticate
+    }
+
+    mutating func add(_ method: String, _ pattern: String, _ access: Access, _ handler: @escaping Handler) {
         let segments = pattern.split(separator: "/").map { $0.hasPrefix("{") ? "*" : String($0) }
         table.append("\(method) \(pattern)")
+        self.access["\(method) \(pattern)"] = access
         if let i = routes.firstIndex(where: { $0.segments == segments }) {
-            routes[i].methods[method] = handler
+            routes[i].methods[method] = (access, handler)
         } else {
-            routes.append(Route(segments: segments, methods: [method: handler]))
+            routes.append(Route(segments: segments, methods: [method: (access, handler)]))
         }
+    }
+
+    /// Sets the request's operator, or refuses it: 403 naming the role the route needs.
+    private func admit(_ req: inout Request, _ access: Access) throws(APIError) {
+        guard case .role(let needed) = access else { return }
+        let who = try authenticate(req)
+        guard who.role >= needed else {
+            throw APIError(.forbidden, "this needs the \(needed.rawValue) role; \(who.name) is \(who.role == .operator ? "an" : "a") \(who.role.rawValue)")
+        }
+        req.actor = who
     }
 
     /// Routes one request.
@@ -37,14 +64,16 @@ struct Router: Sendable {
             }
             guard ok else { continue }
             let method = req.method == "HEAD" ? "GET" : req.method
-            guard let handler = route.methods[method] else {
+            guard let (access, handler) = route.methods[method] else {
                 let allowed = route.methods.keys.sorted().joined(separator: ", ")
                 var r = Response.error(APIError(.methodNotAllowed, "\(req.method) is not allowed on \(req.path); use \(allowed)"))
                 r.headers.append(("Allow", allowed))
                 return .respond(r)
             }
             do {
-                return try handler(req, params)
+                var admitted = req
+                try admit(&admitted, access)
+                return try handler(admitted, params)
             } catch {
                 return .respond(.error(error))
             }

@@ -44,6 +44,7 @@ public struct ServerOptions: Sendable, Equatable {
                           [--ping-interval 5] [--lost-contact-after 300]
                           [--tls-cert PEM --tls-key PEM] [--log-retention 90] [--agent-binary PATH] [--version] [--help]
         tuning: [--threads 2] [--header-timeout 30] [--body-timeout 60] [--max-connections-per-ip 0]
+               mms-server operator add|list|remove|rotate …   (see mms-server operator --help)
         env: MMS_HOST, MMS_PORT, MMS_DATA_DIR, MMS_DATABASE_URL, MMS_ADMIN_TOKEN, MMS_AUTO_REGISTER_KEY (flags win)
         """
 

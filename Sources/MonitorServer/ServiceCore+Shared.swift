@@ -175,7 +175,8 @@ extension ServiceCore {
     /// no log line, no deletion, no wake-up, and every touched agent's stored fields as they were (a
     /// first contact since this server started changes only how this server shows the agent).
     func onlyThisServersView(_ changes: Changes) -> Bool {
-        guard changes.jobs.isEmpty, changes.logLines.isEmpty, changes.deleted.isEmpty, changes.wake.isEmpty else { return false }
+        guard changes.jobs.isEmpty, changes.logLines.isEmpty, changes.deleted.isEmpty, changes.wake.isEmpty,
+              changes.audit.isEmpty else { return false }
         return changes.agents.allSatisfy { uuid in
             guard case .some(.some(let before)) = dispatcher.agents.original(uuid), let after = dispatcher.agents[uuid] else { return false }
             return Self.stored(before) == Self.stored(after)

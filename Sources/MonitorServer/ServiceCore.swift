@@ -36,6 +36,8 @@ final class ServiceCore: @unchecked Sendable {
     let isSweeper = Mutex(false)
     /// Shared database: this process's name in leases.
     let leaseHolder = UUID().uuidString
+    /// Operators by token SHA-256, with when they were read from the store.
+    let operatorCache = Mutex<[String: (who: OperatorIdentity, at: Date)]>([:])
 
     init(settings: ServerSettings, store: any Store, now: Date) throws(DatabaseError) {
         self.settings = settings
@@ -157,7 +159,7 @@ final class ServiceCore: @unchecked Sendable {
     /// Stores a new job and queues it (which may assign it) in one transaction: one fsync before the
     /// answer and before the poll of the agent it went to is woken. When the store refuses, nothing
     /// changed. (Not for a shared database: there a change runs as a shared change.)
-    func insertAndDispatch(_ spec: JobSpec, now: Date) throws(APIError) -> Job {
+    func insertAndDispatch(_ spec: JobSpec, now: Date, audit: (Job) -> AuditEntry) throws(APIError) -> Job {
         let saved = dispatcher.begin()
         var changes = Changes()
         var inserted: Job?
@@ -166,6 +168,7 @@ final class ServiceCore: @unchecked Sendable {
                 let job = try store.insertJob(spec, now: now)
                 inserted = job
                 changes = dispatcher.add(job, now: now)
+                changes.audit.insert(audit(job), at: 0)
                 try write(&changes, now: now)
             }
         } catch {
@@ -201,6 +204,7 @@ final class ServiceCore: @unchecked Sendable {
             try store.saveAgent(r.stored)
             unsavedLastSeen.remove(uuid)
         }
+        if !changes.audit.isEmpty { changes.audit = try store.appendAudit(changes.audit) }
     }
 
     /// The events a change makes (and the dispatch latency it shows).
@@ -223,6 +227,7 @@ final class ServiceCore: @unchecked Sendable {
             lastAnnounced[uuid] = nil
             emit(.agentDeleted, uuid: uuid)
         }
+        for entry in changes.audit { emit(.auditAppended, audit: entry) }
     }
 
     /// The long polls a change answers: events, the logs it wrote to or completed, the agents it woke.
@@ -235,11 +240,11 @@ final class ServiceCore: @unchecked Sendable {
     }
 
     /// Adds an event to the feed: in memory for a server of its own, to the outbox on a shared database.
-    func emit(_ type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil) {
+    func emit(_ type: EventType, agent: Agent? = nil, job: Job? = nil, uuid: String? = nil, audit: AuditEntry? = nil) {
         if store.isShared {
-            outbox.append(Event(seq: 0, type: type, agent: agent, job: job, uuid: uuid))
+            outbox.append(Event(seq: 0, type: type, agent: agent, job: job, uuid: uuid, audit: audit))
         } else {
-            feed.append(type, agent: agent, job: job, uuid: uuid)
+            feed.append(type, agent: agent, job: job, uuid: uuid, audit: audit)
         }
     }
 

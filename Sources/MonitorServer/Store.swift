@@ -92,9 +92,35 @@ protocol Store: AnyObject {
     /// Tells the other servers what changed (after the change committed).
     func notifyOthers(_ payload: String)
 
+    // MARK: Operators and the audit log
+
+    /// Every operator (the built-in `admin` is not stored).
+    func operators() throws(DatabaseError) -> [StoredOperator]
+    /// The operator whose token has this SHA-256 hex, if any.
+    func operatorByTokenHash(_ hash: String) throws(DatabaseError) -> StoredOperator?
+    /// Adds an operator, or replaces the one of that name (a rotated token).
+    func putOperator(_ op: StoredOperator) throws(DatabaseError)
+    /// Removes an operator; false when there was none of that name.
+    func deleteOperator(_ name: String) throws(DatabaseError) -> Bool
+    /// Numbers entries (gap-free, in commit order: the counter row is locked until the transaction ends)
+    /// and stores them in the caller's transaction.
+    func appendAudit(_ entries: [AuditEntry]) throws(DatabaseError) -> [AuditEntry]
+    /// Entries with seq > `since`, newest first, at most `limit`, about `target` (a target id) when given.
+    func auditEntries(after since: Int64, limit: Int, target: String?) throws(DatabaseError) -> [AuditEntry]
+    /// Removes entries older than `cutoff`, always keeping the newest one.
+    func trimAudit(before cutoff: Date) throws(DatabaseError)
+
     func configEntries() throws(DatabaseError) -> [StoredConfigEntry]
     func putConfig(_ name: String, value: String, secret: Bool, now: Date) throws(DatabaseError)
     func deleteConfig(_ name: String) throws(DatabaseError)
+}
+
+/// An operator as stored: its token only as a SHA-256 hex.
+struct StoredOperator: Sendable, Equatable {
+    var name: String
+    var role: OperatorRole
+    var tokenHash: String
+    var createdAt: Date
 }
 
 /// A window of a job's log as stored: the bytes from `offset` and when each part of them arrived.

@@ -9,6 +9,21 @@ func fail(_ message: String, status: Int32) -> Never {
     exit(status)
 }
 
+if CommandLine.arguments.dropFirst().first == "operator" {
+    let words = Array(CommandLine.arguments.dropFirst(2))
+    if words.contains("--help") || words.contains("-h") {
+        print(OperatorCommand.usage)
+        exit(0)
+    }
+    let command: OperatorCommand
+    do {
+        command = try OperatorCommand.parse(words, environment: ProcessInfo.processInfo.environment)
+    } catch {
+        fail("\(error.message)\n\(OperatorCommand.usage)", status: 2)
+    }
+    exit(command.run(out: { print($0) }, err: { FileHandle.standardError.write(Data("mms-server: \($0)\n".utf8)) }))
+}
+
 var options: ServerOptions
 do {
     switch try ServerOptions.parse(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment) {

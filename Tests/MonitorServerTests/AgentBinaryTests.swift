@@ -105,6 +105,9 @@ import Testing
         let server = try TestServer()
         let (uuid, secret) = try await server.registerAgent("a1")
         let sha = String(repeating: "ab", count: 32)
+        let first = try await server.call("POST", "/api/v1/agents/register", token: secret, value: RegisterRequest(
+            uuid: uuid, name: "a1", hostname: "h", os: "linux", version: "0.1.0", binarySHA256: sha))
+        #expect(first.status == 200)
         let ping = try await server.call("POST", "/api/v1/agents/\(uuid)/ping", token: secret,
                                          value: PingRequest(runtimeState: .upgrading, binarySHA256: sha))
         #expect(ping.status == 200)
@@ -117,13 +120,20 @@ import Testing
 
         let newSHA = String(repeating: "cd", count: 32)
         let again = try await server.call("POST", "/api/v1/agents/register", token: secret, value: RegisterRequest(
-            uuid: uuid, name: "a1", hostname: "h", os: "linux", binarySHA256: newSHA))
+            uuid: uuid, name: "a1", hostname: "h", os: "linux", version: "0.1.2", binarySHA256: newSHA))
         #expect(again.status == 200)
         let after = try await server.call("GET", "/api/v1/agents/\(uuid)", token: server.admin).decode(Agent.self)
         #expect(after.binarySHA256 == newSHA)
         #expect(after.status != .upgrading)
         let assigned = try await server.call("GET", "/api/v1/jobs/\(job.id)", token: server.admin).decode(Job.self)
         #expect(assigned.agentUuid == uuid)
+
+        // The server recorded the upgrade once: its own audit entry, old and new version and SHA-256.
+        let audit = try await server.call("GET", "/api/v1/audit?target=\(uuid)", token: server.admin)
+        let upgrades = (audit.json["entries"] as? [[String: Any]] ?? []).filter { $0["action"] as? String == "agent.upgrade" }
+        #expect(upgrades.count == 1)
+        #expect(upgrades.first?["actor"] as? String == "server")
+        #expect(upgrades.first?["reason"] as? String == "\(MMSVersion.current) (\(sha)) -> 0.1.2 (\(newSHA))")
 
         let bad = try await server.call("POST", "/api/v1/agents/\(uuid)/ping", token: secret,
                                         value: PingRequest(runtimeState: .idle, binarySHA256: "not-a-sha"))

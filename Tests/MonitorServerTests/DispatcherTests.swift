@@ -67,7 +67,7 @@ import Testing
         #expect(d.waitingReason(d.jobs[1]!, now: at(1)) == "no agents are enabled; 1 agent is pending authorization")
         let x = addAgent(&d, "x", enabled: true, at: at(1))
         #expect(d.jobs[1]?.agentUuid == x)
-        _ = d.patch(p, AgentPatch(configState: .disabled), now: at(2))
+        _ = d.patch(p, AgentPatch(configState: .disabled), by: "admin", now: at(2))
         _ = addJob(&d, 2, at: at(2))
         #expect(d.waitingReason(d.jobs[2]!, now: at(2)) == "1 matching agent is busy; 1 matching agent is disabled")
         #expect(d.waitingReason(d.jobs[1]!, now: at(2)) == nil)
@@ -182,7 +182,7 @@ import Testing
         let a = addAgent(&d, "a", at: at(0))
         _ = addJob(&d, 1, at: at(0))
         _ = d.report(1, JobStateReport(attempt: 1, state: .building), now: at(1))
-        _ = d.patch(a, AgentPatch(configState: .disabled), now: at(2))
+        _ = d.patch(a, AgentPatch(configState: .disabled), by: "admin", now: at(2))
         #expect(d.status(d.agents[a]!) == .building)
         _ = addJob(&d, 2, at: at(3))
         _ = d.report(1, JobStateReport(attempt: 1, state: .completed, exitCode: 0), now: at(4))
@@ -196,7 +196,7 @@ import Testing
         let a = addAgent(&d, "a", at: at(0))
         #expect(throws: APIError.self) { try d.delete(a) }
         _ = addJob(&d, 1, at: at(0))
-        _ = d.patch(a, AgentPatch(configState: .disabled), now: at(1))
+        _ = d.patch(a, AgentPatch(configState: .disabled), by: "admin", now: at(1))
         #expect(throws: APIError.self) { try d.delete(a) }
         _ = d.cancel(1, now: at(2))
         _ = try d.delete(a)
