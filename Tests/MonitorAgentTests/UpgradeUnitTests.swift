@@ -1,5 +1,6 @@
 import Foundation
 import MonitorModels
+import ServerAPIClient
 import Testing
 @testable import MonitorAgent
 
@@ -127,5 +128,45 @@ import Testing
         #expect(bin.rollBack() == SHA256Stream.hex(old))  // no previous left: back to the supervisor's own binary
         #expect(!FileManager.default.fileExists(atPath: bin.current))
         #expect(bin.executableToRun() == AgentBinaryDir.ownExecutable())
+    }
+}
+
+/// A 409 version_mismatch at registration: the agent installs the server's binary when it offers one.
+@Suite struct VersionMismatchUpgradeTests {
+    func session(_ dir: String, flags: [String] = [], offer: Bool) throws -> (AgentSession, FakeAgentServer, Data) {
+        let options = try StartOptions.parse(["--server", "http://127.0.0.1:1", "--name", "old", "--work-dir", dir] + flags,
+                                             env: [:], hostname: "h")
+        let fake = FakeAgentServer(registerError: .api(status: 409, error: APIError(.versionMismatch, "versions differ")))
+        let script = Data("#!/bin/sh\necho \"mms-agent 9.9.0\"\n".utf8)
+        let sha = SHA256Stream.hex(script)
+        let running = dir + "/running-agent"
+        _ = try UpgradeUnitTests.script(running)
+        let session = AgentSession(options: options, identity: .generate(), log: fake.logger,
+                                   binary: (running, AgentBinaryDir.sha256(ofFile: running) ?? "")) { _ in
+            var api = fake.api()
+            api.version = { () async throws(ClientError) in VersionInfo(version: "9.9.0", agentSHA256: offer ? sha : nil) }
+            api.agentBinary = { () async throws(ClientError) in AgentBinaryDownload(bytes: script, sha256: sha, version: "9.9.0") }
+            return api
+        }
+        return (session, fake, script)
+    }
+
+    @Test func theServersBinaryIsInstalledInsteadOfExiting4() async throws {
+        let dir = makeTempDir("vm-up")
+        let (session, _, script) = try session(dir, offer: true)
+        var exit: Int32?
+        do { try await session.run() } catch { exit = error.exitCode }
+        #expect(exit == AgentError.upgradedExitCode)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/bin/mms-agent")) == script)
+        #expect(FileManager.default.fileExists(atPath: dir + "/bin/mms-agent.previous"))
+    }
+
+    @Test func withoutAnOfferOrWithNoAutoUpgradeItExits4() async throws {
+        for (flags, offer) in [([String](), false), (["--no-auto-upgrade"], true)] {
+            let dir = makeTempDir("vm-4")
+            let (session, _, _) = try session(dir, flags: flags, offer: offer)
+            await #expect(throws: AgentError.versionMismatch(agent: MMSVersion.current, server: "9.9.0")) { try await session.run() }
+            #expect(!FileManager.default.fileExists(atPath: dir + "/bin/mms-agent"))
+        }
     }
 }
