@@ -5,13 +5,13 @@ import MonitorModels
 /// (any agent's secret) and for operators (the admin token).
 extension Router {
     mutating func addAgentBinaryRoutes(_ core: ServiceCore) {
-        add("GET", "/api/v1/agent-binary", .agent) { req, _ throws(APIError) in .respond(try core.agentBinary(req)) }
+        add("GET", "/api/v1/agent-binary", .agentOrRole(.viewer)) { req, _ throws(APIError) in .respond(try core.agentBinary(req)) }
     }
 }
 
 extension ServiceCore {
     func agentBinary(_ req: Request) throws(APIError) -> Response {
-        try requireAgentOrAdmin(req)
+        try requireAgentOrOperator(req, .viewer)
         guard let offered = settings.agentBinary.current else {
             throw APIError(.notFound, "this server offers no agent binary; start mms-server with --agent-binary PATH "
                 + "(or put mms-agent beside mms-server)")
@@ -21,8 +21,9 @@ extension ServiceCore {
         return Response(status: 200, body: offered.bytes, contentType: "application/octet-stream", headers: headers)
     }
 
-    /// Lets in any registered agent's secret, else any operator's token (a viewer reads what an admin reads).
-    func requireAgentOrAdmin(_ req: Request) throws(APIError) {
+    /// Lets in any registered agent's secret, else an operator's token with at least role `needed`
+    /// (a viewer reads what an admin reads, the agent binary included).
+    func requireAgentOrOperator(_ req: Request, _ needed: OperatorRole) throws(APIError) {
         if let token = req.bearerToken {
             let hash = SHA256.hex(token)
             let isAgent = try locked { () throws(APIError) -> Bool in
@@ -31,6 +32,7 @@ extension ServiceCore {
             }
             if isAgent { return }
         }
-        _ = try authenticateOperator(req)
+        let who = try authenticateOperator(req)
+        guard who.role >= needed else { throw APIError(.forbidden, "this needs the \(needed.rawValue) role or an agent's secret") }
     }
 }

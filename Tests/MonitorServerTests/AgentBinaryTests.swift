@@ -38,6 +38,9 @@ import Testing
         #expect(head.status == 200 && head.body.isEmpty)
         #expect(head.headers["x-mms-agent-sha256"] == sha)
         #expect(head.headers["content-length"] == String(bytes.count))
+        let viewer = try await server.call("POST", "/api/v1/operators", token: server.admin,
+                                           value: NewOperator(name: "watcher", role: .viewer)).decode(CreatedOperator.self)
+        #expect(try await server.call("GET", "/api/v1/agent-binary", token: viewer.token).body == bytes)
         #expect(try await server.call("GET", "/api/v1/agent-binary").status == 401)
         #expect(try await server.call("GET", "/api/v1/agent-binary", token: "nobody").status == 401)
 
