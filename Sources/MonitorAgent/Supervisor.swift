@@ -40,11 +40,16 @@ public final class Supervisor: Sendable {
             let executable = bin.executableToRun()
             guard let pid = spawn(executable) else {
                 log("supervisor: cannot start the agent from \(executable): \(String(cString: strerror(errno)))")
-                return 1
+                guard executable == bin.current else { return 1 }
+                let bad = bin.rollBack()  // a new binary that cannot even be started: the one before it, or our own
+                log("supervisor: rolled back to the previous binary; SHA-256 \(bad ?? "unknown") will not be installed again")
+                continue
             }
             let started = ContinuousClock.now
             let status = await waitForExit(pid)
-            if state.withLock({ $0.stopping }) { return status == .exited(0) ? 0 : status.shellCode }
+            if state.withLock({ $0.stopping }) {
+                return status == .exited(0) || status == .exited(AgentError.upgradedExitCode) ? 0 : status.shellCode
+            }
             switch policy.exited(status, ran: .now - started) {
             case .restartNow:
                 log("supervisor: starting the new agent binary")

@@ -51,9 +51,13 @@ import Testing
         let seen = try await server.admin.events(since, 0).events.compactMap { $0.agent?.status }
         #expect(seen.contains(.upgrading), "the console saw no Upgrading: \(seen)")
 
-        let job = try await server.admin.createJob(JobSpec(name: "after", commands: ["echo on the new binary"]))
+        let job = try await server.admin.createJob(JobSpec(name: "after", commands: [
+            "echo on the new binary, link=${\(Supervisor.linkVariable):-none}",
+        ]))
         let done = try await server.job(job.id) { $0.state == .completed }
         #expect(done.result == .passed)
+        let log = try await server.log(job.id)
+        #expect(log.contains("on the new binary, link=none\n"), "the supervisor link leaked into the job: \(log)")
         print("UpgradeProcessTests: upgraded \(String(format: "%.2f", upgradeSeconds)) s after the server offered the binary")
     }
 
