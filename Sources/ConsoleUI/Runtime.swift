@@ -67,11 +67,11 @@ public final class Runtime: @unchecked Sendable {
         // The agent binary the server offers changes when an operator replaces it: look again every 10 s.
         let api = self.api
         let binary = Task {
-            var last: String?? = .none
+            var last: String? = nil  // the state starts with none: only a change is posted
             while !Task.isCancelled {
-                if let info = try? await api.version(), last != .some(info.agentSHA256) {
-                    last = .some(info.agentSHA256)
-                    queue.post(.serverAgentBinary(info.agentSHA256))
+                if let info = try? await api.version(), info.agentSHA256 != last {
+                    last = info.agentSHA256
+                    queue.post(.serverAgentBinary(last))
                 }
                 try? await Task.sleep(for: .seconds(10))
             }
