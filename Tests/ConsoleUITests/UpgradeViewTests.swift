@@ -38,3 +38,30 @@ import Testing
         #expect(detail.contains("binary 0123456789ab") && !detail.contains("0123456789abc"))
     }
 }
+
+/// The runtime tells the state which binary the server offers (GET /api/v1/version), once per change.
+@Suite struct ServerAgentBinaryRuntimeTests {
+    @Test func theOfferedBinaryReachesTheState() async {
+        let sha = String(repeating: "5e", count: 32)
+        var api = FakeServer().api()
+        api.version = { VersionInfo(agentSHA256: sha) }
+        api.events = { _, _ in
+            try? await Task.sleep(for: .seconds(5))
+            return EventBatch(events: [], next: 0)
+        }
+        let queue = ActionQueue()
+        let runtime = Runtime(api: api, queue: queue)
+        runtime.start(cursor: 0)
+        defer { runtime.stop() }
+        var seen: [Action] = []
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline && !seen.contains(.serverAgentBinary(sha)) {
+            seen += queue.drain()
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(seen.filter { $0 == .serverAgentBinary(sha) }.count == 1)
+        var state = Fixtures.state()
+        for action in seen { _ = state.update(action) }
+        #expect(state.serverAgentSHA256 == sha)
+    }
+}
