@@ -73,6 +73,13 @@ start build-01 "$BIN/mms-agent" start --server "$URL" --name build-01 --work-dir
 start build-02 "$BIN/mms-agent" start --server "$URL" --name build-02 --work-dir "$DEMO/build-02" \
   --resources docker,linux --environments staging
 
+# Two more operators with their own tokens (the admin token is the built-in admin): open a console
+# as each to see roles at work (a viewer's action keys are dimmed; every change lands in the Audit view).
+for who in alice:operator night-shift:viewer; do
+  name=${who%%:*}
+  ( umask 077; "$BIN/mms-server" operator add "$name" --role "${who##*:}" --data-dir "$DEMO/server" > "$DEMO/$name.token" )
+done
+
 for job in passing failing long waiting; do
   curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
     --data-binary "@$ROOT/assets/jobs/$job.json" "$URL/api/v1/jobs" || echo "could not submit $job.json"
@@ -86,5 +93,7 @@ if [ -t 0 ] && [ -t 1 ]; then
 else
   echo "MMS demo fleet is running: server $URL, agents rec-01, build-01, build-02 (pending)."
   echo "Attach the console:  ${CONSOLE[*]}"
+  echo "  as operator alice:  $BIN/mms-console --server $URL --token-file $DEMO/alice.token"
+  echo "  as viewer night-shift: $BIN/mms-console --server $URL --token-file $DEMO/night-shift.token"
   echo "Stop everything:     make demo-stop"
 fi

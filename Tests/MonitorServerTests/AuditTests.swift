@@ -114,7 +114,8 @@ import MonitorModels
         let job = try await s.createJob(JobSpec(name: "long", commands: ["sleep 60"]))
         let next = try await s.call("GET", "/api/v1/agents/\(uuid)/next?wait=5", token: secret)
         #expect(next.status == 200)
-        #expect(try await s.call("POST", "/api/v1/jobs/\(job.id)/state", token: secret, json: #"{"attempt":1,"state":"building"}"#).status == 200)
+        // The agent now goes silent with its job: after a second it has lost contact (even if that came
+        // sooner on a loaded machine, the entries are the same).
         #expect(try await eventually(15) { try await audit(s).contains { $0.action == "job.reschedule" } })
         let entries = try await audit(s)
         let lost = try #require(entries.first { $0.action == "agent.lost_contact" })

@@ -80,6 +80,33 @@ struct ReplicaTests {
         for s in seqs { #expect(s.first == start + 1 && zip(s, s.dropFirst()).allSatisfy { $1 == $0 + 1 }) }
     }
 
+    @Test func auditEntriesAreOneGapFreeLogAndOperatorsWorkOnEveryReplica() async throws {
+        let r = try Self.replicas(3)
+        let alice = try await r[0].call("POST", "/api/v1/operators", token: r[0].admin, value: NewOperator(name: "alice", role: .operator))
+            .decode(CreatedOperator.self).token
+        // Concurrent changes through every replica, by an operator added on one of them.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (i, s) in r.enumerated() {
+                group.addTask {
+                    for k in 0..<5 {
+                        let reply = try await s.call("POST", "/api/v1/jobs", token: alice, json: #"{"name":"r\#(i)-\#(k)","commands":["true"],"resources":["none"]}"#)
+                        #expect(reply.status == 201)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for s in r {
+            let entries = try await s.call("GET", "/api/v1/audit?limit=1000", token: s.admin).decode(AuditPage.self).entries
+            #expect(entries.count == 16 && entries.filter { $0.actor == "alice" && $0.action == "job.create" }.count == 15)
+            #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.seq == $1.seq + 1 } && entries.last?.seq == 1)
+        }
+        #expect(try await r[2].call("DELETE", "/api/v1/operators/alice", token: r[2].admin).status == 204)
+        for s in r {  // the others cached the token for at most 2 s
+            #expect(try await eventually(5) { try await s.call("GET", "/api/v1/whoami", token: alice).status == 401 })
+        }
+    }
+
     @Test func eachAttemptReachesExactlyOneAgentUnderConcurrentPolls() async throws {
         let soak = ProcessInfo.processInfo.environment["MMS_SOAK"] != nil
         let (agentCount, jobCount) = soak ? (20, 500) : (6, 60)
