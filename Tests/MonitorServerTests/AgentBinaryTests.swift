@@ -5,7 +5,7 @@ import Testing
 
 /// GET/HEAD /api/v1/agent-binary, `agentSHA256` in the version and ping answers, the file read again when an
 /// operator replaces it, and the upgrading status a ping asks for.
-@Suite struct AgentBinaryTests {
+@Suite(.serialized) struct AgentBinaryTests {
     /// An executable "agent binary" whose `version` prints `version` (the server runs it to learn its version).
     static func fakeBinary(_ dir: String, version: String = MMSVersion.current, padding: String = "") throws -> String {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
