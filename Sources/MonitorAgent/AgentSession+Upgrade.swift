@@ -12,7 +12,7 @@ struct UpgradeState: Sendable {
     /// A failed attempt: no new one before this.
     var retryAt: ContinuousClock.Instant?
     var retryBackoff = Backoff(initial: .seconds(30), cap: .seconds(600))
-    /// The rolled-back SHA-256 last logged (so the refusal is logged once).
+    /// The refused SHA-256 last logged (rolled back, or --no-auto-upgrade), so a refusal is logged once.
     var refusedLogged: String?
 }
 
@@ -26,8 +26,15 @@ extension AgentSession {
     /// A ping answer (or a version answer) offered `offered`: starts an upgrade when it is another binary than
     /// this one, upgrades are on, and it was neither rolled back nor failed a moment ago.
     func considerUpgrade(offered: String?, serverVersion: String) {
-        guard options.autoUpgrade, !stopping, upgrade.target == nil, let offered,
-              let mine = upgrade.runningSHA256, offered != mine else { return }
+        guard !stopping, upgrade.target == nil, let offered, let mine = upgrade.runningSHA256, offered != mine else { return }
+        guard options.autoUpgrade else {
+            if upgrade.refusedLogged != offered {
+                log("the server offers agent binary \(offered.prefix(12)) (this one is \(mine.prefix(12))); "
+                    + "not upgrading: --no-auto-upgrade")
+                upgrade.refusedLogged = offered
+            }
+            return
+        }
         if AgentBinaryDir(workDir: options.workDir).rolledBack().contains(offered) {
             if upgrade.refusedLogged != offered {
                 log("not upgrading to the server's agent binary \(offered.prefix(12)): it was rolled back here before")

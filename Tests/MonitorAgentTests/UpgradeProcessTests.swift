@@ -145,6 +145,24 @@ import Testing
         #expect(await eventually(30) { (try? await server.admin.getAgent(uuid).binarySHA256) == UpgradeFixture.sha(next) })
     }
 
+    @Test func anAgentPinnedWithNoAutoUpgradeKeepsItsBinary() async throws {
+        let dir = makeTempDir("pinned")
+        let (server, served) = try await UpgradeFixture.server(dir: dir, ping: Self.ping)
+        defer { server.child.signal(SIGTERM) }
+        let (agent, uuid) = try await enabledAgent(server, dir: dir, extra: ["--no-auto-upgrade"])
+        defer { agent.signal(SIGTERM) }
+        let next = try UpgradeFixture.appendedCopy(in: dir)
+        try UpgradeFixture.serve(next, at: served)
+        #expect(await eventually(20) {
+            agent.stderr.contains("the server offers agent binary \(UpgradeFixture.sha(next).prefix(12))")
+                && agent.stderr.contains("not upgrading: --no-auto-upgrade")
+        }, "\(agent.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/w/bin/mms-agent"))
+        #expect(UpgradeFixture.childPids(agent).count == 1)
+        let a = try await server.admin.getAgent(uuid)
+        #expect(a.binarySHA256 == UpgradeFixture.sha(UpgradeFixture.original) && a.status == .idle)
+    }
+
     @Test func killNineOfTheAgentProperIsRestartedBySupervisor() async throws {
         let dir = makeTempDir("restart")
         let (server, _) = try await UpgradeFixture.server(dir: dir, ping: Self.ping)
