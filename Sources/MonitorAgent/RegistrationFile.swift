@@ -30,14 +30,19 @@ public struct RegistrationFile: Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw .io("cannot read \(file); check its owner and permissions")
         }
-        return parse(String(decoding: data, as: UTF8.self))
+        return parse(data)
     }
 
     /// Parses the properties text (unknown keys are ignored).
     public static func parse(_ text: String) -> RegistrationFile {
+        parse(Data(text.utf8))
+    }
+
+    /// Parses the properties bytes; lines end at `\n`, `\r\n` or `\r` (as in Java properties files).
+    public static func parse(_ data: Data) -> RegistrationFile {
         var file = RegistrationFile()
-        for line in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline) {
-            guard let (name, value) = entry(String(line)) else { continue }
+        for range in lines(data) {
+            guard let (name, value) = entry(String(decoding: data[range], as: UTF8.self)) else { continue }
             switch name {
             case keyName: file.key = value.isEmpty ? nil : value
             case resourcesName: file.resources = list(value)
@@ -66,16 +71,7 @@ public struct RegistrationFile: Sendable, Equatable {
     public static func removeKeyLine(workDir: String) -> Bool {
         let file = path(in: workDir)
         guard let data = FileManager.default.contents(atPath: file) else { return false }
-        var kept = Data()
-        var removed = false
-        var start = data.startIndex
-        while start < data.endIndex {
-            let end = data[start...].firstIndex(of: UInt8(ascii: "\n")).map { data.index(after: $0) } ?? data.endIndex
-            let line = data[start..<end]
-            if entry(String(decoding: line, as: UTF8.self))?.0 == keyName { removed = true } else { kept.append(line) }
-            start = end
-        }
-        guard removed else { return true }
+        guard let kept = withoutKeyLines(data) else { return true }
         var st = stat()
         let mode = stat(file, &st) == 0 ? mode_t(st.st_mode & 0o7777) : 0o600
         let tmp = file + ".tmp"
@@ -91,6 +87,35 @@ public struct RegistrationFile: Sendable, Equatable {
             return false
         }
         return true
+    }
+
+    /// The file's bytes without its `agent.auto.register.key` lines, every other line byte for byte; nil when
+    /// there is no such line.
+    public static func withoutKeyLines(_ data: Data) -> Data? {
+        var kept = Data()
+        var removed = false
+        for range in lines(data) {
+            if entry(String(decoding: data[range], as: UTF8.self))?.0 == keyName { removed = true } else { kept.append(data[range]) }
+        }
+        return removed ? kept : nil
+    }
+
+    /// The byte ranges of the lines of `data`, each with its terminator (`\n`, `\r\n` or `\r`), if any.
+    static func lines(_ data: Data) -> [Range<Data.Index>] {
+        var out: [Range<Data.Index>] = []
+        var start = data.startIndex
+        var i = start
+        while i < data.endIndex {
+            let byte = data[i]
+            i = data.index(after: i)
+            if byte == UInt8(ascii: "\r"), i < data.endIndex, data[i] == UInt8(ascii: "\n") { i = data.index(after: i) }
+            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+                out.append(start..<i)
+                start = i
+            }
+        }
+        if start < data.endIndex { out.append(start..<data.endIndex) }
+        return out
     }
 
     /// `KEY=VALUE`, `KEY: VALUE` (trimmed); nil for blank lines and `#`/`!` comments.

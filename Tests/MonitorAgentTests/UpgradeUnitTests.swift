@@ -77,6 +77,10 @@ import Testing
         #expect(after == Data("# keep me  \r\nagent.auto.register.resources=gpu\n\n  trailing spaces   \nno newline".utf8))
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o640)
+        // Lines end at \n, \r\n or a lone \r, alike when parsing and when removing.
+        let mac = Data("agent.auto.register.key=k\ragent.auto.register.resources=gpu\r".utf8)
+        #expect(RegistrationFile.parse(mac) == RegistrationFile(key: "k", resources: ["gpu"]))
+        #expect(RegistrationFile.withoutKeyLines(mac) == Data("agent.auto.register.resources=gpu\r".utf8))
         #expect(RegistrationFile.removeKeyLine(workDir: dir))  // nothing left to remove: unchanged
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == after)
     }
