@@ -56,7 +56,15 @@ final class AgentBinary: Sendable {
         state.withLock { $0 = (stamp, snapshot) }
     }
 
+    /// The largest file offered (it is held in memory): a mms-agent release build is a few MB.
+    static let maxSize: Int64 = 256 << 20
+
     private func load(_ path: String, stamp: FileStamp) -> Snapshot? {
+        guard stamp.size <= Self.maxSize else {
+            log("--agent-binary \(path) is \(stamp.size >> 20) MiB, more than the \(Self.maxSize >> 20) MiB an agent binary may be; "
+                + "offering no agent binary until the file changes")
+            return nil
+        }
         guard let bytes = FileManager.default.contents(atPath: path), Self.stamp(path) == stamp else {
             log("--agent-binary \(path): the file changed while being read, or is unreadable; trying again in a ping interval")
             return nil
