@@ -197,11 +197,10 @@ public actor AgentSession {
     func keyAccepted() {
         guard options.autoRegisterKey != nil, !options.explicit.contains("autoRegisterKey") else { return }
         let file = RegistrationFile.path(in: options.workDir)
-        guard FileManager.default.fileExists(atPath: file) else { return }
-        if RegistrationFile.removeKeyLine(workDir: options.workDir) {
-            log("the server accepted the auto-register key; removed its line from \(file)")
-        } else {
-            log("cannot remove the auto-register key line from \(file); remove it by hand")
+        switch RegistrationFile.removeKeyLine(workDir: options.workDir) {
+        case .removed: log("the server accepted the auto-register key; removed its line from \(file)")
+        case .failed: log("cannot remove the auto-register key line from \(file); remove it by hand")
+        case .absent: break
         }
     }
 

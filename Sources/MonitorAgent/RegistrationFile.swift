@@ -65,28 +65,35 @@ public struct RegistrationFile: Sendable, Equatable {
         if !options.explicit.contains("environments"), let environments { options.environments = environments }
     }
 
+    /// What `removeKeyLine` did.
+    public enum KeyLineRemoval: Sendable, Equatable {
+        case removed, absent, failed
+    }
+
     /// Removes every `agent.auto.register.key` line from the file of `workDir`, keeping the other bytes as they
-    /// are (written to a temp file with the same mode, then renamed over it). False when it could not.
+    /// are (written to a temp file with the same mode, then renamed over it).
     @discardableResult
-    public static func removeKeyLine(workDir: String) -> Bool {
+    public static func removeKeyLine(workDir: String) -> KeyLineRemoval {
         let file = path(in: workDir)
-        guard let data = FileManager.default.contents(atPath: file) else { return false }
-        guard let kept = withoutKeyLines(data) else { return true }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            return FileManager.default.fileExists(atPath: file) ? .failed : .absent
+        }
+        guard let kept = withoutKeyLines(data) else { return .absent }
         var st = stat()
         let mode = stat(file, &st) == 0 ? mode_t(st.st_mode & 0o7777) : 0o600
         let tmp = file + ".tmp"
         unlink(tmp)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { return .failed }
         let n = kept.withUnsafeBytes { raw in raw.count == 0 ? 0 : write(fd, raw.baseAddress!, raw.count) }
         fchmod(fd, mode)
         fsync(fd)
         close(fd)
         guard n == kept.count, rename(tmp, file) == 0 else {
             unlink(tmp)
-            return false
+            return .failed
         }
-        return true
+        return .removed
     }
 
     /// The file's bytes without its `agent.auto.register.key` lines, every other line byte for byte; nil when

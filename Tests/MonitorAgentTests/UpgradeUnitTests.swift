@@ -72,7 +72,7 @@ import Testing
         let text = "# keep me  \r\nagent.auto.register.key=secret\r\nagent.auto.register.resources=gpu\n\n  trailing spaces   \nno newline"
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         chmod(path, 0o640)
-        #expect(RegistrationFile.removeKeyLine(workDir: dir))
+        #expect(RegistrationFile.removeKeyLine(workDir: dir) == .removed)
         let after = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect(after == Data("# keep me  \r\nagent.auto.register.resources=gpu\n\n  trailing spaces   \nno newline".utf8))
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
@@ -81,7 +81,7 @@ import Testing
         let mac = Data("agent.auto.register.key=k\ragent.auto.register.resources=gpu\r".utf8)
         #expect(RegistrationFile.parse(mac) == RegistrationFile(key: "k", resources: ["gpu"]))
         #expect(RegistrationFile.withoutKeyLines(mac) == Data("agent.auto.register.resources=gpu\r".utf8))
-        #expect(RegistrationFile.removeKeyLine(workDir: dir))  // nothing left to remove: unchanged
+        #expect(RegistrationFile.removeKeyLine(workDir: dir) == .absent)  // nothing left to remove: unchanged
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == after)
     }
 
