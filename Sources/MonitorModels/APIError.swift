@@ -14,7 +14,7 @@ public enum APIErrorCode: String, Codable, Sendable, CaseIterable {
     case logGap = "log_gap"
     case versionMismatch = "version_mismatch"
     case conflict
-    case serviceUnavailable = "service_unavailable"
+    case serviceUnavailable = "unavailable"
     case internalError = "internal_error"
 
     /// The HTTP status this code is answered with.

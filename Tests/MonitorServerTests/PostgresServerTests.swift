@@ -15,7 +15,7 @@ struct PostgresServerTests {
 
         try cluster.stop()
         let refused = try await s.call("POST", "/api/v1/jobs", token: s.admin, json: #"{"name":"during","commands":["true"]}"#)
-        #expect(refused.status == 503 && refused.errorCode == "service_unavailable")
+        #expect(refused.status == 503 && refused.errorCode == "unavailable")
         #expect(refused.errorMessage?.contains("nothing was changed") == true)
         s.server.core.checkDatabase()
         let health = try await s.call("GET", "/healthz")

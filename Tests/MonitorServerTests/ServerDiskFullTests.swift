@@ -40,7 +40,7 @@ import MonitorModels
                                      value: JobSpec(name: "while full \(i)", commands: [String(repeating: "x", count: 4000)]))
             if r.status == 503 {
                 refused += 1
-                #expect(r.errorCode == "service_unavailable" && r.errorMessage?.contains("database") == true)
+                #expect(r.errorCode == "unavailable" && r.errorMessage?.contains("database") == true)
             } else if r.status == 201 {
                 created.append(try r.decode(Job.self).id)
             } else {
@@ -50,7 +50,7 @@ import MonitorModels
         #expect(refused > 0)
         let chunk = Data(repeating: 0x62, count: 200_000)
         let logWhileFull = try await s.call("POST", "/api/v1/jobs/\(job.id)/log?attempt=1&offset=1000", token: secret, body: chunk)
-        #expect(logWhileFull.status == 503 && logWhileFull.errorCode == "service_unavailable")
+        #expect(logWhileFull.status == 503 && logWhileFull.errorCode == "unavailable")
         // Reads still work, and show exactly what was acknowledged.
         let log = try await s.call("GET", "/api/v1/jobs/\(job.id)/log", token: s.admin)
         #expect(log.status == 200 && log.body == first && log.headers["x-log-size"] == "1000")
