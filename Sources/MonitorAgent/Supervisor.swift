@@ -10,7 +10,7 @@ import Glibc
 /// forwards SIGTERM to the child and exits with it.
 ///
 /// The child knows it is supervised by the descriptor it inherits: the read end of a pipe whose write end only
-/// the supervisor holds, named in MMS_AGENT_SUPERVISOR_FD (`SupervisorLink`). The child then skips the lock
+/// the supervisor holds, named in MMS_AGENT_SUPERVISOR_FD as `FD:SUPERVISOR_PID` (`SupervisorLink`). The child then skips the lock
 /// (the supervisor holds it for both), and when the pipe reports end-of-file (the supervisor died, even by
 /// SIGKILL) it kills itself with SIGKILL, as if it had crashed with it: nothing runs unlocked.
 public final class Supervisor: Sendable {
@@ -85,7 +85,7 @@ public final class Supervisor: Sendable {
         if theirs == 3 { theirs = fcntl(3, F_DUPFD_CLOEXEC, 4) }  // dup2(3, 3) would leave it close-on-exec
         defer { if theirs != link.read { close(theirs) } }
         var env = ProcessInfo.processInfo.environment
-        env[Self.linkVariable] = "3"
+        env[Self.linkVariable] = "3:\(getpid())"  // the descriptor, and who must be this child's parent
         let envp = env.map { "\($0.key)=\($0.value)" }.sorted()
         let (rc, pid) = state.withLock { s -> (Int32, pid_t) in
             let (rc, pid) = ProcessControl.spawnInNewSession([executable, "start"] + arguments, environment: envp,
@@ -142,12 +142,16 @@ public final class Supervisor: Sendable {
 
 /// The child's side of the supervisor link: present when this process was started by a supervisor.
 public enum SupervisorLink {
-    /// Takes over the descriptor named in MMS_AGENT_SUPERVISOR_FD: true when it is a pipe from a supervisor.
-    /// It is made close-on-exec (jobs never hold it) and watched; at its end-of-file this process kills itself.
+    /// Takes over the descriptor named in MMS_AGENT_SUPERVISOR_FD (`FD:PID`): true when it is a pipe and PID is
+    /// this process's parent. It is made close-on-exec (jobs never hold it) and watched; at its end-of-file this
+    /// process kills itself.
     public static func adopt() -> Bool {
         guard let text = ProcessInfo.processInfo.environment[Supervisor.linkVariable] else { return false }
         unsetenv(Supervisor.linkVariable)  // not for jobs, nor for anything this agent starts
-        guard let fd = Int32(text), fd >= 3 else { return false }
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let fd = Int32(parts[0]), fd >= 3, let parent = Int32(parts[1]), parent == getppid() else {
+            return false
+        }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFIFO else { return false }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)

@@ -41,6 +41,14 @@ import Testing
         #expect(q.exited(.exited(1), ran: .seconds(1)) == .restart(after: .seconds(8)))
     }
 
+    @Test func onlyAChildOfItsSupervisorTakesTheLinkAndTheVariableNeverStays() {
+        for value in ["3:1", "3", "x:y", "2:\(getppid())", "99:\(getppid())"] {  // not our parent, malformed, stdio, no such fd
+            setenv(Supervisor.linkVariable, value, 1)
+            #expect(!SupervisorLink.adopt(), "\(value)")
+            #expect(ProcessInfo.processInfo.environment[Supervisor.linkVariable] == nil)
+        }
+    }
+
     @Test func registrationFileFillsWhatFlagsLeaveOpen() throws {
         let text = "# GoCD style\nagent.auto.register.key = k-1\nagent.auto.register.resources=gpu, cam\n"
             + "agent.auto.register.environments: prod\n! other comment\nagent.auto.register.hostname=rec-07\nunknown=x\n"
