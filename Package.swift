@@ -16,11 +16,19 @@ let package = Package(
         .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
         .target(name: "CNCursesW", linkerSettings: [.linkedLibrary("ncursesw")]),
         .target(name: "CLibPQ", linkerSettings: [.linkedLibrary("pq")]),
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
 
         .target(name: "MonitorModels"),
+        // SHA-256, HMAC-SHA256 and HS256 JWTs, written by hand (Foundation on Linux has no CryptoKit).
+        .target(name: "MMSCrypto"),
+        // The libmicrohttpd front (router, long polls, slow-client deadlines) that mms-server and
+        // `mms-agent serve` both answer HTTP with; it knows nothing of stores or dispatch.
+        .target(name: "MonitorHTTP", dependencies: ["MonitorModels", "CMicroHTTPD"]),
+        // An HTTPS client on libcurl that trusts a CA given as PEM text: how mms-server reaches push agents.
+        .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         .target(name: "ServerAPIClient", dependencies: ["MonitorModels"]),
-        .target(name: "MonitorServer", dependencies: ["MonitorModels", "CSQLite", "CMicroHTTPD", "CLibPQ"]),
-        .target(name: "MonitorAgent", dependencies: ["MonitorModels", "ServerAPIClient"]),
+        .target(name: "MonitorServer", dependencies: ["MonitorModels", "MonitorHTTP", "MMSCrypto", "CurlHTTP", "CSQLite", "CMicroHTTPD", "CLibPQ"]),
+        .target(name: "MonitorAgent", dependencies: ["MonitorModels", "ServerAPIClient", "MonitorHTTP", "MMSCrypto"]),
         .target(name: "ConsoleUI", dependencies: ["MonitorModels", "ServerAPIClient", "CNCursesW"]),
 
         .executableTarget(name: "mms-server", dependencies: ["MonitorServer", "MonitorModels"]),
@@ -35,15 +43,16 @@ let package = Package(
         .executableTarget(name: "mms-fuzz", dependencies: ["FuzzTargets", "CFuzzerDriver"]),
 
         .testTarget(name: "MonitorModelsTests", dependencies: ["MonitorModels"]),
+        .testTarget(name: "MMSCryptoTests", dependencies: ["MMSCrypto"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "MonitorServerTests", dependencies: ["MonitorServer", "MonitorModels", "CSQLite", "MMSTestSupport"]),
+        .testTarget(name: "MonitorServerTests", dependencies: ["MonitorServer", "MonitorHTTP", "MMSCrypto", "MonitorModels", "CSQLite", "MMSTestSupport"]),
         // Helpers for tests that drive the real binaries (a server process, line reading, polling with a deadline,
         // a throwaway PostgreSQL cluster).
         .target(name: "MMSTestSupport", dependencies: ["CLibPQ"], path: "Tests/MMSTestSupport"),
         .testTarget(name: "ServerAPIClientTests", dependencies: ["ServerAPIClient", "MonitorServer", "MonitorModels", "MMSTestSupport"]),
         .testTarget(
             name: "MonitorAgentTests",
-            dependencies: ["MonitorAgent", "MonitorServer", "ServerAPIClient", "MonitorModels", "MMSTestSupport"]
+            dependencies: ["MonitorAgent", "MonitorServer", "ServerAPIClient", "MonitorModels", "MMSTestSupport", "CurlHTTP", "MMSCrypto", "MonitorHTTP"]
         ),
         .testTarget(
             name: "ConsoleUITests",

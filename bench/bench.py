@@ -116,22 +116,22 @@ def read_log_until(srv, job_id, needle, deadline):
     raise SystemExit(f"job {job_id}: {needle!r} never arrived; log: {buf[-300:]!r}")
 
 
-def bench_dispatch(srv, n=40):
+def bench_dispatch(srv, n=40, resource="bench"):
     lat = []
     for i in range(n):
         marker = f"first-output-{i}"
         t0 = time.time()
-        job = srv.call("POST", "/api/v1/jobs", {"name": f"dispatch {i}", "commands": [f"echo {marker}"], "resources": ["bench"]})
+        job = srv.call("POST", "/api/v1/jobs", {"name": f"dispatch {i}", "commands": [f"echo {marker}"], "resources": [resource]})
         _, seen = read_log_until(srv, job["id"], (marker + "\n").encode() + b"", t0 + 30)
         lat.append(seen - t0)
         wait_for(lambda: srv.call("GET", f"/api/v1/jobs/{job['id']}")["state"] == "completed", 30, "job end")
     return lat
 
 
-def bench_log(srv, lines=200, reader=None):
+def bench_log(srv, lines=200, reader=None, resource="bench"):
     """A line's trip from the job to a log long poll (on `reader`, another replica, when given)."""
     script = f"for i in $(seq 1 {lines}); do echo \"t=$(date +%s.%N)\"; sleep 0.02; done"
-    job = srv.call("POST", "/api/v1/jobs", {"name": "log latency", "commands": [script], "resources": ["bench"]})
+    job = srv.call("POST", "/api/v1/jobs", {"name": "log latency", "commands": [script], "resources": [resource]})
     srv = reader or srv
     offset, lat, pending = 0, [], b""
     deadline = time.time() + 60
@@ -149,12 +149,12 @@ def bench_log(srv, lines=200, reader=None):
     return lat
 
 
-def bench_cancel(srv, n=15):
+def bench_cancel(srv, n=15, resource="bench"):
     lat = []
     for i in range(n):
-        mark = os.path.join(TMP, f"cancel-{i}")
+        mark = os.path.join(TMP, f"cancel-{resource}-{i}")
         script = f"trap 'date +%s.%N > {mark}; exit 0' TERM; echo ready; while true; do sleep 0.01; done"
-        job = srv.call("POST", "/api/v1/jobs", {"name": f"cancel {i}", "commands": [script], "resources": ["bench"]})
+        job = srv.call("POST", "/api/v1/jobs", {"name": f"cancel {i}", "commands": [script], "resources": [resource]})
         read_log_until(srv, job["id"], b"ready\n", time.time() + 30)
         time.sleep(0.05)  # let the loop start
         t0 = time.time()
@@ -500,6 +500,36 @@ def console_big_log(srv, opens=5):
 VERSION = "0.0.0"
 
 
+def bench_push(srv, results):
+    """The same three latencies with a push agent (`mms-agent serve` over HTTPS, a CA made here) driven by `srv`."""
+    d = os.path.join(TMP, "push-tls")
+    os.makedirs(d)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    for args in (["req", "-x509", *ec, "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.pem", "-days", "2", "-subj", "/CN=bench CA",
+                  "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                 ["req", *ec, "-keyout", f"{d}/server.key", "-out", f"{d}/server.csr", "-subj", "/CN=127.0.0.1"],
+                 ["x509", "-req", "-in", f"{d}/server.csr", "-CA", f"{d}/ca.pem", "-CAkey", f"{d}/ca.key", "-CAcreateserial",
+                  "-out", f"{d}/server.pem", "-days", "2", "-extfile", f"{d}/ext"]):
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+    secret = uuid.uuid4().hex + uuid.uuid4().hex
+    env = dict(os.environ, MMS_AGENT_AUTH_TOKEN_SECRET=secret)
+    start([os.path.join(BIN, "mms-agent"), "serve", "--host", "127.0.0.1", "--port", "0", "--work-dir", os.path.join(TMP, "push"),
+           "--tls-cert-path", f"{d}/server.pem", "--tls-key-path", f"{d}/server.key"], "push.log", env=env)
+    url = wait_for(lambda: (re.search(r"serving on (https://\S+)", open(os.path.join(TMP, "push.log")).read()) or [None, None])[1],
+                   20, "push agent start")
+    agent = srv.call("POST", "/api/v1/agents/push", {"name": "bench-push", "url": url, "authTokenSecret": secret,
+                                                     "resources": ["pushbench"], "caCert": open(f"{d}/ca.pem").read()})
+    wait_for(lambda: srv.call("GET", f"/api/v1/agents/{agent['uuid']}")["status"] == "idle", 30, "push agent idle")
+    d = bench_dispatch(srv, resource="pushbench")
+    results["push_dispatch_ms"] = {"p50": ms(pct(d, 50)), "p99": ms(pct(d, 99)), "n": len(d), "target_p99": 50}
+    lg = bench_log(srv, resource="pushbench")
+    results["push_log_ms"] = {"p50": ms(pct(lg, 50)), "p99": ms(pct(lg, 99)), "n": len(lg), "target_p99": 250}
+    c = bench_cancel(srv, resource="pushbench")
+    results["push_cancel_ms"] = {"p50": ms(pct(c, 50)), "p99": ms(pct(c, 99)), "n": len(c), "target_p99": 500}
+
+
 def main():
     global VERSION
     VERSION = subprocess.run([os.path.join(BIN, "mms-agent"), "version"], capture_output=True, text=True).stdout.split()[-1]
@@ -510,12 +540,17 @@ def main():
         start([os.path.join(BIN, "mms-agent"), "start", "--server", srv.url, "--name", "bench-agent", "--work-dir",
                os.path.join(TMP, "agent"), "--resources", "bench", "--auto-register-key", "bench-key"], "agent.log")
         wait_for(lambda: any(a["status"] == "idle" for a in srv.call("GET", "/api/v1/agents")["agents"]), 30, "agent idle")
+        if os.environ.get("MMS_BENCH_ONLY") == "push":  # just the push agent rows (not written to results.json)
+            bench_push(srv, results)
+            table(results)
+            return
         d = bench_dispatch(srv)
         results["dispatch_ms"] = {"p50": ms(pct(d, 50)), "p99": ms(pct(d, 99)), "n": len(d), "target_p99": 10}
         lg = bench_log(srv)
         results["log_ms"] = {"p50": ms(pct(lg, 50)), "p99": ms(pct(lg, 99)), "n": len(lg), "target_p99": 5}
         c = bench_cancel(srv)
         results["cancel_ms"] = {"p50": ms(pct(c, 50)), "p99": ms(pct(c, 99)), "n": len(c), "target_p99": 5}
+        bench_push(srv, results)
         results["log_chunks"] = bench_log_chunks(srv, os.path.join(TMP, "server"))
         results["log_read_100mb"] = bench_log_read_100mb(srv)
 
@@ -562,7 +597,10 @@ def table(r):
     print(f"|{'-' * 46}|{'-' * 26}|{'-' * 14}|{'-' * 8}|")
     for key, label, target in [("dispatch_ms", "dispatch latency (POST -> first output byte)", 10),
                                ("log_ms", "log latency (job line -> console read)", 5),
-                               ("cancel_ms", "cancel latency (POST -> SIGTERM in job)", 5)]:
+                               ("cancel_ms", "cancel latency (POST -> SIGTERM in job)", 5),
+                               ("push_dispatch_ms", "push agent: dispatch (POST -> first byte)", 50),
+                               ("push_log_ms", "push agent: log latency", 250),
+                               ("push_cancel_ms", "push agent: cancel (POST -> SIGTERM)", 500)]:
         v = r.get(key, {})
         row(label, f"p50 {v.get('p50')} ms, p99 {v.get('p99')} ms", f"p99 <= {target} ms",
             None if v.get("p99") is None else v["p99"] <= target)

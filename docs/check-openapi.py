@@ -35,6 +35,7 @@ ROUTES = {
     ("GET", "/api/v1/agents/{uuid}"): "adminToken",
     ("PATCH", "/api/v1/agents/{uuid}"): "adminToken",
     ("DELETE", "/api/v1/agents/{uuid}"): "adminToken",
+    ("POST", "/api/v1/agents/push"): "adminToken",
     ("POST", "/api/v1/jobs"): "adminToken",
     ("GET", "/api/v1/jobs"): "adminToken",
     ("GET", "/api/v1/jobs/{id}"): "adminToken",
@@ -60,6 +61,7 @@ SUCCESS = {
     ("POST", "/api/v1/agents/register"): {"200", "202"},
     ("GET", "/api/v1/agents/{uuid}/next"): {"200", "204"},
     ("DELETE", "/api/v1/agents/{uuid}"): {"204"},
+    ("POST", "/api/v1/agents/push"): {"201"},
     ("POST", "/api/v1/jobs"): {"201"},
     ("POST", "/api/v1/jobs/{id}/cancel"): {"202"},
     ("POST", "/api/v1/jobs/{id}/rerun"): {"201"},
@@ -124,6 +126,25 @@ def check_examples(doc, problems):
                 problems.append(f"schemas.{name}.examples[{i}]: {err.message}")
 
 
+PUSH_SPEC = pathlib.Path(__file__).with_name("openapi-push-agent.yaml")
+PUSH_ROUTES = {("GET", "/is_alive"), ("GET", "/status"), ("POST", "/jobs"), ("GET", "/jobs/{id}"),
+               ("GET", "/jobs/{id}/log"), ("POST", "/jobs/{id}/cancel")}
+
+
+def check_push_agent_spec(problems):
+    """docs/openapi-push-agent.yaml: the API of `mms-agent serve`, valid and with exactly its routes."""
+    with PUSH_SPEC.open() as f:
+        doc = yaml.safe_load(f)
+    try:
+        validate(doc)
+    except Exception as e:  # noqa: BLE001
+        problems.append(f"{PUSH_SPEC.name}: not valid OpenAPI 3.1: {e}")
+    found = {(m.upper(), p) for p, item in doc["paths"].items() for m in item if m in METHODS}
+    for route in sorted(found ^ PUSH_ROUTES):
+        problems.append(f"{PUSH_SPEC.name}: route {route[0]} {route[1]} is not the push agent's")
+    check_examples(doc, problems)
+
+
 def main(argv):
     doc = load()
     problems = []
@@ -141,12 +162,13 @@ def main(argv):
             for err in v.iter_errors(instance):
                 loc = "/".join(str(p) for p in err.absolute_path)
                 problems.append(f"{path} ({argv[1]}) at /{loc}: {err.message}")
+    check_push_agent_spec(problems)
     for p in problems:
         print(p)
     if problems:
         print(f"{len(problems)} problem(s)")
         return 1
-    print(f"{SPEC.name}: OK ({len(ROUTES)} routes)")
+    print(f"{SPEC.name}: OK ({len(ROUTES)} routes); {PUSH_SPEC.name}: OK ({len(PUSH_ROUTES)} routes)")
     return 0
 
 

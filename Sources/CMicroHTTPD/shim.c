@@ -15,7 +15,7 @@ static struct { const char *fmt; time_t second; unsigned long suppressed; } cmhd
 static pthread_mutex_t cmhd_log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void cmhd_log(void *cls, const char *fmt, va_list ap) {
-    (void)cls;
+    const char *prefix = cls ? (const char *)cls : "mms-server: http";
     time_t now = time(NULL);
     unsigned long suppressed = 0;
     pthread_mutex_lock(&cmhd_log_lock);
@@ -43,8 +43,8 @@ static void cmhd_log(void *cls, const char *fmt, va_list ap) {
     vsnprintf(line, sizeof line, fmt, ap);
     size_t n = strlen(line);
     while (n > 0 && line[n - 1] == '\n') line[--n] = 0;
-    if (suppressed) fprintf(stderr, "mms-server: http: %s (%lu more like it since the last such line)\n", line, suppressed);
-    else fprintf(stderr, "mms-server: http: %s\n", line);
+    if (suppressed) fprintf(stderr, "%s: %s (%lu more like it since the last such line)\n", prefix, line, suppressed);
+    else fprintf(stderr, "%s: %s\n", prefix, line);
 }
 
 struct MHD_Daemon *cmhd_start(const struct cmhd_config *c,
@@ -89,7 +89,7 @@ struct MHD_Daemon *cmhd_start(const struct cmhd_config *c,
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     errno = 0;
     struct MHD_Daemon *d = MHD_start_daemon(flags, c->port, NULL, NULL, handler, handler_cls,
-                                            MHD_OPTION_EXTERNAL_LOGGER, cmhd_log, NULL,
+                                            MHD_OPTION_EXTERNAL_LOGGER, cmhd_log, (void *)c->log_prefix,
                                             MHD_OPTION_ARRAY, opts,
                                             MHD_OPTION_END);
     if (!d) {

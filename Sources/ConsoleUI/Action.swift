@@ -62,6 +62,8 @@ public enum Effect: Sendable, Equatable {
     case disable(uuids: [String])
     case deleteAgent(uuid: String, name: String)
     case editAgent(uuid: String, AgentPatch)
+    /// Add a push agent (`mms-agent serve`) the server reaches at its URL.
+    case addPushAgent(PushAgentRequest)
     case createJob(JobSpec)
     case cancelJob(Int64)
     case rerunJob(Int64)

@@ -4,6 +4,7 @@ import MonitorModels
 /// What a form is for, and so what Enter on its last field does.
 public enum FormKind: Sendable, Equatable {
     case editAgent(uuid: String)
+    case pushAgent
     case newJob
     /// Add (`existing == nil`) or edit a configuration entry.
     case configEntry(existing: String?)
@@ -19,6 +20,8 @@ public enum FieldKind: Sendable, Equatable {
     case toggle
     /// Text that is not echoed when the form's secret toggle is on.
     case secretText
+    /// Text that is never echoed (a push agent's auth token secret).
+    case password
 }
 
 /// One labelled input of a form.
@@ -73,6 +76,17 @@ public struct Form: Sendable, Equatable {
         Form(kind: .editAgent(uuid: a.uuid), title: "Edit \(a.name)", fields: [
             FormField("Resources", value: a.resources.joined(separator: ","), hint: "comma-separated, e.g. gpu,arm64"),
             FormField("Environments", value: a.environments.joined(separator: ","), hint: "comma-separated, e.g. prod,staging"),
+        ])
+    }
+
+    /// The form to add a push agent (`mms-agent serve`): the secret is never echoed.
+    public static func pushAgent() -> Form {
+        Form(kind: .pushAgent, title: "Add push agent", fields: [
+            FormField("Name", hint: "what operators will see, e.g. lab-box-7"),
+            FormField("URL", hint: "where the server reaches it, e.g. https://lab-box-7:8000"),
+            FormField("Secret", .password, hint: "its --auth-token-secret (at least 16 bytes; not echoed)"),
+            FormField("Resources", hint: "comma-separated, e.g. gpu,arm64"),
+            FormField("Environments", hint: "comma-separated, e.g. prod,staging"),
         ])
     }
 

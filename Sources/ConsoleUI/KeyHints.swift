@@ -53,6 +53,7 @@ public enum KeyHints {
                 KeyHint("d", "disable (asks y/n): its job finishes, it gets no new work"),
                 KeyHint("x", "delete the agent (asks y/n)"),
                 KeyHint("e", "edit resources and environments"),
+                KeyHint("n", "add a push agent (mms-agent serve); secret not echoed"),
                 KeyHint("space", "mark several agents; a and d act on all marked"),
                 KeyHint("/", "filter by name, host, status, resource"),
                 KeyHint("s", "sort: name, status, last seen, hostname"),

@@ -80,7 +80,7 @@ func renderForm(_ f: Form, _ b: inout ScreenBuffer) {
         var shown: [String]
         switch field.kind {
         case .toggle: shown = [field.value == "yes" ? "[x] yes" : "[ ] no"]
-        case .secretText where f.isSecret: shown = [""]
+        case .secretText where f.isSecret, .password: shown = [""]
         case .lines: shown = Array(field.lines.suffix(6))
         case .text, .secretText: shown = [field.value]
         }
@@ -94,7 +94,7 @@ func renderForm(_ f: Form, _ b: inout ScreenBuffer) {
             let style: Style = field.editable ? .input : .dim
             b.fill(y: y, x: box.x + labelWidth, width: valueWidth, style: style)
             var x = b.put(visible, y: y, x: box.x + labelWidth, width: valueWidth, style: style)
-            if field.kind == .secretText, f.isSecret {
+            if (field.kind == .secretText && f.isSecret) || field.kind == .password {
                 b.put("(not echoed)", y: y, x: box.x + labelWidth + 2, width: valueWidth - 2, style: .dim)
                 x = 0
             }

@@ -130,6 +130,9 @@ public final class Runtime: @unchecked Sendable {
             case .editAgent(let uuid, let patch):
                 let a = try await api.patchAgent(uuid, patch)
                 return .agentsChanged([a], message: "updated \(a.name): resources [\(a.resources.joined(separator: ","))], environments [\(a.environments.joined(separator: ","))]")
+            case .addPushAgent(let request):
+                let a = try await api.addPushAgent(request)
+                return .agentsChanged([a], message: "added push agent \(a.name) at \(a.url ?? request.url)")
             case .createJob(let spec):
                 let j = try await api.createJob(spec)
                 return .jobChanged(j, message: "job \(j.id) \(j.name) created" + (j.waitingReason.map { "; waiting: \($0)" } ?? ""))

@@ -53,6 +53,10 @@ extension AppState {
             guard let a = selectedAgent, !refusedReadOnly("edit agents") else { return [] }
             modal = .form(.editAgent(a))
             return []
+        case .char("n"):
+            guard !refusedReadOnly("add push agents") else { return [] }
+            modal = .form(.pushAgent())
+            return []
         default:
             return []
         }

@@ -110,6 +110,22 @@ extension AppState {
         f.focus = i
     }
 
+    /// The push agent a form describes, or nil with the problem shown in the form.
+    func pushAgentRequest(_ f: inout Form) -> PushAgentRequest? {
+        let request = PushAgentRequest(
+            name: f.value("Name").trimmingCharacters(in: .whitespaces), url: f.value("URL").trimmingCharacters(in: .whitespaces),
+            authTokenSecret: f.value("Secret"), resources: commaList(f.value("Resources")),
+            environments: commaList(f.value("Environments")))
+        let url = URLComponents(string: request.url)
+        let problem = Validation.nameProblem(request.name, field: "name")
+            ?? (["http", "https"].contains(url?.scheme ?? "") && !(url?.host ?? "").isEmpty ? nil : "the URL must be http:// or https:// with a host")
+            ?? (request.authTokenSecret.utf8.count >= PushAgentRequest.minimumSecretBytes ? nil : "the secret must be at least 16 bytes")
+            ?? Validation.tagListProblem(request.resources, field: "resources")
+            ?? Validation.tagListProblem(request.environments, field: "environments")
+        f.error = problem
+        return problem == nil ? request : nil
+    }
+
     /// Checks a form and turns it into its effect, or shows what is wrong in the form.
     mutating func submit(_ f: inout Form) -> [Effect] {
         let effect: Effect
@@ -121,6 +137,9 @@ extension AppState {
                 return []
             }
             effect = .editAgent(uuid: uuid, AgentPatch(resources: res, environments: envs))
+        case .pushAgent:
+            guard let request = pushAgentRequest(&f) else { return [] }
+            effect = .addPushAgent(request)
         case .newJob:
             let commands = f.value("Commands").split(separator: "\n").map(String.init)
                 .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }

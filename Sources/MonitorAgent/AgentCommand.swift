@@ -27,6 +27,15 @@ public enum AgentCommand {
                 return 2
             }
             return await LocalRun.run(path: args[1])
+        case "serve":
+            do {
+                try await serve(Array(args.dropFirst()))
+                return 0
+            } catch {
+                LocalRun.writeAll(2, Data("mms-agent: \(error.description)\n".utf8))
+                if case .usage = error { LocalRun.writeAll(2, Data("\(ServeOptions.usage)\n".utf8)) }
+                return error.exitCode
+            }
         case "start":
             return await startCommand(Array(args.dropFirst()))
         default:
@@ -69,6 +78,7 @@ public enum AgentCommand {
         }
         let (identity, created) = try AgentIdentity.loadOrCreate(workDir: options.workDir)
         if let file = try RegistrationFile.load(workDir: options.workDir) { try file.apply(to: &options) }
+        let statsd = try StatsD.make(options.statsd, agentName: options.name)
         let executable = AgentBinaryDir.ownExecutable()
         let sha = AgentBinaryDir.sha256(ofFile: executable)
         log("mms-agent \(MMSVersion.current) starting: \(created ? "new" : "known") agent \(identity.uuid), "
@@ -78,7 +88,7 @@ public enum AgentCommand {
         let servers = ServerPool(options.servers)
         servers.observe { log.serverMoves($0) }
         let session = AgentSession(options: options, identity: identity, log: log, grace: graceFromEnvironment(),
-                                   binary: sha.map { (executable, $0) }) { id in
+                                   statsd: statsd, binary: sha.map { (executable, $0) }) { id in
             AgentAPI.live(servers: servers, secret: id.secret)
         }
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { _ in Task { await session.stop() } }

@@ -6,6 +6,8 @@ public enum AgentError: Error, Sendable, Equatable, CustomStringConvertible {
     case usage(String)
     /// The `--ca-cert` file cannot be read, or its CA is not in the system trust store (exit 2).
     case caCertNotTrusted(String)
+    /// A file named by a flag (a TLS certificate or key) is missing or unreadable (exit 2).
+    case unreadableFile(String)
     /// A job file that cannot be read or is invalid (exit 2).
     case badJobFile(String)
     /// Another agent holds the work dir lock (exit 3).
@@ -23,7 +25,7 @@ public enum AgentError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .usage(let m), .caCertNotTrusted(let m), .badJobFile(let m), .io(let m), .spawnFailed(let m), .identityRejected(let m),
+        case .usage(let m), .caCertNotTrusted(let m), .unreadableFile(let m), .badJobFile(let m), .io(let m), .spawnFailed(let m), .identityRejected(let m),
              .upgraded(let m): m
         case .locked(let dir, let pid): "another agent is running in \(dir) (pid \(pid))"
         case .versionMismatch(let agent, let server):
@@ -37,7 +39,7 @@ public enum AgentError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The process exit status the contract gives this error.
     public var exitCode: Int32 {
         switch self {
-        case .usage, .caCertNotTrusted, .badJobFile: 2
+        case .usage, .caCertNotTrusted, .unreadableFile, .badJobFile: 2
         case .locked: 3
         case .versionMismatch: 4
         case .identityRejected: 5

@@ -29,17 +29,21 @@ public actor AgentSession {
     var reregistering = false
     /// The running binary and any upgrade under way (AgentSession+Upgrade).
     var upgrade = UpgradeState()
+    /// Where job counters, durations, ping round trips and server errors go (nil: nowhere).
+    let statsd: StatsD?
 
     /// A session for `identity`; `makeAPI` builds the client for an identity (live or fake).
     /// `binary` is the running executable and its SHA-256 (sent to the server; upgrades need it).
     public init(options: StartOptions, identity: AgentIdentity, log: AgentLogger = .stderr, grace: Duration = .seconds(10),
-                binary: (path: String, sha256: String)? = nil, makeAPI: @escaping @Sendable (AgentIdentity) -> AgentAPI) {
+                statsd: StatsD? = nil, binary: (path: String, sha256: String)? = nil,
+                makeAPI: @escaping @Sendable (AgentIdentity) -> AgentAPI) {
         self.options = options
         self.identity = identity
         self.log = log
         self.makeAPI = makeAPI
         self.api = makeAPI(identity)
-        self.monitor = ConnectionMonitor(serverURL: options.servers.description, log: log)
+        self.statsd = statsd
+        self.monitor = ConnectionMonitor(serverURL: options.servers.description, log: log, statsd: statsd)
         self.runnerOptions.grace = grace
         self.runnerOptions.pgidFile = options.workDir + "/job.pgid"
         self.runnerOptions.watchdog = JobWatchdog(grace: grace)
@@ -149,7 +153,10 @@ public actor AgentSession {
             let request = PingRequest(runtimeState: reportedRuntimeState, jobId: current?.jobId,
                                       freeSpaceBytes: Host.freeSpace(options.workDir), binarySHA256: upgrade.runningSHA256)
             do {
+                let sent = ContinuousClock.now
                 let answer = try await api.ping(uuid, request)
+                statsd?.timing("server.rtt", milliseconds: (ContinuousClock.now - sent).milliseconds)
+                statsd?.gauge("up", 1)
                 monitor.succeeded()
                 backoff.reset()
                 await handle(answer)
@@ -158,7 +165,7 @@ public actor AgentSession {
                     await reregisterAsNew(deleted: uuid)
                     continue
                 }
-                if error.isTransient { monitor.failed(error) } else { log("ping refused: \(error.description)") }
+                if error.isTransient { monitor.failed(error) } else { refused("ping", error) }
                 await sleepUnlessStopping(backoff.next())
                 continue
             }
@@ -216,6 +223,12 @@ public actor AgentSession {
                 log("cannot read configuration: \(error.description)")
             }
         }
+    }
+
+    /// The server refused a call (a 4xx): logged, and counted as `server.errors`.
+    func refused(_ what: String, _ error: ClientError) {
+        statsd?.count("server.errors")
+        log("\(what) refused: \(error.description)")
     }
 
     func sleepUnlessStopping(_ duration: Duration) async {

@@ -54,15 +54,18 @@ public final class ConnectionMonitor: Sendable {
     private let log: AgentLogger
     private let serverURL: String
     private let downSince = Mutex<ContinuousClock.Instant?>(nil)
+    private let statsd: StatsD?
 
-    /// A monitor for the server at `serverURL`.
-    public init(serverURL: String, log: AgentLogger) {
+    /// A monitor for the server at `serverURL`; each failed call counts as `server.errors` in `statsd`.
+    public init(serverURL: String, log: AgentLogger, statsd: StatsD? = nil) {
         self.serverURL = serverURL
         self.log = log
+        self.statsd = statsd
     }
 
     /// A call failed in a way that retrying may fix.
     public func failed(_ error: CustomStringConvertible) {
+        statsd?.count("server.errors")
         let first = downSince.withLock { d -> Bool in
             if d != nil { return false }
             d = .now

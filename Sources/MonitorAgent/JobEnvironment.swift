@@ -4,7 +4,7 @@ import MonitorModels
 /// entry, then the secret entries the job names, then the job's `env`; later wins.
 public enum JobEnvironment {
     /// Agent variables that are the agent's own credentials and never reach a job.
-    public static let withheld: Set<String> = ["MMS_AUTO_REGISTER_KEY"]
+    public static let withheld: Set<String> = ["MMS_AUTO_REGISTER_KEY", "MMS_AGENT_AUTH_TOKEN_SECRET"]
 
     /// Builds the layered environment for `spec`.
     public static func build(agent: [String: String], config: AgentConfig?, spec: JobSpec) -> [String: String] {

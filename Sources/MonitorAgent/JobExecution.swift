@@ -93,7 +93,7 @@ extension AgentSession {
                     await reregisterAsNew(deleted: uuid)
                     continue
                 }
-                if error.isTransient { monitor.failed(error) } else { log("poll refused: \(error.description)") }
+                if error.isTransient { monitor.failed(error) } else { refused("poll", error) }
                 await sleepUnlessStopping(backoff.next())
             }
         }
@@ -158,13 +158,17 @@ extension AgentSession {
         jobOptions.waitForRoom = { spool.waitForRoom() }
         let runner = JobRunner(spec: job.spec, jobDir: jobsDir + "/\(job.id)", controlDir: jobsDir + "/\(job.id).mms",
                                environment: env, options: jobOptions, output: { sink.write($0) })
+        let statsd = statsd
         let shipper = LogShipper(spool: spool, jobId: job.id, attempt: job.attempt, base: job.logSize, monitor: monitor,
-                                 append: api.appendLog)
+                                 shipped: { statsd?.count("log.bytes", $0, job: job.name) }, append: api.appendLog)
         running.setShipper(shipper)
         if stopping { running.stopForShutdown() }
         let shipping = Task { await shipper.run(onFatal: { _ in running.lose() }) }
         running.attach(runner)
-        let outcome = await runner.run(startGate: { await start.value })  // it writes the job's files while bash starts
+        statsd?.jobStarted(job.name, createdAt: job.createdAt)
+        let began = ContinuousClock.now
+        let outcome = await runner.run(startGate: { await start.value })
+        let duration = ContinuousClock.now - began  // it writes the job's files while bash starts
         try? FileManager.default.removeItem(atPath: jobsDir + "/\(job.id).mms")
         sink.finish()
         shipper.finish()
@@ -180,6 +184,7 @@ extension AgentSession {
                                    exitCode: outcome.result == .cancelled ? nil : outcome.exitCode,
                                    failureReason: outcome.failureReason)
         if await report(job, final, running) {
+            statsd?.jobEnded(job.name, result: outcome.result.rawValue, duration: duration)
             log("job \(job.id) \(outcome.result.rawValue)\(outcome.failureReason.map { ": \($0)" } ?? "")")
         }
     }
@@ -214,7 +219,7 @@ extension AgentSession {
                     running.lose()
                     return false
                 }
-                if error.isTransient { monitor.failed(error) } else { log("job \(job.id): report refused: \(error.description)") }
+                if error.isTransient { monitor.failed(error) } else { refused("job \(job.id): report", error) }
                 if stopping && ContinuousClock.now - started > .seconds(15) {
                     log("job \(job.id): giving up reporting '\(report.state.rawValue)' while stopping")
                     return false

@@ -18,13 +18,15 @@ public final class LogShipper: Sendable {
     let append: @Sendable (Int64, Int, Int64, Data) async throws(ClientError) -> Int64
     let monitor: ConnectionMonitor?
     let interval: Duration
+    /// Told the number of bytes each acknowledged chunk added (StatsD `log.bytes`).
+    let shipped: @Sendable (Int64) -> Void
     private let state: Mutex<(base: Int64, finishing: Bool, fatal: ClientError?, abandoned: ClientError?)>
     private let giveUpAt = Mutex<ContinuousClock.Instant?>(nil)
 
     /// A shipper for job `jobId`/`attempt` whose first byte goes at server offset `base` (the job's `logSize`).
     public init(
         spool: LogSpool, jobId: Int64, attempt: Int, base: Int64, monitor: ConnectionMonitor?,
-        interval: Duration = .zero,
+        interval: Duration = .zero, shipped: @escaping @Sendable (Int64) -> Void = { _ in },
         append: @escaping @Sendable (Int64, Int, Int64, Data) async throws(ClientError) -> Int64
     ) {
         self.spool = spool
@@ -33,6 +35,7 @@ public final class LogShipper: Sendable {
         self.append = append
         self.monitor = monitor
         self.interval = interval
+        self.shipped = shipped
         self.state = Mutex((base, false, nil, nil))
     }
 
@@ -79,6 +82,7 @@ public final class LogShipper: Sendable {
                 monitor?.succeeded()
                 backoff.reset()
                 spool.acknowledge(upTo: max(acked + Int64(chunk.count), size - base))
+                if spool.acked > acked { shipped(spool.acked - acked) }
             } catch {
                 if let size = Self.gapSize(error) {
                     monitor?.succeeded()

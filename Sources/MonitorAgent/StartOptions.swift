@@ -20,11 +20,15 @@ public struct StartOptions: Sendable, Equatable {
     /// The settings given by a flag or the environment (`name`, `resources`, `environments`, `autoRegisterKey`):
     /// WORK_DIR/agent-registration.properties fills in only the others.
     public var explicit: Set<String> = []
+    /// Where StatsD metrics go (no host: none are sent).
+    public var statsd = StatsDOptions()
 
     /// The usage text of `mms-agent`.
     public static let usage = """
     usage: mms-agent start --server URL[,URL…] [--name NAME] [--work-dir DIR] [--resources a,b] [--environments e,f]
                            [--auto-register-key KEY] [--ca-cert PEM] [--no-auto-upgrade]
+                           \(StatsDOptions.usage)
+           mms-agent serve --auth-token-secret SECRET [--port 8000] … (mms-agent serve --help)
            mms-agent run JOB.json
            mms-agent version
     """
@@ -32,31 +36,8 @@ public struct StartOptions: Sendable, Equatable {
     /// Parses the arguments after `start`. `env` supplies MS_MON_SERVER_URL, MS_MON_AGENT_NAME,
     /// MMS_AGENT_WORK_DIR, MMS_AUTO_REGISTER_KEY; `hostname` is the default name.
     public static func parse(_ args: [String], env: [String: String], hostname: String) throws(AgentError) -> StartOptions {
-        var flags: [String: String] = [:]
-        let known = ["--server", "--name", "--work-dir", "--resources", "--environments", "--auto-register-key", "--ca-cert"]
-        var i = 0
-        var autoUpgrade = true
-        while i < args.count {
-            if args[i] == "--no-auto-upgrade" {
-                autoUpgrade = false
-                i += 1
-                continue
-            }
-            var flag = args[i]
-            var value: String?
-            if let eq = flag.firstIndex(of: "="), flag.hasPrefix("--") {
-                value = String(flag[flag.index(after: eq)...])
-                flag = String(flag[..<eq])
-            }
-            guard known.contains(flag) else { throw .usage("unknown flag \(flag)") }
-            if value == nil {
-                i += 1
-                guard i < args.count else { throw .usage("flag \(flag) needs a value") }
-                value = args[i]
-            }
-            flags[flag] = value
-            i += 1
-        }
+        let known: Set<String> = ["--server", "--name", "--work-dir", "--resources", "--environments", "--auto-register-key", "--ca-cert"]
+        let flags = try Flags.parse(args, valued: known.union(StatsDOptions.valuedFlags), switches: StatsDOptions.switches.union(["--no-auto-upgrade"]))
         guard let server = flags["--server"] ?? env["MS_MON_SERVER_URL"], !server.isEmpty else {
             throw .usage("flag --server is required (or set MS_MON_SERVER_URL)")
         }
@@ -73,7 +54,8 @@ public struct StartOptions: Sendable, Equatable {
         options.environments = try list(flags["--environments"], flag: "--environments")
         options.autoRegisterKey = flags["--auto-register-key"] ?? env["MMS_AUTO_REGISTER_KEY"]
         options.caCert = flags["--ca-cert"]  // checked against the system trust store at start (TrustStore)
-        options.autoUpgrade = autoUpgrade
+        options.statsd = try StatsDOptions.from(flags)
+        options.autoUpgrade = flags["--no-auto-upgrade"] == nil
         if flags["--name"] != nil || env["MS_MON_AGENT_NAME"] != nil { options.explicit.insert("name") }
         if flags["--resources"] != nil { options.explicit.insert("resources") }
         if flags["--environments"] != nil { options.explicit.insert("environments") }

@@ -25,32 +25,39 @@ extension ServiceCore {
         return try locked { () throws(APIError) -> Response in
             try fresh()
             let uuid = try agentForToken(req)
-            _ = try reportableJob(jobId, uuid: uuid, attempt: attempt)
-            // The size as stored, its row locked: on a shared database another server may have appended.
-            var size: Int64 = 0
-            var gap = false
-            do {
-                try store.transaction { () throws(DatabaseError) in
-                    size = try store.lockLogSize(jobId) ?? 0
-                    guard offset <= size else { gap = true; return }
-                    let end = offset + Int64(req.body.count)
-                    guard end > size else { return }
-                    try store.appendLog(jobId, at: size, req.body.subdata(in: Int(size - offset)..<req.body.count), now: now)
-                    size = end
-                }
-            } catch { throw Self.unavailable(error) }
-            if gap {
-                throw APIError(.logGap, "offset \(offset) is past the end of the log (\(size) bytes); resend from \(size)", size: size)
-            }
-            if size > (dispatcher.jobs[jobId]?.logSize ?? 0) {
-                dispatcher.jobs[jobId]?.logSize = size
-                http?.hub.wake([.log(jobId)])
-                notifier?.send([.log(jobId)])
-            }
-            let changes = try apply(now: now) { d in d.contact(uuid, now: now) }
-            noteContact(uuid, after: changes, now: now)
-            return .json(LogAppendResponse(size: size))
+            return .json(LogAppendResponse(size: try appendLogBytes(jobId, uuid: uuid, attempt: attempt, offset: offset, req.body, now: now)))
         }
+    }
+
+    /// Appends `bytes` at `offset` of attempt `attempt`'s log for agent `uuid` (bytes already held are
+    /// skipped; past the end is 409 log_gap) and counts as the agent's contact; returns the log's size.
+    /// Agents' log route and the push agent drivers both come here. Call with the lock held.
+    func appendLogBytes(_ jobId: Int64, uuid: String, attempt: Int, offset: Int64, _ bytes: Data, now: Date) throws(APIError) -> Int64 {
+        _ = try reportableJob(jobId, uuid: uuid, attempt: attempt)
+        // The size as stored, its row locked: on a shared database another server may have appended.
+        var size: Int64 = 0
+        var gap = false
+        do {
+            try store.transaction { () throws(DatabaseError) in
+                size = try store.lockLogSize(jobId) ?? 0
+                guard offset <= size else { gap = true; return }
+                let end = offset + Int64(bytes.count)
+                guard end > size else { return }
+                try store.appendLog(jobId, at: size, bytes.subdata(in: Int(size - offset)..<bytes.count), now: now)
+                size = end
+            }
+        } catch { throw Self.unavailable(error) }
+        if gap {
+            throw APIError(.logGap, "offset \(offset) is past the end of the log (\(size) bytes); resend from \(size)", size: size)
+        }
+        if size > (dispatcher.jobs[jobId]?.logSize ?? 0) {
+            dispatcher.jobs[jobId]?.logSize = size
+            http?.hub.wake([.log(jobId)])
+            notifier?.send([.log(jobId)])
+        }
+        let changes = try apply(now: now) { d in d.contact(uuid, now: now) }
+        noteContact(uuid, after: changes, now: now)
+        return size
     }
 
     /// The log of any job, active or completed (nil when it does not exist). Call with the lock held.

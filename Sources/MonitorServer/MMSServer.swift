@@ -7,6 +7,8 @@ public final class MMSServer: @unchecked Sendable {
     private let http: HTTPServer
     private let ticker: Ticker
     private let binaryWatcher: AgentBinaryWatcher
+    /// The drivers of push agents (`mms-agent serve`).
+    private let push: PushSupervisor
     /// Shared database: the thread that hears the other servers' changes.
     private let listener: ReplicaListener?
     private let stopLock = NSLock()
@@ -73,6 +75,10 @@ public final class MMSServer: @unchecked Sendable {
         ticker = Ticker(core: core)
         ticker.start()
         binaryWatcher.start()
+        let push = PushSupervisor(core: core)
+        self.push = push
+        http.hub.observe { push.woke($0) }
+        push.start()
         if let shared = store as? PostgresStore {
             core.renewSweeperLease(now: Date())
             listener = ReplicaListener(conninfo: shared.conninfo, core: core)
@@ -91,6 +97,7 @@ public final class MMSServer: @unchecked Sendable {
         guard first else { return }
         ticker.stop()
         binaryWatcher.stop()
+        push.stop()
         listener?.stop()
         http.stop()
         core.close()
@@ -116,6 +123,8 @@ extension Router {
         r.addAgentRoutes(core)
         r.addAgentBinaryRoutes(core)
         r.addLogRoutes(core)
+        // Before /api/v1/agents/{uuid}, which would take POST .../push as an agent named "push".
+        r.add("POST", "/api/v1/agents/push", .role(.admin)) { req, _ throws(APIError) in .respond(try core.addPushAgent(req)) }
         r.addAdminAgentRoutes(core)
         r.addAdminJobRoutes(core)
         r.addAdminConfigRoutes(core)

@@ -39,6 +39,8 @@ public struct AdminAPI: Sendable {
     public var events: @Sendable (_ since: Int64?, _ waitSeconds: Int) async throws(ClientError) -> EventBatch
     /// GET /api/v1/version.
     public var version: @Sendable () async throws(ClientError) -> VersionInfo
+    /// POST /api/v1/agents/push: adds a push agent (`mms-agent serve`), enabled.
+    public var addPushAgent: @Sendable (PushAgentRequest) async throws(ClientError) -> Agent
 
     /// Builds a client from its calls (the live one, or a fake).
     public init(
@@ -59,7 +61,9 @@ public struct AdminAPI: Sendable {
         events: @escaping @Sendable (_ since: Int64?, _ waitSeconds: Int) async throws(ClientError) -> EventBatch,
         version: @escaping @Sendable () async throws(ClientError) -> VersionInfo,
         readLogTimestamps: @escaping @Sendable (_ id: Int64, _ offset: Int64, _ maxLines: Int) async throws(ClientError) -> LogStampPage
-            = { _, _, _ throws(ClientError) in throw .badResponse("this client has no log timestamps") }
+            = { _, _, _ throws(ClientError) in throw .badResponse("this client has no log timestamps") },
+        addPushAgent: @escaping @Sendable (PushAgentRequest) async throws(ClientError) -> Agent
+            = { _ throws(ClientError) in throw .badResponse("this client cannot add push agents") }
     ) {
         self.listAgents = listAgents
         self.getAgent = getAgent
@@ -78,6 +82,7 @@ public struct AdminAPI: Sendable {
         self.readLogTimestamps = readLogTimestamps
         self.events = events
         self.version = version
+        self.addPushAgent = addPushAgent
     }
 }
 
@@ -157,6 +162,9 @@ extension AdminAPI {
                 }
                 let next = reply.headers["x-log-next-offset"].flatMap { Int64($0) }
                 return try LogStampReader.parse(reply.body, maxLines: maxLines, headerNext: next)
+            },
+            addPushAgent: { (request) async throws(ClientError) in
+                try await t.json("POST", "/api/v1/agents/push", body: request, as: Agent.self, repeatable: false)
             }
         )
     }

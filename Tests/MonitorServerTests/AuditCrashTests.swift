@@ -37,26 +37,27 @@ struct AuditCrashTests {
             {"uuid":"\(uuid)","name":"rec-crash","hostname":"h","os":"linux","version":"\(MMSVersion.current)","resources":[],"environments":[]}
             """)
         #expect(reg.0 == 202)
-        var acknowledgedJobs = 0
+        let acknowledged = AckCounter()
         var rng = SystemRandomNumberGenerator()
         for round in 0..<Self.kills {
             let base = server.url, token = server.token
-            let writer = Task { () -> Int in
-                var jobs = 0
+            let before = acknowledged.value
+            let writer = Task {
                 var i = 0
                 while !Task.isCancelled {
                     i += 1
                     let body = i % 2 == 0 ? #"{"configState":"enabled"}"# : #"{"configState":"disabled","reason":"round \#(round) change \#(i)"}"#
                     guard (try? await send(base, "PATCH", "/api/v1/agents/\(uuid)", token, body)) != nil else { break }
                     if let r = try? await send(base, "POST", "/api/v1/jobs", token, #"{"name":"j\#(i)","commands":["true"],"resources":["none"]}"#),
-                       r.0 == 201 { jobs += 1 } else { break }
+                       r.0 == 201 { acknowledged.add() } else { break }
                 }
-                return jobs
             }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 300...700, using: &rng)))
+            // Changes are flowing (a loaded machine may take a while to answer the first), then a random moment.
+            #expect(await eventually(20) { acknowledged.value > before })
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...400, using: &rng)))
             kill(server.process.processIdentifier, SIGKILL)
             server.process.waitUntilExit()
-            acknowledgedJobs += await writer.value
+            await writer.value
             server = try ServerProcess(dataDir: dir, extra: extra)
         }
         // Every entry about the agent matches the agent as stored: the last one says what it is now.
@@ -85,7 +86,16 @@ struct AuditCrashTests {
         let jobs = try MMSJSON.decoder().decode(JobList.self, from: jobsData).jobs
         let created = Set(entries.filter { $0.action == "job.create" }.map(\.target.id))
         #expect(Set(jobs.map { String($0.id) }) == created)
+        let acknowledgedJobs = acknowledged.value
         #expect(jobs.count >= acknowledgedJobs && jobs.count <= acknowledgedJobs + Self.kills, "\(jobs.count) stored, \(acknowledgedJobs) acknowledged")
         #expect(acknowledgedJobs > 0)
     }
+}
+
+/// Job creations that got a 201, counted across the writer task and the test.
+private final class AckCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func add() { lock.withLock { count += 1 } }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import MonitorServer
+@testable import MonitorHTTP
 
 /// The slow-loris deadlines as a pure table: which connection is late, and when.
 @Suite struct DeadlineTableTests {

@@ -20,7 +20,7 @@ import MonitorModels
         "PATCH /api/v1/agents": .role(.operator), "PATCH /api/v1/agents/{uuid}": .role(.operator),
         "POST /api/v1/jobs": .role(.operator), "POST /api/v1/jobs/{id}/cancel": .role(.operator),
         "POST /api/v1/jobs/{id}/rerun": .role(.operator),
-        "DELETE /api/v1/agents/{uuid}": .role(.admin), "PUT /api/v1/config/{name}": .role(.admin),
+        "DELETE /api/v1/agents/{uuid}": .role(.admin), "POST /api/v1/agents/push": .role(.admin), "PUT /api/v1/config/{name}": .role(.admin),
         "DELETE /api/v1/config/{name}": .role(.admin), "GET /api/v1/operators": .role(.admin),
         "POST /api/v1/operators": .role(.admin), "DELETE /api/v1/operators/{name}": .role(.admin),
         "GET /api/v1/agent-binary": .agentOrRole(.viewer),

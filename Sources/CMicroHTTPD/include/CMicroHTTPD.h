@@ -16,6 +16,7 @@ struct cmhd_config {
     unsigned int per_ip_connection_limit; // 0: no cap per client address
     const char *tls_cert_pem;    // NULL for plain HTTP
     const char *tls_key_pem;
+    const char *log_prefix;      // what libmicrohttpd's diagnostic lines start with, e.g. "mms-server: http"
 };
 
 /// Starts a daemon: epoll internal thread(s), suspend/resume allowed, completion callback wired.

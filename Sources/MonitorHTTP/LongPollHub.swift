@@ -4,7 +4,7 @@ import Foundation
 /// Parked long polls (suspended libmicrohttpd connections) and the wakes that resume them.
 /// A poll holds no thread while parked; a wake or its deadline resumes the connection and the
 /// request's handler runs again to answer.
-final class LongPollHub: @unchecked Sendable {
+public final class LongPollHub: @unchecked Sendable {
     private let lock = NSLock()
     private var generation: UInt64 = 0
     private var parked: [ObjectIdentifier: RequestContext] = [:]
@@ -12,15 +12,23 @@ final class LongPollHub: @unchecked Sendable {
     private var stopping = false
     /// Deadlines of parked polls, earliest first (entries of polls already resumed are skipped).
     private var deadlines = DeadlineHeap()
+    /// Told every wake, outside the lock (nil: everything woke): for waiters that are not connections,
+    /// such as mms-server's push agent drivers.
+    private var observer: (@Sendable (Set<WaitKey>?) -> Void)?
+
+    /// Sets the wake observer (once, before wakes matter).
+    public func observe(_ body: @escaping @Sendable (Set<WaitKey>?) -> Void) {
+        lock.withLock { observer = body }
+    }
 
     /// The current wake generation: take it when a check finds nothing, pass it to `park`.
-    var currentGeneration: UInt64 { lock.withLock { generation } }
+    public var currentGeneration: UInt64 { lock.withLock { generation } }
 
     /// True once the server is shutting down (parked polls answer at once).
-    var isStopping: Bool { lock.withLock { stopping } }
+    public var isStopping: Bool { lock.withLock { stopping } }
 
     /// Number of parked polls.
-    var count: Int { lock.withLock { parked.count } }
+    public var count: Int { lock.withLock { parked.count } }
 
     /// Suspends the request's connection until a wake of its key or its deadline. Returns false
     /// (without suspending) when a wake happened since the poll's check: the caller checks again.
@@ -39,14 +47,16 @@ final class LongPollHub: @unchecked Sendable {
     }
 
     /// Resumes every poll parked on these keys.
-    func wake<S: Sequence>(_ keys: S) where S.Element == WaitKey {
-        lock.withLock {
+    public func wake<S: Sequence>(_ keys: S) where S.Element == WaitKey {
+        let told = lock.withLock { () -> (@Sendable (Set<WaitKey>?) -> Void)? in
             generation &+= 1
             for key in keys {
                 guard let ids = byKey.removeValue(forKey: key) else { continue }
                 for id in ids { resumeLocked(id) }
             }
+            return observer
         }
+        told?(Set(keys))
     }
 
     /// Resumes the polls whose deadline has passed.
@@ -62,14 +72,16 @@ final class LongPollHub: @unchecked Sendable {
     }
 
     /// Resumes every poll parked on a key that `matches` (a lost wake-up channel, the backstop).
-    func wake(where matches: (WaitKey) -> Bool) {
-        lock.withLock {
+    public func wake(where matches: (WaitKey) -> Bool) {
+        let told = lock.withLock { () -> (@Sendable (Set<WaitKey>?) -> Void)? in
             generation &+= 1
             for key in Array(byKey.keys) where matches(key) {
                 guard let ids = byKey.removeValue(forKey: key) else { continue }
                 for id in ids { resumeLocked(id) }
             }
+            return observer
         }
+        told?(nil)
     }
 
     /// Resumes every parked poll and refuses new parks (shutdown).

@@ -4,44 +4,68 @@ import MonitorModels
 
 /// The HTTP front: libmicrohttpd with epoll internal threads, bodies read within their limit,
 /// long polls parked in the hub. It knows nothing of MMS; `route` decides every answer.
-final class HTTPServer: @unchecked Sendable {
-    struct Settings {
-        var host: String
-        var port: UInt16
-        var threads: Int = 2
-        var connectionTimeoutSeconds: Int = 90
+public final class HTTPServer: @unchecked Sendable {
+    /// Where and how to listen.
+    public struct Settings: Sendable {
+        public var host: String
+        public var port: UInt16
+        public var threads: Int = 2
+        public var connectionTimeoutSeconds: Int = 90
         /// Seconds a client has to send a request head (also the keep-alive idle limit), and its body.
-        var headerTimeoutSeconds: Int = 30
-        var bodyTimeoutSeconds: Int = 60
+        public var headerTimeoutSeconds: Int = 30
+        public var bodyTimeoutSeconds: Int = 60
         /// Connections one client address may hold; 0 for no cap.
-        var connectionsPerIP: Int = 0
-        var tlsCertPEM: String?
-        var tlsKeyPEM: String?
+        public var connectionsPerIP: Int = 0
+        public var tlsCertPEM: String?
+        public var tlsKeyPEM: String?
+        /// Largest request body taken (413 above it).
+        public var maxBodyBytes: Int = BodyLimit.json
+        /// What libmicrohttpd's own diagnostics on stderr start with.
+        public var logPrefix: String = "mms-server: http"
+
+        /// Settings for `host`:`port`; TLS when both PEM texts are given.
+        public init(host: String, port: UInt16, threads: Int = 2, headerTimeoutSeconds: Int = 30, bodyTimeoutSeconds: Int = 60,
+                    connectionsPerIP: Int = 0, tlsCertPEM: String? = nil, tlsKeyPEM: String? = nil) {
+            self.host = host
+            self.port = port
+            self.threads = threads
+            self.headerTimeoutSeconds = headerTimeoutSeconds
+            self.bodyTimeoutSeconds = bodyTimeoutSeconds
+            self.connectionsPerIP = connectionsPerIP
+            self.tlsCertPEM = tlsCertPEM
+            self.tlsKeyPEM = tlsKeyPEM
+        }
     }
 
-    let hub = LongPollHub()
-    private(set) var deadlines = RequestDeadlines(headSeconds: 30, bodySeconds: 60)
+    /// The parked long polls; wake a key when what its polls wait on changed.
+    public let hub = LongPollHub()
+    private var logPrefix: UnsafeMutablePointer<CChar>?
+    public private(set) var deadlines = RequestDeadlines(headSeconds: 30, bodySeconds: 60)
     private let route: @Sendable (Request) -> RouteResult
     private let observe: @Sendable (_ request: Request, _ status: Int, _ seconds: Double) -> Void
     private var daemon: OpaquePointer?
     private var timer: Thread?
     private let timerStop = NSCondition()
     private var timerStopped = false
-    private(set) var port: UInt16 = 0
-    private(set) var connectionLimit: Int = 0
+    public private(set) var port: UInt16 = 0
+    private var bodyLimit = BodyLimit.json
+    public private(set) var connectionLimit: Int = 0
 
-    init(route: @escaping @Sendable (Request) -> RouteResult,
+    /// A server answering with `route`; `observe` hears each answer's status and time.
+    public init(route: @escaping @Sendable (Request) -> RouteResult,
          observe: @escaping @Sendable (Request, Int, Double) -> Void) {
         self.route = route
         self.observe = observe
     }
 
     /// Starts listening; throws a sentence when the address cannot be used.
-    func start(_ s: Settings) throws(ServerStartError) {
+    public func start(_ s: Settings) throws(ServerStartError) {
         deadlines = RequestDeadlines(headSeconds: s.headerTimeoutSeconds, bodySeconds: s.bodyTimeoutSeconds)
+        bodyLimit = s.maxBodyBytes
         let limit = Int(cmhd_raise_nofile_limit())
         connectionLimit = max(64, limit - 64)  // leave room for the database, logs and the listener
         var errbuf = [CChar](repeating: 0, count: 512)
+        if logPrefix == nil { logPrefix = strdup(s.logPrefix) }  // the daemon's logger reads it; freed in deinit
         let cls = Unmanaged.passUnretained(self).toOpaque()
         let d: OpaquePointer? = s.host.withCString { host in
             withOptionalCString(s.tlsCertPEM) { cert in
@@ -49,7 +73,8 @@ final class HTTPServer: @unchecked Sendable {
                     var c = cmhd_config(
                         host: host, port: s.port, connection_limit: UInt32(connectionLimit),
                         connection_timeout: UInt32(s.connectionTimeoutSeconds), thread_pool_size: UInt32(s.threads),
-                        per_ip_connection_limit: UInt32(s.connectionsPerIP), tls_cert_pem: cert, tls_key_pem: key)
+                        per_ip_connection_limit: UInt32(s.connectionsPerIP), tls_cert_pem: cert, tls_key_pem: key,
+                        log_prefix: logPrefix)
                     return cmhd_start(&c, HTTPServer.accessHandler, cls, HTTPServer.completedHandler, cls,
                                       HTTPServer.connectionHandler, cls, &errbuf, errbuf.count)
                 }
@@ -66,8 +91,12 @@ final class HTTPServer: @unchecked Sendable {
         t.start()
     }
 
+    deinit {
+        if daemon == nil { free(logPrefix) }  // a daemon never stopped may still log with it
+    }
+
     /// Stops accepting, answers parked polls, lets in-flight requests finish, and stops the daemon.
-    func stop() {
+    public func stop() {
         guard let d = daemon else { return }
         _ = MHD_quiesce_daemon(d)
         hub.stopAll()
@@ -172,7 +201,7 @@ final class HTTPServer: @unchecked Sendable {
             contentType: RequestContext.header(connection, "Content-Type"),
             body: Data(),
             clientAddress: address)
-        return RequestContext(connection: connection, request: request, bodyLimit: BodyLimit.json)
+        return RequestContext(connection: connection, request: request, bodyLimit: bodyLimit)
     }
 
     /// Routes a complete request, or answers a resumed long poll.
@@ -218,6 +247,7 @@ final class HTTPServer: @unchecked Sendable {
 public struct ServerStartError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var description: String { message }
+    public init(message: String) { self.message = message }
 }
 
 private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {

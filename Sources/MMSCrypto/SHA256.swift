@@ -1,6 +1,6 @@
 /// SHA-256 (FIPS 180-4), written by hand because the package takes no dependencies and Foundation on
 /// Linux has no CryptoKit. Used only to store agent secrets hashed; tested against the standard vectors.
-enum SHA256 {
+public enum SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -13,7 +13,7 @@ enum SHA256 {
     ]
 
     /// The 32-byte digest of `message`.
-    static func digest(_ message: [UInt8]) -> [UInt8] {
+    public static func digest(_ message: [UInt8]) -> [UInt8] {
         var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
         var data = message
         let bitLength = UInt64(message.count) * 8
@@ -51,7 +51,7 @@ enum SHA256 {
     }
 
     /// Lower-case hex of the digest of a UTF-8 string.
-    static func hex(_ text: String) -> String {
+    public static func hex(_ text: String) -> String {
         digest(Array(text.utf8)).map { b in
             let s = String(b, radix: 16)
             return b < 16 ? "0" + s : s
@@ -62,7 +62,7 @@ enum SHA256 {
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
-func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     guard a.count == b.count else { return false }
     var diff: UInt8 = 0
     for i in 0..<a.count { diff |= a[i] ^ b[i] }

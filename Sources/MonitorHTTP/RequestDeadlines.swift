@@ -68,7 +68,7 @@ struct DeadlineTable {
 
 /// The deadline table behind a lock, fed by libmicrohttpd's callbacks; `cut` shuts the sockets of
 /// connections past their deadline (libmicrohttpd then sees the end of the stream and closes them).
-final class RequestDeadlines: @unchecked Sendable {
+public final class RequestDeadlines: @unchecked Sendable {
     private let lock = NSLock()
     private var table: DeadlineTable
     private(set) var cutWaitingForHead = 0
@@ -101,5 +101,5 @@ final class RequestDeadlines: @unchecked Sendable {
     }
 
     /// Counts for /metrics.
-    func counts() -> (head: Int, body: Int) { lock.withLock { (cutWaitingForHead, cutWaitingForBody) } }
+    public func counts() -> (head: Int, body: Int) { lock.withLock { (cutWaitingForHead, cutWaitingForBody) } }
 }

@@ -3,7 +3,7 @@ import MonitorModels
 
 /// Who may call a route: anyone, an agent (its handler checks the secret), or an operator with at
 /// least a role (checked by the router before the handler runs).
-enum Access: Sendable, Equatable {
+public enum Access: Sendable, Equatable {
     case open, agent
     case role(OperatorRole)
     /// An agent's secret, or an operator with at least this role (checked by the handler).
@@ -12,10 +12,11 @@ enum Access: Sendable, Equatable {
 
 /// Matches a path to a route and a method to its handler; 404 for unknown paths, 405 for known
 /// paths with another method. Every APIError a handler throws becomes the contract's JSON error.
-struct Router: Sendable {
-    typealias Handler = @Sendable (Request, [String]) throws(APIError) -> RouteResult
+public struct Router: Sendable {
+    /// A route's handler: the request (its operator set on operator routes) and the path parameters, in order.
+    public typealias Handler = @Sendable (Request, [String]) throws(APIError) -> RouteResult
     /// Finds the operator a request's token belongs to (401/403 when it is nobody's).
-    typealias Authenticator = @Sendable (Request) throws(APIError) -> OperatorIdentity
+    public typealias Authenticator = @Sendable (Request) throws(APIError) -> OperatorIdentity
 
     private struct Route: Sendable {
         var segments: [String]  // "*" matches one segment, captured in order
@@ -26,15 +27,17 @@ struct Router: Sendable {
     private let authenticate: Authenticator
 
     /// All routes as "METHOD /path/{param}" lines (for the spec check).
-    private(set) var table: [String] = []
+    public private(set) var table: [String] = []
     /// Who may call each route, by "METHOD /path/{param}" (the role test walks it).
-    private(set) var access: [String: Access] = [:]
+    public private(set) var access: [String: Access] = [:]
 
-    init(authenticate: @escaping Authenticator) {
+    /// A router whose operator routes are admitted by `authenticate` (a push agent, with none, passes one that refuses).
+    public init(authenticate: @escaping Authenticator) {
         self.authenticate = authenticate
     }
 
-    mutating func add(_ method: String, _ pattern: String, _ access: Access, _ handler: @escaping Handler) {
+    /// Adds a handler for `method` on `pattern` (`{name}` segments are parameters) with who may call it.
+    public mutating func add(_ method: String, _ pattern: String, _ access: Access, _ handler: @escaping Handler) {
         let segments = pattern.split(separator: "/").map { $0.hasPrefix("{") ? "*" : String($0) }
         table.append("\(method) \(pattern)")
         self.access["\(method) \(pattern)"] = access
@@ -56,7 +59,7 @@ struct Router: Sendable {
     }
 
     /// Routes one request.
-    func handle(_ req: Request) -> RouteResult {
+    public func handle(_ req: Request) -> RouteResult {
         let parts = req.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         for route in routes where route.segments.count == parts.count {
             var params: [String] = []
@@ -85,9 +88,9 @@ struct Router: Sendable {
 }
 
 /// Reading query parameters and bodies with the contract's 400 messages.
-enum Input {
+public enum Input {
     /// A JSON body decoded into T; 400 naming the field when it does not fit.
-    static func body<T: Decodable>(_ req: Request, as: T.Type) throws(APIError) -> T {
+    public static func body<T: Decodable>(_ req: Request, as: T.Type) throws(APIError) -> T {
         if req.body.isEmpty { throw APIError(.badRequest, "the request needs a JSON body") }
         do {
             return try MMSJSON.decode(T.self, from: req.body)
@@ -97,7 +100,7 @@ enum Input {
     }
 
     /// An integer query parameter within a range, or the default when absent.
-    static func int(_ req: Request, _ name: String, in range: ClosedRange<Int64>, default d: Int64?) throws(APIError) -> Int64? {
+    public static func int(_ req: Request, _ name: String, in range: ClosedRange<Int64>, default d: Int64?) throws(APIError) -> Int64? {
         guard let text = req.query[name] else { return d }
         guard let v = Int64(text), range.contains(v) else {
             throw APIError(.badRequest, "query parameter '\(name)' must be an integer from \(range.lowerBound) to \(range.upperBound)")
@@ -106,12 +109,12 @@ enum Input {
     }
 
     /// The `wait` of a long poll: 0 to 60 seconds.
-    static func wait(_ req: Request) throws(APIError) -> Int {
+    public static func wait(_ req: Request) throws(APIError) -> Int {
         Int(try int(req, "wait", in: 0...60, default: 0) ?? 0)
     }
 
     /// A yes/no query parameter: `1`/`true` or `0`/`false`; false when absent.
-    static func flag(_ req: Request, _ name: String) throws(APIError) -> Bool {
+    public static func flag(_ req: Request, _ name: String) throws(APIError) -> Bool {
         switch req.query[name] {
         case nil, "0", "false": return false
         case "1", "true": return true
@@ -120,7 +123,7 @@ enum Input {
     }
 
     /// A numeric path id.
-    static func jobId(_ text: String) throws(APIError) -> Int64 {
+    public static func jobId(_ text: String) throws(APIError) -> Int64 {
         guard let id = Int64(text), id > 0 else { throw APIError(.notFound, "job \(text) does not exist") }
         return id
     }

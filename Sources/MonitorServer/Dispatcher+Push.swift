@@ -1,0 +1,29 @@
+import Foundation
+import MonitorModels
+
+/// Push agents in the dispatcher: added by an admin (enabled), heard from through the server's own calls.
+extension Dispatcher {
+    /// Adds a push agent, enabled (adding it is its authorization); it is Missing until its first `/is_alive`.
+    mutating func addPushAgent(_ agent: Agent, secretHash: String, pushSecret: String, pushCACert: String?, now: Date) -> Changes {
+        var r = AgentRecord(agent: agent, secretHash: secretHash, idleSince: now)
+        r.pushSecret = pushSecret
+        r.pushCACert = pushCACert
+        agents[agent.uuid] = r
+        var changes = Changes()
+        changes.agents.insert(agent.uuid)
+        changes.wake.insert(agent.uuid)  // its driver starts at once
+        return changes
+    }
+
+    /// A push agent answered: contact now, and the version it says it runs.
+    mutating func pushContact(_ uuid: String, version: String?, now: Date) -> Changes {
+        var changes = Changes()
+        if let version, var r = agents[uuid], r.agent.version != version {
+            r.agent.version = version
+            agents[uuid] = r
+            changes.agents.insert(uuid)
+        }
+        changes.merge(contact(uuid, now: now))
+        return changes
+    }
+}
