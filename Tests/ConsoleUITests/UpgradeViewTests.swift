@@ -54,7 +54,7 @@ import Testing
         runtime.start(cursor: 0)
         defer { runtime.stop() }
         var seen: [Action] = []
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)  // a loaded test run can keep the runtime's tasks waiting
         while Date() < deadline && !seen.contains(.serverAgentBinary(sha)) {
             seen += queue.drain()
             try? await Task.sleep(for: .milliseconds(20))
