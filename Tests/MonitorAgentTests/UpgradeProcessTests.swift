@@ -213,6 +213,7 @@ import Testing
         defer { agent.signal(SIGTERM) }
         let uuid = try #require(await agentUUID(dir + "/w"))
         #expect(await eventually(20) { agent.stderr.contains("registered as rec-42 (\(uuid)), enabled") }, "\(agent.stderr)")
+        #expect(await eventually(10) { agent.stderr.contains("the server accepted the auto-register key; removed its line from \(file)") })
         let registered = try await server.admin.getAgent(uuid)
         #expect(registered.configState == .enabled && registered.name == "rec-42")
         #expect(registered.resources == ["gpu", "cam"] && registered.environments == ["lab"])
