@@ -100,8 +100,10 @@ public final class HTTPServer: @unchecked Sendable {
         guard let d = daemon else { return }
         _ = MHD_quiesce_daemon(d)
         hub.stopAll()
-        let until = Date().addingTimeInterval(2)
-        while hub.count > 0 && Date() < until { usleep(5_000) }
+        // Resumed polls answer on the daemon's threads (an answer may read the database): wait for
+        // every one to be queued, then a moment for the bytes to leave, before connections close.
+        let until = Date().addingTimeInterval(5)
+        while (hub.count > 0 || hub.unansweredCount > 0) && Date() < until { usleep(5_000) }
         usleep(20_000)
         MHD_stop_daemon(d)
         daemon = nil
@@ -237,6 +239,7 @@ public final class HTTPServer: @unchecked Sendable {
         for (k, v) in r.headers { MHD_add_response_header(resp, k, v) }
         let ok = MHD_queue_response(ctx.connection, UInt32(r.status), resp)
         MHD_destroy_response(resp)
+        if ctx.poll != nil { hub.answered(ctx) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - ctx.startedNanos) / 1e9
         observe(ctx.request, r.status, seconds)
         return ok

@@ -10,6 +10,8 @@ public final class LongPollHub: @unchecked Sendable {
     private var parked: [ObjectIdentifier: RequestContext] = [:]
     private var byKey: [WaitKey: Set<ObjectIdentifier>] = [:]
     private var stopping = false
+    /// Polls resumed by `stopAll` that have not been answered yet (stop waits for them).
+    private var unansweredAtStop: Set<ObjectIdentifier> = []
     /// Deadlines of parked polls, earliest first (entries of polls already resumed are skipped).
     private var deadlines = DeadlineHeap()
     /// Told every wake, outside the lock (nil: everything woke): for waiters that are not connections,
@@ -89,10 +91,19 @@ public final class LongPollHub: @unchecked Sendable {
         lock.withLock {
             stopping = true
             generation &+= 1
+            unansweredAtStop.formUnion(parked.keys)
             for id in Array(parked.keys) { resumeLocked(id) }
             byKey.removeAll()
             deadlines = DeadlineHeap()
         }
+    }
+
+    /// Polls resumed at stop that still owe their answer.
+    var unansweredCount: Int { lock.withLock { unansweredAtStop.count } }
+
+    /// A poll's answer was queued (at stop, the server waits for every resumed one).
+    func answered(_ ctx: RequestContext) {
+        lock.withLock { _ = unansweredAtStop.remove(ObjectIdentifier(ctx)) }
     }
 
     private func resumeLocked(_ id: ObjectIdentifier) {
