@@ -63,10 +63,10 @@ extension ServiceCore {
     /// holder of the sweeper lease does, so one replica talks to each push agent.
     var drivesPushAgents: Bool { !store.isShared || isSweeper.withLock { $0 } }
 
-    /// The uuids of every push agent, and of every agent.
+    /// The uuids of every push agent, and of every agent, as this server's cache has them (on a shared
+    /// database the replica link keeps it caught up; no database read here, the supervisor asks every second).
     func agentUUIDsByKind() -> (push: Set<String>, all: Set<String>) {
         locked {
-            try? fresh()
             var push: Set<String> = []
             for (uuid, r) in dispatcher.agents.storage where r.agent.kind == .push { push.insert(uuid) }
             return (push, Set(dispatcher.agents.storage.keys))
