@@ -2,7 +2,7 @@ import Foundation
 import MonitorModels
 
 /// GET/HEAD /api/v1/agent-binary: the agent binary this server offers, for agents upgrading themselves
-/// (any agent's secret) and for operators (the admin token).
+/// (any agent's secret) and for operators (any operator token).
 extension Router {
     mutating func addAgentBinaryRoutes(_ core: ServiceCore) {
         add("GET", "/api/v1/agent-binary", .agentOrRole(.viewer)) { req, _ throws(APIError) in .respond(try core.agentBinary(req)) }

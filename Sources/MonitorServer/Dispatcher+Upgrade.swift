@@ -17,9 +17,7 @@ extension Dispatcher {
         if wasUpgrading && !upgrading { changes.merge(dispatch(now: now)) }
         return changes
     }
-}
 
-extension Dispatcher {
     /// The audit entry of an agent that registered again running another binary than before (action
     /// `agent.upgrade`, actor `server`, reason `OLD_VERSION (OLD_SHA256) -> NEW_VERSION (NEW_SHA256)`); nil when
     /// the binary is the same or either SHA-256 is unknown.
