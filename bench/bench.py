@@ -624,6 +624,12 @@ def table(r):
     c = r.get("console", {})
     row("console frame, 10k agents", f"{c.get('frame_ms')} ms", "< 5 ms", None if c.get("frame_ms") is None else c["frame_ms"] < 5)
     row("console RSS, 10k agents", f"{c.get('rss_mib')} MiB", "", None)
+    row("console frame, 10k agents + detail pane (160x48)", f"{c.get('detail_frame_ms')} ms", "< 2 ms",
+        None if c.get("detail_frame_ms") is None else c["detail_frame_ms"] < 2)
+    row("console first frame, 10k agents (JSON -> screen)", f"{c.get('first_frame_ms')} ms", "< 300 ms",
+        None if c.get("first_frame_ms") is None else c["first_frame_ms"] < 300)
+    row("fleet history, 24 h on the wire", f"{c.get('stats_24h_kib')} KiB", "< 50 KB",
+        None if c.get("stats_24h_kib") is None else c["stats_24h_kib"] * 1024 < 50_000)
     b = r.get("console_big_log", {})
     row("console opens 1M-line log (Enter -> tail)", f"p50 {b.get('open_ms_p50')} ms, {b.get('rss_mib')} MiB",
         "500 ms/100 MiB", None if b.get("open_ms_max") is None else b["open_ms_max"] < 500 and b["rss_mib"] < 100)

@@ -46,6 +46,7 @@ ROUTES = {
     ("PUT", "/api/v1/config/{name}"): "adminToken",
     ("DELETE", "/api/v1/config/{name}"): "adminToken",
     ("GET", "/api/v1/events"): "adminToken",
+    ("GET", "/api/v1/stats"): "adminToken",  # version 2, "Console, version 2"
     # Version 2: operators and the audit log.
     ("GET", "/api/v1/whoami"): "adminToken",
     ("GET", "/api/v1/operators"): "adminToken",

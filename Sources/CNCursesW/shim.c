@@ -73,6 +73,45 @@ void cnc_install_crash_restore(void) {
     }
 }
 
+static int cnc_mkind = 0, cnc_mx = 0, cnc_my = 0;
+
+void cnc_enable_mouse(void) {
+    mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+    mouseinterval(300);
+}
+
+int cnc_mouse_kind(void) { return cnc_mkind; }
+int cnc_mouse_x(void) { return cnc_mx; }
+int cnc_mouse_y(void) { return cnc_my; }
+
+/* Reads the pending mouse event into the cnc_m* fields; CNC_KEY_MOUSE when it is one the console uses. */
+static int cnc_take_mouse(void) {
+    MEVENT ev;
+    if (getmouse(&ev) != OK) return CNC_KEY_OTHER;
+    cnc_mx = ev.x;
+    cnc_my = ev.y;
+    if (ev.bstate & BUTTON1_DOUBLE_CLICKED) cnc_mkind = CNC_MOUSE_DOUBLE;
+    else if (ev.bstate & BUTTON1_CLICKED) cnc_mkind = CNC_MOUSE_CLICK;
+    else if (ev.bstate & BUTTON4_PRESSED) cnc_mkind = CNC_MOUSE_WHEEL_UP;
+    else if (ev.bstate & BUTTON5_PRESSED) cnc_mkind = CNC_MOUSE_WHEEL_DOWN;
+    else return CNC_KEY_OTHER;
+    return CNC_KEY_MOUSE;
+}
+
+
+void cnc_write_raw(const char *bytes, int count) {
+    fflush(stdout);
+    ssize_t off = 0;
+    while (off < count) {
+        ssize_t n = write(STDOUT_FILENO, bytes + off, (size_t)(count - off));
+        if (n <= 0) break;
+        off += n;
+    }
+}
+
+/* The BEL byte itself: beep() may flash instead, or do nothing, depending on the terminfo entry. */
+void cnc_beep(void) { cnc_write_raw("\a", 1); }
+
 int cnc_read_key(int timeout_ms) {
     wint_t ch = 0;
     timeout(timeout_ms);
@@ -93,6 +132,7 @@ int cnc_read_key(int timeout_ms) {
         case KEY_DC: return CNC_KEY_DELETE;
         case KEY_BTAB: return CNC_KEY_BTAB;
         case KEY_RESIZE: return CNC_KEY_RESIZE;
+        case KEY_MOUSE: return cnc_take_mouse();
         default: return CNC_KEY_OTHER;
         }
     }

@@ -20,6 +20,7 @@ public enum ConnectionState: Sendable, Equatable {
 /// Everything that can happen to the console: keys, answers from the server, time passing.
 public enum Action: Sendable, Equatable {
     case key(Key)
+    case mouse(MouseEvent)
     case resized(Size)
     case tick(Date)
     /// A fresh full list (start, after 410 `gone`, after an outage).
@@ -51,6 +52,18 @@ public enum Action: Sendable, Equatable {
     case logStamps(jobId: Int64, LogStampRequest, [LogStamp])
     /// Timestamps could not be read; the message says why.
     case logStampsFailed(jobId: Int64, String)
+    /// Who this console acts as (GET /whoami).
+    case whoami(OperatorIdentity)
+    /// An export file was written.
+    case exported(path: String, rows: Int)
+    /// Bytes of the detail pane's log tail.
+    case detailLog(jobId: Int64, LogSlice)
+    /// The fleet history read for `.loadStats`.
+    case statsLoaded(FleetStats)
+    /// Audit entries read for `.loadAudit`.
+    case auditLoaded([AuditEntry])
+    /// Reading the audit log failed.
+    case auditFailed(String)
     /// A call failed; the message is shown as it is (the server's sentence when it sent one).
     case failed(String)
 }
@@ -59,7 +72,8 @@ public enum Action: Sendable, Equatable {
 public enum Effect: Sendable, Equatable {
     case quit
     case authorize(uuids: [String])
-    case disable(uuids: [String])
+    /// Disable with an optional reason and end (nil: until enabled again).
+    case disable(uuids: [String], reason: String?, until: Date?)
     case deleteAgent(uuid: String, name: String)
     case editAgent(uuid: String, AgentPatch)
     /// Add a push agent (`mms-agent serve`) the server reaches at its URL.
@@ -68,6 +82,13 @@ public enum Effect: Sendable, Equatable {
     case cancelJob(Int64)
     case rerunJob(Int64)
     case loadConfig
+    /// Follow a job's log from `offset` for the detail pane (replaces any other detail tail).
+    case tailDetail(jobId: Int64, offset: Int64)
+    case stopDetailTail
+    /// Read the last 30 minutes of fleet history.
+    case loadStats
+    /// Read the audit entries newer than `since` (the first page when nil).
+    case loadAudit(since: Int64?)
     case putConfig(name: String, ConfigEntryInput)
     case deleteConfig(name: String)
     /// Start (or restart) the log long poll for a job from a byte offset; replaces any other tail.
@@ -79,6 +100,12 @@ public enum Effect: Sendable, Equatable {
     case cancelSearch
     /// Read the arrival times of the lines starting in from..<to.
     case fetchStamps(jobId: Int64, LogStampRequest)
+    /// Ring the terminal's bell.
+    case bell
+    /// Put text on the clipboard of the operator's terminal (OSC 52).
+    case copy(String)
+    /// Write a CSV export to a file.
+    case export(path: String, contents: String, rows: Int)
     /// Stop every log read: the tail, page reads, searches.
     case stopLog
 }

@@ -3,7 +3,7 @@ import MonitorModels
 
 /// The screens of the console.
 public enum View: Sendable, Equatable, Hashable {
-    case agents, jobs, config, log
+    case agents, jobs, config, audit, log
 }
 
 /// Where the cursor is in a list, and the first row shown.
@@ -13,23 +13,26 @@ public struct ListCursor: Sendable, Equatable {
     public init() {}
 }
 
-/// Orders of the Agents list; `s` cycles through them.
+/// The columns the Agents list can be sorted by, in column order: `<` and `>` move, `s` reverses.
 public enum AgentSort: String, Sendable, CaseIterable {
-    case name, status, lastSeen = "last seen", hostname
+    case name, status, kind, host, version, resources, envs, job, lastSeen = "last-seen"
 }
 
-/// Orders of the Jobs list; `s` cycles through them.
+/// The columns the Jobs list can be sorted by, in column order (`newest` is the id column).
 public enum JobSort: String, Sendable, CaseIterable {
-    case newest, state, name, agent
+    case newest, name, state, agent, attempt
 }
 
 /// A line at the bottom: what just happened, or what went wrong.
 public struct Message: Sendable, Equatable {
     public var text: String
     public var isError: Bool
-    public init(_ text: String, isError: Bool = false) {
+    /// An alert (lost agent, failed job): highlighted until the next message.
+    public var isAlert = false
+    public init(_ text: String, isError: Bool = false, isAlert: Bool = false) {
         self.text = text
         self.isError = isError
+        self.isAlert = isAlert
     }
 }
 
@@ -49,6 +52,8 @@ public enum Modal: Sendable, Equatable {
     case filter
     /// Typing a search in the log.
     case search(String)
+    /// Typing a `:` command.
+    case command(CommandInput)
 }
 
 /// Everything on screen. Changed only by `update`; drawn by `render`.
@@ -83,6 +88,8 @@ public struct AppState: Sendable, Equatable {
     public var agentCursor = ListCursor()
     public var agentFilter = ""
     public var agentSort = AgentSort.name
+    /// `s` turned the Agents order around.
+    public var agentSortReversed = false
     /// Agents marked with Space (a and d act on them).
     public var marked: Set<String> = []
     /// Agents per status, for the header.
@@ -95,6 +102,7 @@ public struct AppState: Sendable, Equatable {
     public var jobCursor = ListCursor()
     public var jobFilter = ""
     public var jobSort = JobSort.newest
+    public var jobSortReversed = false
     /// Scheduled jobs, and jobs an agent holds, for the header.
     public var jobsWaiting = 0
     public var jobsRunning = 0
@@ -103,6 +111,30 @@ public struct AppState: Sendable, Equatable {
     public var config: [ConfigEntry] = []
     public var configLoaded = false
     public var configCursor = ListCursor()
+
+    /// The audit log as far as loaded (Audit view), newest first.
+    public var audit = AuditState()
+    /// Where `E` writes its CSV files (the directory the console was started in).
+    public var exportDirectory = FileManager.default.currentDirectoryPath
+
+    /// Ring the terminal bell on an alert (a lost agent, a failed job); `b` toggles, `--no-bell` starts it off.
+    public var bell = true
+
+    /// `:` commands run this session, oldest first (Up and Down in the command line walk them).
+    public var commandHistory: [String] = []
+
+    /// The detail is open full-screen (`i`, or Enter on an agent, below 140 columns).
+    public var detailOpen = false
+    /// The live log tail of the job the detail shows.
+    public var detailTail: DetailTail?
+
+    /// The last 30 minutes of the queue, for the header sparklines.
+    public var history = History()
+    /// False when the terminal's locale is not UTF-8 (sparklines are drawn in ASCII).
+    public var unicode = true
+
+    /// The operator this console acts as (from GET /whoami); nil when the server predates operators.
+    public var me: OperatorIdentity?
 
     /// The open log, while the Log view is shown.
     public var log: LogState?
@@ -134,8 +166,20 @@ public struct AppState: Sendable, Equatable {
 
     /// The filter of the current list.
     public var currentFilter: String {
-        get { view == .jobs ? jobFilter : agentFilter }
-        set { if view == .jobs { jobFilter = newValue } else { agentFilter = newValue } }
+        get {
+            switch view {
+            case .jobs: jobFilter
+            case .audit: audit.filter
+            default: agentFilter
+            }
+        }
+        set {
+            switch view {
+            case .jobs: jobFilter = newValue
+            case .audit: audit.filter = newValue
+            default: agentFilter = newValue
+            }
+        }
     }
 }
 

@@ -18,9 +18,11 @@ public enum ConsoleLoop {
             runtime.stop()
             backend.stop()
         }
-        _ = state.update(.resized(backend.size))
+        state.detailTail = nil  // effects of updates made before the loop were not run: start afresh
+        let first = state.update(.resized(backend.size))
         runtime.start(cursor: cursor, stream: stream)
         if state.view == .config { _ = runtime.perform([.loadConfig]) }
+        _ = runtime.perform(first)
         backend.draw(render(state, state.size))
         while true {
             var actions: [Action] = []
@@ -28,12 +30,18 @@ public enum ConsoleLoop {
                 switch input {
                 case .key(let k): actions.append(.key(k))
                 case .resize(let s): actions.append(.resized(s))
+                case .mouse(let m): actions.append(.mouse(m))
                 }
             }
             actions += queue.drain()
             guard !actions.isEmpty else { continue }
             var effects: [Effect] = []
             for a in actions { effects += state.update(a) }
+            // The terminal's own effects here; the rest are the runtime's.
+            for e in effects {
+                if e == .bell { backend.bell() }
+                if case .copy(let text) = e { backend.copy(text) }
+            }
             if runtime.perform(effects) { return }
             backend.draw(render(state, state.size))
         }

@@ -12,6 +12,7 @@ extension AppState {
         let rows = needle.isEmpty ? Array(agents.values) : agents.values.filter { Self.agentMatches($0, needle) }
         // Keys computed once per agent, not once per comparison: sorting 10,000 agents stays quick.
         agentRows = rows.map { (sortKey($0), $0.uuid) }.sorted { $0.0 < $1.0 }.map(\.1)
+        if agentSortReversed { agentRows.reverse() }
         marked = marked.filter { agents[$0] != nil }
         agentCursor = Self.place(agentCursor, rows: agentRows, keep: keep, height: Layout.listHeight(size))
     }
@@ -26,25 +27,33 @@ extension AppState {
         jobsWaiting = waiting
         jobsRunning = running
         let needle = jobFilter.lowercased()
-        var rows = needle.isEmpty ? Array(jobs.values) : jobs.values.filter { Self.jobMatches($0, needle) }
+        var rows = needle.isEmpty ? Array(jobs.values) : jobs.values.filter { Self.jobMatchesTerms($0, needle) }
         switch jobSort {
         case .newest: rows.sort { $0.id > $1.id }
         case .state: rows.sort { ($0.state.rank, -$0.id) < ($1.state.rank, -$1.id) }
         case .name: rows.sort { ($0.name.lowercased(), -$0.id) < ($1.name.lowercased(), -$1.id) }
         case .agent: rows.sort { ($0.agentName ?? "~", -$0.id) < ($1.agentName ?? "~", -$1.id) }
+        case .attempt: rows.sort { ($0.attempt, -$0.id) > ($1.attempt, -$1.id) }
         }
         jobRows = rows.map(\.id)
+        if jobSortReversed { jobRows.reverse() }
         jobCursor = Self.place(jobCursor, rows: jobRows, keep: keep, height: Layout.listHeight(size))
     }
 
     /// Where an agent goes in the current order.
     func sortKey(_ a: Agent) -> AgentSortKey {
         let name = a.name.lowercased()
+        func text(_ t: String) -> AgentSortKey { AgentSortKey(rank: 0, text: t.lowercased() + "\u{0}" + name, uuid: a.uuid) }
         switch agentSort {
         case .name: return AgentSortKey(rank: 0, text: name, uuid: a.uuid)
         case .status: return AgentSortKey(rank: Double(Self.statusRank(a.status)), text: name, uuid: a.uuid)
         case .lastSeen: return AgentSortKey(rank: -(a.lastSeenAt ?? .distantPast).timeIntervalSince1970, text: name, uuid: a.uuid)
-        case .hostname: return AgentSortKey(rank: 0, text: a.hostname.lowercased() + "\u{0}" + name, uuid: a.uuid)
+        case .kind: return text(a.kind.rawValue)
+        case .host: return text(a.hostname)
+        case .version: return text(a.version)
+        case .resources: return text(a.resources.joined(separator: ","))
+        case .envs: return text(a.environments.joined(separator: ","))
+        case .job: return AgentSortKey(rank: -Double(a.currentJobId ?? -1), text: name, uuid: a.uuid)
         }
     }
 
@@ -56,7 +65,11 @@ extension AppState {
         var lo = 0, hi = agentRows.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if let other = agents[agentRows[mid]], sortKey(other) < key { lo = mid + 1 } else { hi = mid }
+            if let other = agents[agentRows[mid]], agentSortReversed ? key < sortKey(other) : sortKey(other) < key {
+                lo = mid + 1
+            } else {
+                hi = mid
+            }
         }
         let keep = selectedAgent?.uuid
         agentRows.insert(a.uuid, at: lo)

@@ -8,6 +8,8 @@ public enum FormKind: Sendable, Equatable {
     case newJob
     /// Add (`existing == nil`) or edit a configuration entry.
     case configEntry(existing: String?)
+    /// Disable agents: a reason and a duration, then a y/n confirmation.
+    case disable(uuids: [String])
 }
 
 /// How a field takes input.

@@ -6,9 +6,13 @@ public final class NCursesBackend: TerminalBackend {
     private var previous: ScreenBuffer?
     private var colour = false
     private var started = false
+    private let mouse: Bool
 
-    /// A backend; nothing happens to the terminal until `start()`.
-    public init() {}
+    /// A backend; nothing happens to the terminal until `start()`. Without `mouse` the terminal keeps its
+    /// own selection (`--no-mouse`).
+    public init(mouse: Bool = true) {
+        self.mouse = mouse
+    }
 
     /// Enters full-screen mode; colours unless NO_COLOR is set (to anything non-empty) or the terminal has none.
     public func start() throws {
@@ -19,6 +23,7 @@ public final class NCursesBackend: TerminalBackend {
         started = true
         colour = r == 1
         if colour { definePairs() }
+        if mouse { cnc_enable_mouse() }
     }
 
     /// Leaves full-screen mode and restores the terminal; safe to call more than once.
@@ -51,8 +56,25 @@ public final class NCursesBackend: TerminalBackend {
         case Int32(CNC_KEY_BACKSPACE): return .key(.backspace)
         case Int32(CNC_KEY_DELETE): return .key(.delete)
         case Int32(CNC_KEY_BTAB): return .key(.backTab)
+        case Int32(CNC_KEY_MOUSE):
+            let kinds: [Int32: MouseEvent.Kind] = [
+                Int32(CNC_MOUSE_CLICK): .click, Int32(CNC_MOUSE_DOUBLE): .doubleClick,
+                Int32(CNC_MOUSE_WHEEL_UP): .wheelUp, Int32(CNC_MOUSE_WHEEL_DOWN): .wheelDown,
+            ]
+            guard let kind = kinds[cnc_mouse_kind()] else { return nil }
+            return .mouse(MouseEvent(kind, x: Int(cnc_mouse_x()), y: Int(cnc_mouse_y())))
         default: return TerminalInput.decode(Int(k))
         }
+    }
+
+    /// Rings the terminal bell.
+    public func bell() { cnc_beep() }
+
+    /// Puts `text` on the clipboard of the terminal (and of tmux with set-clipboard on) with OSC 52.
+    public func copy(_ text: String) {
+        let seq = "\u{1B}]52;c;\(Data(text.utf8).base64EncodedString())\u{07}"
+        var bytes = Array(seq.utf8).map { CChar(bitPattern: $0) }
+        cnc_write_raw(&bytes, Int32(bytes.count))
     }
 
     /// Draws `buffer`, touching only the cells that differ from the last frame.
@@ -85,14 +107,20 @@ public final class NCursesBackend: TerminalBackend {
         }
     }
 
+    /// Colour pairs from the 16 ANSI colours only, so the terminal's theme decides the actual shades;
+    /// status colours are foreground on the terminal's own background (-1).
     private static let pairs: [Style: (Int16, Int16)] = [
-        .title: (7, 4), .banner: (7, 1), .error: (7, 1), .good: (0, 2), .active: (0, 6), .warning: (0, 3),
-        .bad: (7, 1), .searchMatch: (0, 3), .currentMatch: (7, 5), .marked: (5, -1),
+        .title: (7, 4), .banner: (7, 1), .error: (7, 1), .good: (2, -1), .active: (6, -1), .warning: (3, -1),
+        .bad: (1, -1), .searchMatch: (0, 3), .currentMatch: (7, 5), .marked: (5, -1), .alert: (0, 3),
+        .muted: (8, -1), .denied: (8, -1),
     ]
+    /// Bright black (8) exists only on terminals with 16 colours; with 8, those styles fall back to dim.
+    private var pairsInUse: [Style: (Int16, Int16)] = [:]
 
     private func definePairs() {
+        pairsInUse = Self.pairs.filter { $0.value.0 < 8 || cnc_colors() >= 16 }
         for (i, s) in Style.allCases.enumerated() {
-            if let p = Self.pairs[s] { cnc_init_pair(Int16(i + 1), p.0, p.1) }
+            if let p = pairsInUse[s] { cnc_init_pair(Int16(i + 1), p.0, p.1) }
         }
     }
 
@@ -100,16 +128,16 @@ public final class NCursesBackend: TerminalBackend {
     /// light terminals), or bold/reverse/underline when there is no colour.
     private func attributes(_ s: Style) -> (attr_t, Int16) {
         let bold = cnc_a_bold(), rev = cnc_a_reverse(), under = cnc_a_underline(), dim = cnc_a_dim()
-        if colour, Self.pairs[s] != nil {
+        if colour, pairsInUse[s] != nil {
             let pair = Int16((Style.allCases.firstIndex(of: s) ?? 0) + 1)
-            let extra: attr_t = [.title, .banner, .error, .bad, .currentMatch, .marked].contains(s) ? bold : 0
+            let extra: attr_t = [.title, .banner, .error, .bad, .currentMatch, .marked, .alert].contains(s) ? bold : 0
             return (extra, pair)
         }
         switch s {
         case .normal, .status, .prompt, .tabInactive, .footer, .good: return (0, 0)
-        case .dim, .muted: return (dim, 0)
+        case .dim, .muted, .denied: return (dim, 0)
         case .bold, .marked, .active: return (bold, 0)
-        case .title, .tabActive, .selectedMarked, .banner, .error, .bad, .currentMatch: return (rev | bold, 0)
+        case .title, .tabActive, .selectedMarked, .banner, .error, .bad, .currentMatch, .alert: return (rev | bold, 0)
         case .selected, .key, .searchMatch: return (rev, 0)
         case .columnHeader, .warning: return (bold | under, 0)
         case .input: return (under, 0)

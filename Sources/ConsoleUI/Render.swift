@@ -12,8 +12,8 @@ public func render(_ s: AppState, _ size: Size) -> ScreenBuffer {
         renderCounts(s, &b)
         renderTabs(s, &b)
         switch s.view {
-        case .agents: renderAgents(s, &b)
-        case .jobs: renderJobs(s, &b)
+        case .agents, .jobs: renderListAndDetail(s, &b)
+        case .audit: renderAudit(s, &b)
         case .config, .log: renderConfig(s, &b)
         }
     }
@@ -28,20 +28,33 @@ public func render(_ s: AppState, _ size: Size) -> ScreenBuffer {
     return b
 }
 
+/// Agents or Jobs: the list, with the detail beside it from 140 columns, or the detail alone when opened.
+func renderListAndDetail(_ s: AppState, _ b: inout ScreenBuffer) {
+    let split = DetailLayout.listWidth(b.size)
+    if s.detailOpen, split == nil { return renderDetail(s, &b, x: 0, width: b.size.width) }
+    if s.view == .jobs { renderJobs(s, &b, width: split) } else { renderAgents(s, &b, width: split) }
+    guard let split else { return }
+    for y in (Layout.listTop - 1)...max(Layout.listTop - 1, b.size.height - 3) { b.put("│", y: y, x: split, style: .dim) }
+    renderDetail(s, &b, x: split + 1, width: b.size.width - split - 1)
+}
+
 /// Row 0: product, server, connection state, and jobs waiting/running on the right.
 func renderTitle(_ s: AppState, _ b: inout ScreenBuffer) {
     b.fill(y: 0, style: .title)
     var x = b.put(" MMS ", y: 0, x: 0, style: .title)
     let jobs = "jobs: \(s.jobsWaiting) waiting · \(s.jobsRunning) running "
     let w = CharWidth.of(text: jobs)
-    // The server in use (of several, only that one), shortened when long so the connection state and the
-    // job counts still fit.
-    x += b.put(" \(s.serverURL.clippedURL(to: max(20, b.size.width - 25 - w))) ", y: 0, x: x, style: .title)
+    let who = s.me.map { " · \($0.name) (\($0.role.rawValue))" } ?? ""
+    let whoWidth = min(CharWidth.of(text: who), 28)
+    // The server in use (of several, only that one), shortened when long so the connection state, who
+    // this is and the job counts still fit.
+    x += b.put(" \(s.serverURL.clippedURL(to: max(20, b.size.width - 25 - w - whoWidth))) ", y: 0, x: x, style: .title)
     x += b.put(" ", y: 0, x: x, style: .title)
     switch s.connection {
     case .connected: x += b.put("● connected", y: 0, x: x, style: .title)
     case .reconnecting: x += b.put(" reconnecting… ", y: 0, x: x, style: .bad)
     }
+    if !who.isEmpty { x += b.put(who.clipped(to: whoWidth), y: 0, x: x, style: .title) }
     if x + 2 + w <= b.size.width { b.put(jobs, y: 0, x: b.size.width - w, style: .title) }
 }
 
@@ -80,13 +93,14 @@ func renderCounts(_ s: AppState, _ b: inout ScreenBuffer) {
         x += b.put("  ", y: 1, x: x)
         x += b.put("\(other) on another binary than the server's", y: 1, x: x, style: .warning)
     }
-    if total == 0 { b.put("  (none registered yet)", y: 1, x: x, style: .dim) }
+    if total == 0 { x += b.put("  (none registered yet)", y: 1, x: x, style: .dim) }
+    renderSparklines(s, &b, from: x)
 }
 
 /// Row 2: the view tabs, and on the right the filter, sort and marks in effect.
 func renderTabs(_ s: AppState, _ b: inout ScreenBuffer) {
     var x = 1
-    for (n, v) in [(1, View.agents), (2, .jobs), (3, .config)] {
+    for (n, v) in [(1, View.agents), (2, .jobs), (3, .config), (4, .audit)] {
         let label = " \(n) \(KeyHints.title(v)) "
         x += b.put(label, y: 2, x: x, style: s.view == v ? .tabActive : .tabInactive)
         x += 1
@@ -95,13 +109,16 @@ func renderTabs(_ s: AppState, _ b: inout ScreenBuffer) {
     switch s.view {
     case .agents:
         if !s.agentFilter.isEmpty { info.append("filter: \(s.agentFilter)") }
-        info.append("sort: \(s.agentSort.rawValue)")
+        info.append("sort: \(s.agentSort.rawValue)\(s.agentSortReversed ? " ↑" : "")")
         if !s.marked.isEmpty { info.append("\(s.marked.count) marked") }
         info.append(position(s.agentCursor, s.agentRows.count) + (s.agentFilter.isEmpty ? "" : " of \(s.agents.count)"))
     case .jobs:
         if !s.jobFilter.isEmpty { info.append("filter: \(s.jobFilter)") }
-        info.append("sort: \(s.jobSort.rawValue)")
+        info.append("sort: \(s.jobSort.rawValue)\(s.jobSortReversed ? " ↑" : "")")
         info.append(position(s.jobCursor, s.jobRows.count) + (s.jobRows.count == 1 ? " job" : " jobs"))
+    case .audit:
+        if !s.audit.filter.isEmpty { info.append("filter: \(s.audit.filter)") }
+        info.append(position(s.audit.cursor, s.audit.rows.count) + " entries")
     case .config, .log:
         info.append(position(s.configCursor, s.config.count) + (s.config.count == 1 ? " entry" : " entries"))
     }
@@ -128,6 +145,15 @@ func renderStatusLine(_ s: AppState, _ b: inout ScreenBuffer) {
         b.fill(y: y, style: .input)
         let x = b.put(" filter: \(s.currentFilter)", y: y, x: 0, style: .input)
         b.put(" ", y: y, x: x, width: 1, style: .selected)
+    case .command(let c):
+        b.fill(y: y, style: .input)
+        let x = b.put(" :\(c.text)", y: y, x: 0, style: .input)
+        b.put(" ", y: y, x: x, width: 1, style: .selected)
+        if let e = c.error {
+            b.put(" " + e, y: y, x: x + 2, style: .error)
+        } else if let h = c.hint {
+            b.put(" " + h, y: y, x: x + 2, style: .dim)
+        }
     case .search(let text):
         b.fill(y: y, style: .input)
         let x = b.put(" search: \(text)", y: y, x: 0, style: .input)
@@ -136,7 +162,8 @@ func renderStatusLine(_ s: AppState, _ b: inout ScreenBuffer) {
         if s.view == .log, let p = s.log?.searching {
             b.put(" searching \"\(p.request.text)\"… \(Int(p.fraction * 100))%  (Esc cancels)", y: y, x: 0, style: .status)
         } else if let m = s.message {
-            b.put(" " + m.text, y: y, x: 0, style: m.isError ? .error : .status)
+            if m.isAlert { b.fill(y: y, style: .alert) }
+            b.put(" " + m.text, y: y, x: 0, style: m.isAlert ? .alert : m.isError ? .error : .status)
         } else if let detail = selectionDetail(s) {
             b.put(" " + detail, y: y, x: 0, style: .dim)
         }
@@ -154,8 +181,9 @@ func renderFooter(_ s: AppState, _ b: inout ScreenBuffer) {
     for h in hints {
         let need = CharWidth.of(text: h.key) + 1 + CharWidth.of(text: h.word)
         if x + need > b.size.width { break }
-        x += b.put(h.key, y: y, x: x, style: .key)
-        x += b.put(" " + h.word, y: y, x: x, style: .footer)
+        let denied = h.isDenied(to: s.me)
+        x += b.put(h.key, y: y, x: x, style: denied ? .denied : .key)
+        x += b.put(" " + h.word, y: y, x: x, style: denied ? .denied : .footer)
         x += gap
     }
 }
@@ -205,6 +233,9 @@ func selectionDetail(_ s: AppState) -> String? {
         guard let j = s.selectedJob else { return nil }
         let what = j.state == .scheduled ? (j.waitingReason ?? "waiting for an agent") : jobDetail(j, now: s.now)
         return "job \(j.id) \(j.name): \(what)"
+    case .audit:
+        guard let e = s.selectedAuditEntry else { return nil }
+        return auditLine(e)
     case .config, .log:
         return nil
     }

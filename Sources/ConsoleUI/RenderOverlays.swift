@@ -46,8 +46,10 @@ func renderHelp(_ s: AppState, _ b: inout ScreenBuffer) {
         b.put(section.title, y: y, x: box.x, width: box.w, style: .bold)
         y += 1
         for k in section.keys where y < box.y + box.h {
-            b.put(k.key, y: y, x: box.x + 1, width: 10, style: .key)
-            b.put(k.word, y: y, x: box.x + 12, width: box.w - 12, style: .prompt)
+            let denied = k.isDenied(to: s.me)
+            b.put(k.key, y: y, x: box.x + 1, width: 10, style: denied ? .denied : .key)
+            let word = denied ? "\(k.word) (\(k.needs?.rawValue ?? "") role)" : k.word
+            b.put(word, y: y, x: box.x + 12, width: box.w - 12, style: denied ? .denied : .prompt)
             y += 1
         }
         y += 1

@@ -33,13 +33,24 @@ func layoutColumns(_ cols: [Column], width: Int, gap: Int = 1) -> [(index: Int, 
     }
 }
 
+/// Puts the sort direction after the title of the column the list is sorted by.
+func markSorted(_ columns: inout [Column], _ index: Int, reversed: Bool, unicode: Bool) {
+    guard columns.indices.contains(index) else { return }
+    columns[index].title += unicode ? (reversed ? "▲" : "▼") : (reversed ? "^" : "v")
+    let need = CharWidth.of(text: columns[index].title)
+    columns[index].min = max(columns[index].min, need)
+    columns[index].max = max(columns[index].max, need)
+}
+
 /// Draws a list: column headers on row 3, then the visible rows only (so 10,000 rows cost what 20 do).
 func renderTable(
     _ b: inout ScreenBuffer, columns: [Column], count: Int, cursor: ListCursor, empty: String,
-    cells: (Int) -> [(String, Style)], rowStyle: (Int, Bool) -> Style
+    cells: (Int) -> [(String, Style)], rowStyle: (Int, Bool) -> Style, span: (Int) -> RowSpan? = { _ in nil },
+    width: Int? = nil
 ) {
-    let layout = layoutColumns(columns, width: b.size.width - 1)
-    b.fill(y: Layout.listTop - 1, style: .columnHeader)
+    let full = width ?? b.size.width
+    let layout = layoutColumns(columns, width: full - 1)
+    b.fill(y: Layout.listTop - 1, width: full, style: .columnHeader)
     for col in layout {
         b.put(columns[col.index].title, y: Layout.listTop - 1, x: col.x + 1, width: col.width, style: .columnHeader)
     }
@@ -55,18 +66,36 @@ func renderTable(
         let y = Layout.listTop + r
         let selected = i == c.index
         let base = rowStyle(i, selected)
-        b.fill(y: y, style: base)
+        b.fill(y: y, width: full, style: base)
         let values = cells(i)
         for col in layout {
             let (text, style) = values[col.index]
             let s = selected || style == .normal ? base : style
             b.put(text.clipped(to: col.width), y: y, x: col.x + 1, width: col.width, style: s)
         }
+        if let sp = span(i) { drawSpan(&b, sp, layout: layout, y: y, style: selected ? base : sp.style, base: base) }
     }
 }
 
-func renderAgents(_ s: AppState, _ b: inout ScreenBuffer) {
-    let columns = [
+/// Text drawn across several neighbouring columns of one row (a disabled agent's who, why and until).
+struct RowSpan {
+    /// The first and last column (indices into the table's columns) the text may cover.
+    var columns: ClosedRange<Int>
+    var text: String
+    var style: Style
+}
+
+/// Draws a span over whichever of its columns are shown; nothing when none is.
+func drawSpan(_ b: inout ScreenBuffer, _ sp: RowSpan, layout: [(index: Int, x: Int, width: Int)], y: Int, style: Style, base: Style) {
+    let shown = layout.filter { sp.columns.contains($0.index) }
+    guard let first = shown.first, let last = shown.last else { return }
+    let width = last.x + last.width - first.x
+    b.fill(y: y, x: first.x + 1, width: width, style: base)
+    b.put(sp.text.clipped(to: width), y: y, x: first.x + 1, width: width, style: style)
+}
+
+func renderAgents(_ s: AppState, _ b: inout ScreenBuffer, width: Int? = nil) {
+    var columns = [
         Column(title: "", min: 1, max: 1, priority: 100),
         Column(title: "NAME", min: 12, max: 20, priority: 10),
         Column(title: "STATUS", min: 12, max: 12, priority: 9),
@@ -78,6 +107,7 @@ func renderAgents(_ s: AppState, _ b: inout ScreenBuffer) {
         Column(title: "JOB", min: 6, max: 8, priority: 8),
         Column(title: "LAST SEEN", min: 9, max: 9, priority: 7),
     ]
+    markSorted(&columns, (AgentSort.allCases.firstIndex(of: s.agentSort) ?? 0) + 1, reversed: s.agentSortReversed, unicode: s.unicode)
     let empty = s.agents.isEmpty
         ? "No agents yet. Start one with: mms-agent start --server \(s.serverURL)"
         : "No agent matches \"\(s.agentFilter)\" (Esc clears the filter)"
@@ -98,11 +128,33 @@ func renderAgents(_ s: AppState, _ b: inout ScreenBuffer) {
     }, rowStyle: { i, selected in
         let marked = s.marked.contains(s.agentRows[i])
         return selected ? (marked ? .selectedMarked : .selected) : (marked ? .marked : .normal)
-    })
+    }, span: { i in
+        guard let a = s.agents[s.agentRows[i]], let hold = holdText(a, now: s.now) else { return nil }
+        return RowSpan(columns: 3...7, text: hold, style: .muted)  // over KIND, HOST, VERSION, RESOURCES, ENVS
+    }, width: width)
 }
 
-func renderJobs(_ s: AppState, _ b: inout ScreenBuffer) {
-    let columns = [
+/// "alice: replacing disks · 1h 58m left" (by whom: why · until when) for an agent disabled with a reason
+/// or an end; nil otherwise (then the row shows its host and resources as usual).
+func holdText(_ a: Agent, now: Date) -> String? {
+    guard a.configState == .disabled, a.disabledBy != nil || a.disabledReason != nil || a.disabledUntil != nil else { return nil }
+    var parts: [String] = []
+    let by = a.disabledBy.map { "by \($0)" }
+    if let reason = a.disabledReason, !reason.isEmpty {
+        parts.append((a.disabledBy.map { $0 + ": " } ?? "") + reason)
+    } else if let by {
+        parts.append(by)
+    }
+    if let until = a.disabledUntil {
+        parts.append(until > now ? "\(HoldDuration.said(until.timeIntervalSince(now))) left" : "enabling…")
+    } else {
+        parts.append("until enabled")
+    }
+    return parts.joined(separator: " · ")
+}
+
+func renderJobs(_ s: AppState, _ b: inout ScreenBuffer, width: Int? = nil) {
+    var columns = [
         Column(title: "ID", min: 6, max: 6, priority: 10),
         Column(title: "NAME", min: 12, max: 16, priority: 9),
         Column(title: "STATE", min: 11, max: 11, priority: 9),
@@ -110,6 +162,7 @@ func renderJobs(_ s: AppState, _ b: inout ScreenBuffer) {
         Column(title: "TRY", min: 3, max: 3, priority: 5),
         Column(title: "WAITING REASON / TIME", min: 20, max: 60, priority: 8),
     ]
+    markSorted(&columns, JobSort.allCases.firstIndex(of: s.jobSort) ?? 0, reversed: s.jobSortReversed, unicode: s.unicode)
     let empty = s.jobs.isEmpty ? "No jobs yet. Press n to create one." : "No job matches \"\(s.jobFilter)\" (Esc clears the filter)"
     renderTable(&b, columns: columns, count: s.jobRows.count, cursor: s.jobCursor, empty: empty, cells: { i in
         guard let j = s.jobs[s.jobRows[i]] else { return Array(repeating: ("", .normal), count: columns.count) }
@@ -118,7 +171,7 @@ func renderJobs(_ s: AppState, _ b: inout ScreenBuffer) {
             (String(j.id), .normal), (j.name, .normal), (state, style),
             (j.agentName ?? "-", .normal), (String(j.attempt), .normal), (jobDetail(j, now: s.now), .normal),
         ]
-    }, rowStyle: { _, selected in selected ? .selected : .normal })
+    }, rowStyle: { _, selected in selected ? .selected : .normal }, width: width)
 }
 
 /// The state column of a job: its result once completed, else its state.

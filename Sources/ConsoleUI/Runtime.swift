@@ -102,7 +102,13 @@ public final class Runtime: @unchecked Sendable {
             case .searchLog(let id, let request): startSearch(id, request)
             case .cancelSearch: replaceLogTask(.search, nil)
             case .fetchStamps(let id, let request): startStamps(id, request)
-            case .stopLog: LogTaskSlot.allCases.forEach { replaceLogTask($0, nil) }
+            case .stopLog: LogTaskSlot.logView.forEach { replaceLogTask($0, nil) }
+            case .tailDetail(let id, let offset): startDetailTail(id, offset)
+            case .bell, .copy: break  // the terminal's (ConsoleLoop hands them to the backend)
+            case .export(let path, let contents, let rows):
+                let queue = self.queue
+                Task.detached { queue.post(Self.write(contents, to: path, rows: rows)) }
+            case .stopDetailTail: replaceLogTask(.detail, nil)
             default:
                 let api = self.api, queue = self.queue
                 Task { queue.post(await Self.call(e, api)) }
@@ -115,15 +121,24 @@ public final class Runtime: @unchecked Sendable {
     static func call(_ e: Effect, _ api: AdminAPI) async -> Action {
         do throws(ClientError) {
             switch e {
-            case .authorize(let uuids), .disable(let uuids):
-                let state: AgentConfigState = e == .authorize(uuids: uuids) ? .enabled : .disabled
-                let verb = state == .enabled ? "authorized" : "disabled"
+            case .authorize(let uuids):
                 if uuids.count == 1 {
-                    let a = try await api.patchAgent(uuids[0], AgentPatch(configState: state))
-                    return .agentsChanged([a], message: "\(verb) \(a.name)")
+                    let a = try await api.patchAgent(uuids[0], AgentPatch(configState: .enabled))
+                    return .agentsChanged([a], message: "authorized \(a.name)")
                 }
-                let list = try await api.bulkPatchAgents(BulkAgentPatch(uuids: uuids, configState: state))
-                return .agentsChanged(list, message: "\(verb) \(list.count) agents")
+                let list = try await api.bulkPatchAgents(BulkAgentPatch(uuids: uuids, configState: .enabled))
+                return .agentsChanged(list, message: "authorized \(list.count) agents")
+            case .disable(let uuids, let reason, let until):
+                let list: [Agent]
+                if reason == nil, until == nil {
+                    // The version 1 call, which every server knows.
+                    list = uuids.count == 1 ? [try await api.patchAgent(uuids[0], AgentPatch(configState: .disabled))]
+                        : try await api.bulkPatchAgents(BulkAgentPatch(uuids: uuids, configState: .disabled))
+                } else {
+                    list = try await api.disableAgents(uuids, reason, until)
+                }
+                let who = list.count == 1 ? list[0].name : "\(list.count) agents"
+                return .agentsChanged(list, message: "disabled \(who)" + (until.map { " for \(HoldDuration.said($0.timeIntervalSinceNow))" } ?? ""))
             case .deleteAgent(let uuid, let name):
                 try await api.deleteAgent(uuid)
                 return .agentDeleted(uuid: uuid, message: "deleted agent \(name)")
@@ -144,17 +159,41 @@ public final class Runtime: @unchecked Sendable {
                 return .jobChanged(j, message: "job \(j.id) created (rerun of \(id))")
             case .loadConfig:
                 return .configLoaded(try await api.listConfig())
+            case .loadStats:
+                do throws(ClientError) {
+                    return .statsLoaded(try await api.stats("30m"))
+                } catch {
+                    return .tick(Date())  // an older server keeps no history: the header simply has no sparklines
+                }
+            case .loadAudit(let since):
+                do throws(ClientError) {
+                    return .auditLoaded(try await api.listAudit(since, since == nil ? AuditState.firstPage : 1000, nil))
+                } catch {
+                    return .auditFailed(error.description)
+                }
             case .putConfig(let name, let input):
                 _ = try await api.putConfig(name, input)
                 return .configChanged(message: "saved \(name)" + (input.secret ? " (secret: its value is never shown)" : ""))
             case .deleteConfig(let name):
                 try await api.deleteConfig(name)
                 return .configChanged(message: "deleted \(name)")
-            case .quit, .tailLog, .stopLog, .fetchLog, .searchLog, .cancelSearch, .fetchStamps:
+            case .quit, .tailLog, .stopLog, .fetchLog, .searchLog, .cancelSearch, .fetchStamps, .tailDetail, .stopDetailTail,
+                 .bell, .copy, .export:
                 return .tick(Date())
             }
         } catch {
             return .failed(error.description)
+        }
+    }
+
+    /// Writes an export file (never over an existing one); the action says where, or why not.
+    static func write(_ contents: String, to path: String, rows: Int) -> Action {
+        guard !FileManager.default.fileExists(atPath: path) else { return .failed("not exported: \(path) already exists") }
+        do {
+            try Data(contents.utf8).write(to: URL(fileURLWithPath: path), options: .withoutOverwriting)
+            return .exported(path: path, rows: rows)
+        } catch {
+            return .failed("cannot write \(path): \(error.localizedDescription)")
         }
     }
 
@@ -171,4 +210,8 @@ public final class Runtime: @unchecked Sendable {
 /// The kinds of log reads the runtime runs side by side.
 enum LogTaskSlot: CaseIterable {
     case tail, page, search, stamps
+    /// The detail pane's tail, which lives beside the log view's reads.
+    case detail
+    /// The slots of the log view (what leaving it stops).
+    static let logView: [LogTaskSlot] = [.tail, .page, .search, .stamps]
 }

@@ -32,6 +32,30 @@ extension Runtime {
         replaceLogTask(.tail, task)
     }
 
+    /// Follows a job's log for the detail pane (a long poll, like the log view's tail) until it is complete.
+    func startDetailTail(_ id: Int64, _ start: Int64) {
+        let api = self.api, queue = self.queue
+        let task = Task {
+            var offset = start
+            var delay = 0.25
+            while !Task.isCancelled {
+                do throws(ClientError) {
+                    let slice = try await api.readLog(id, offset, 20)
+                    if Task.isCancelled { return }
+                    if !slice.bytes.isEmpty { queue.post(.detailLog(jobId: id, slice)) }
+                    offset += Int64(slice.bytes.count)
+                    delay = 0.25
+                    if slice.complete, slice.bytes.isEmpty || offset >= slice.totalSize { return }
+                } catch {
+                    if Task.isCancelled || !error.isTransient { return }
+                    try? await Task.sleep(for: .seconds(delay))
+                    delay = min(delay * 2, 5)
+                }
+            }
+        }
+        replaceLogTask(.detail, task)
+    }
+
     /// Reads one page for the log view, retrying while the server cannot be reached.
     func startFetch(_ id: Int64, _ fetch: LogFetch) {
         let api = self.api, queue = self.queue

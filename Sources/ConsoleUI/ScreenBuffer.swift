@@ -3,6 +3,10 @@ public enum Style: UInt8, Sendable, Equatable, CaseIterable {
     case normal, dim, bold, title, tabActive, tabInactive, columnHeader, selected, marked, selectedMarked
     case key, footer, status, error, banner, prompt, input, searchMatch, currentMatch
     case good, active, warning, bad, muted
+    /// A key the operator's role may not use (dimmed in the footer and help).
+    case denied
+    /// An alert line: a lost agent, a failed job.
+    case alert
 }
 
 /// One terminal cell: a grapheme (empty for the right half of a wide character) and its style.

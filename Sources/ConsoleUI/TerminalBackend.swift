@@ -1,7 +1,21 @@
+/// A click, double click or wheel turn at a cell.
+public struct MouseEvent: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable { case click, doubleClick, wheelUp, wheelDown }
+    public var kind: Kind
+    public var x: Int
+    public var y: Int
+    public init(_ kind: Kind, x: Int, y: Int) {
+        self.kind = kind
+        self.x = x
+        self.y = y
+    }
+}
+
 /// Input from the terminal.
 public enum TerminalInput: Sendable, Equatable {
     case key(Key)
     case resize(Size)
+    case mouse(MouseEvent)
 
     /// Decodes a character code from the terminal (control characters become their keys).
     public static func decode(_ code: Int) -> TerminalInput? {
@@ -26,6 +40,17 @@ public protocol TerminalBackend: AnyObject {
     var size: Size { get }
     func read(timeoutMs: Int) -> TerminalInput?
     func draw(_ buffer: ScreenBuffer)
+    /// Rings the bell.
+    func bell()
+    /// Puts text on the terminal's clipboard (OSC 52).
+    func copy(_ text: String)
+}
+
+extension TerminalBackend {
+    /// Rings the bell (nothing by default: a fake terminal has none).
+    public func bell() {}
+    /// Puts text on the terminal's clipboard (nothing by default).
+    public func copy(_ text: String) {}
 }
 
 /// Why the terminal could not be used.

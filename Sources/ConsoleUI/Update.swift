@@ -5,9 +5,16 @@ import ServerAPIClient
 extension AppState {
     /// The only place the state changes: applies `action` and returns the work to do next.
     public mutating func update(_ action: Action) -> [Effect] {
+        let effects = apply(action)
+        return effects + detailFollowUps()
+    }
+
+    mutating func apply(_ action: Action) -> [Effect] {
         switch action {
         case .key(let key):
             return handleKey(key)
+        case .mouse(let m):
+            return handleMouse(m)
         case .resized(let size):
             self.size = size
             agentCursor = Self.scrolled(agentCursor, count: agentRows.count, height: Layout.listHeight(size))
@@ -16,7 +23,7 @@ extension AppState {
             return logFollowUps()
         case .tick(let date):
             now = date
-            return []
+            return refreshHistory()
         case .snapshot(let agents, let jobs):
             self.agents = Dictionary(agents.map { ($0.uuid, $0) }, uniquingKeysWith: { _, b in b })
             self.jobs = Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { _, b in b })
@@ -77,6 +84,22 @@ extension AppState {
             return receiveStamps(id, request, stamps)
         case .logStampsFailed(let id, let text):
             return stampsFailed(id, text)
+        case .exported(let path, let rows):
+            message = Message("exported \(rows) \(rows == 1 ? "row" : "rows") to \(path)")
+            return []
+        case .detailLog(let id, let slice):
+            detailLogReceived(id, slice)
+            return []
+        case .statsLoaded(let stats):
+            statsLoaded(stats)
+            return []
+        case .whoami(let w):
+            me = w
+            return []
+        case .auditLoaded(let entries):
+            return auditLoaded(entries)
+        case .auditFailed(let text):
+            return auditFailed(text)
         case .failed(let text):
             message = Message(text, isError: true)
             return []
@@ -85,7 +108,9 @@ extension AppState {
 
     /// Applies changes from the events feed.
     mutating func apply(_ events: [Event]) -> [Effect] {
-        var agentsTouched = false, jobsTouched = false
+        var agentsTouched = false, jobsTouched = false, auditTouched = false
+        var appended: [AuditEntry] = []
+        let alerts = events.compactMap { alert(for: $0) }
         for e in events {
             switch e.type {
             case .agentUpdated:
@@ -108,12 +133,21 @@ extension AppState {
             case .jobUpdated:
                 if let j = e.job { jobs[j.id] = j; jobsTouched = true }
             case .auditAppended:
-                continue  // the Audit view reads the log itself
+                if let entry = e.audit { appended.append(entry) } else { auditTouched = true }
             }
         }
         if agentsTouched { recomputeAgents() }
         if jobsTouched { recomputeJobs() }
-        return []
+        // The Audit view, once opened, stays live: it takes the entries the events carry, and reads the
+        // log when one is missing (seq is gap-free, so a jump means an entry this console did not see).
+        let rung = raise(alerts)
+        guard audit.loaded, auditTouched || !appended.isEmpty else { return rung }
+        let next = (audit.newestSeq ?? 0) + 1
+        let contiguous = appended.map(\.seq) == Array(next..<(next + Int64(appended.count)))
+        if auditTouched || audit.loading || !contiguous { return rung + readAudit() }
+        audit.merge(appended)
+        recomputeAudit()
+        return rung
     }
 
     /// True when a change to an agent may move its row or change whether the filter shows it.
@@ -122,12 +156,7 @@ extension AppState {
         if !agentFilter.isEmpty, Self.agentMatches(old, agentFilter.lowercased()) != Self.agentMatches(new, agentFilter.lowercased()) {
             return true
         }
-        switch agentSort {
-        case .name: return false
-        case .status: return old.status != new.status
-        case .lastSeen: return old.lastSeenAt != new.lastSeenAt
-        case .hostname: return old.hostname != new.hostname
-        }
+        return sortKey(old) != sortKey(new)
     }
 
     /// Routes a key: Ctrl-C always quits; a modal takes keys first, then help, then global keys, then the view.
@@ -144,18 +173,26 @@ extension AppState {
         switch key {
         case .char("q"): return [.quit]
         case .char("?"): showHelp = true; return []
+        case .char(":"): modal = .command(CommandInput()); return []
+        case .char("b") where view != .log: return toggleBell()
+        case .char("E") where view != .log: return export()
+        case .char("y"): return copySelection()
         case .char("1"): return switchTo(.agents)
         case .char("2"): return switchTo(.jobs)
         case .char("3"): return switchTo(.config)
-        case .tab: return switchTo(view == .agents ? .jobs : view == .jobs ? .config : .agents)
-        case .backTab: return switchTo(view == .agents ? .config : view == .jobs ? .agents : .jobs)
+        case .char("4"): return switchTo(.audit)
+        case .tab: return switchTo(Self.tabOrder.after(view, by: 1))
+        case .backTab: return switchTo(Self.tabOrder.after(view, by: -1))
         default: break
         }
         message = nil
+        if let effects = detailKey(key) { return effects }
+        if key == .char("i"), view == .agents || view == .jobs { return toggleDetail() }
         switch view {
         case .agents: return agentsKey(key)
         case .jobs: return jobsKey(key)
         case .config: return configKey(key)
+        case .audit: return auditKey(key)
         case .log: return logKey(key)
         }
     }
@@ -170,13 +207,22 @@ extension AppState {
         message = nil
         view = target
         if target == .config { effects.append(.loadConfig) }
+        if target == .audit { effects += readAudit() }
         return effects
     }
 
-    /// Refuses a change in read-only mode with a message saying so; true when refused.
-    mutating func refusedReadOnly(_ what: String) -> Bool {
-        guard readOnly else { return false }
-        message = Message("read-only: cannot \(what) (mms-console was started with --read-only)", isError: true)
+    /// The list views in tab order (Tab and Shift-Tab move through them; the log returns to the first).
+    static let tabOrder: [View] = [.agents, .jobs, .config, .audit]
+
+    /// Refuses a change in read-only mode, or one the operator's role may not make, with a message saying
+    /// which; true when refused.
+    mutating func refused(_ what: String, needs role: OperatorRole) -> Bool {
+        if readOnly {
+            message = Message("read-only: cannot \(what) (mms-console was started with --read-only)", isError: true)
+            return true
+        }
+        guard let me, me.role < role else { return false }
+        message = Message("cannot \(what): that needs the \(role.rawValue) role; you are \(me.name) (\(me.role.rawValue))", isError: true)
         return true
     }
 

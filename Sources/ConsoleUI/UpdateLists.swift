@@ -7,10 +7,10 @@ extension AppState {
         if let c = moved(agentCursor, key, count: agentRows.count) { agentCursor = c; return [] }
         switch key {
         case .char("/"): modal = .filter; return []
-        case .char("s"):
-            agentSort = agentSort.next
+        case .char("s"), .char("<"), .char(">"):
+            sortKey(key, &agentSort, &agentSortReversed)
             recomputeAgents()
-            message = Message("agents sorted by \(agentSort.rawValue)")
+            message = Message("agents sorted by \(agentSort.rawValue)\(agentSortReversed ? ", reversed" : "")")
             return []
         case .escape:
             if !agentFilter.isEmpty { agentFilter = ""; recomputeAgents() } else if !marked.isEmpty { marked = [] }
@@ -22,12 +22,14 @@ extension AppState {
                                         count: agentRows.count, height: Layout.listHeight(size))
             return []
         case .enter:
+            // The agent's detail (full-screen below 140 columns; Enter there opens its job's log).
             guard let a = selectedAgent else { return [] }
+            if DetailLayout.listWidth(size) == nil { detailOpen = true; return [] }
             guard let id = a.currentJobId else { message = Message("\(a.name) runs no job"); return [] }
             return openLog(id, from: .agents)
         case .char("a"):
             let targets = actionTargets()
-            guard !targets.isEmpty, !refusedReadOnly("authorize agents") else { return [] }
+            guard !targets.isEmpty, !refused("authorize agents", needs: .operator) else { return [] }
             let todo = targets.filter { $0.configState != .enabled }
             if todo.isEmpty {
                 message = Message(targets.count == 1 ? "\(targets[0].name) is already authorized" : "all marked agents are already authorized")
@@ -37,28 +39,34 @@ extension AppState {
             return [.authorize(uuids: todo.map(\.uuid))]
         case .char("d"):
             let targets = actionTargets()
-            guard !targets.isEmpty, !refusedReadOnly("disable agents") else { return [] }
-            let who = targets.count == 1 ? targets[0].name : "\(targets.count) agents"
-            modal = .confirm(Confirm(
-                question: "Disable \(who)? Running jobs finish; no new work is given.",
-                effect: .disable(uuids: targets.map(\.uuid)), clearsMarks: true))
+            guard !targets.isEmpty, !refused("disable agents", needs: .operator) else { return [] }
+            modal = .form(.disable(targets))
             return []
         case .char("x"):
-            guard let a = selectedAgent, !refusedReadOnly("delete agents") else { return [] }
+            guard let a = selectedAgent, !refused("delete agents", needs: .admin) else { return [] }
             modal = .confirm(Confirm(
-                question: "Delete agent \(a.name)? It registers again as new if it comes back.",
+                question: "Delete agent \(a.name)? It registers again as new if it comes back." + impact(removing: [a.uuid]),
                 effect: .deleteAgent(uuid: a.uuid, name: a.name), clearsMarks: false))
             return []
         case .char("e"):
-            guard let a = selectedAgent, !refusedReadOnly("edit agents") else { return [] }
+            guard let a = selectedAgent, !refused("edit agents", needs: .operator) else { return [] }
             modal = .form(.editAgent(a))
             return []
         case .char("n"):
-            guard !refusedReadOnly("add push agents") else { return [] }
+            guard !refused("add push agents", needs: .admin) else { return [] }
             modal = .form(.pushAgent())
             return []
         default:
             return []
+        }
+    }
+
+    /// `<` and `>` move the sort to the previous or next column (in its natural direction), `s` reverses it.
+    func sortKey<S: CaseIterable & Equatable>(_ key: Key, _ sort: inout S, _ reversed: inout Bool) where S.AllCases == [S] {
+        switch key {
+        case .char("s"): reversed.toggle()
+        case .char("<"): sort = S.allCases.after(sort, by: -1); reversed = false
+        default: sort = S.allCases.after(sort, by: 1); reversed = false
         }
     }
 
@@ -77,10 +85,10 @@ extension AppState {
         if let c = moved(jobCursor, key, count: jobRows.count) { jobCursor = c; return [] }
         switch key {
         case .char("/"): modal = .filter; return []
-        case .char("s"):
-            jobSort = jobSort.next
+        case .char("s"), .char("<"), .char(">"):
+            sortKey(key, &jobSort, &jobSortReversed)
             recomputeJobs()
-            message = Message("jobs sorted by \(jobSort.rawValue)")
+            message = Message("jobs sorted by \(jobSort.rawValue)\(jobSortReversed ? ", reversed" : "")")
             return []
         case .escape:
             if !jobFilter.isEmpty { jobFilter = ""; recomputeJobs() }
@@ -89,11 +97,11 @@ extension AppState {
             guard let j = selectedJob else { return [] }
             return openLog(j.id, from: .jobs)
         case .char("n"):
-            guard !refusedReadOnly("create jobs") else { return [] }
+            guard !refused("create jobs", needs: .operator) else { return [] }
             modal = .form(.newJob())
             return []
         case .char("c"):
-            guard let j = selectedJob, !refusedReadOnly("cancel jobs") else { return [] }
+            guard let j = selectedJob, !refused("cancel jobs", needs: .operator) else { return [] }
             if j.state == .completed {
                 message = Message("job \(j.id) has already finished (\(j.result?.rawValue ?? "completed")); nothing to cancel")
                 return []
@@ -101,7 +109,7 @@ extension AppState {
             modal = .confirm(Confirm(question: "Cancel job \(j.id) \(j.name)?", effect: .cancelJob(j.id), clearsMarks: false))
             return []
         case .char("r"):
-            guard let j = selectedJob, !refusedReadOnly("rerun jobs") else { return [] }
+            guard let j = selectedJob, !refused("rerun jobs", needs: .operator) else { return [] }
             return [.rerunJob(j.id)]
         default:
             return []
@@ -113,15 +121,15 @@ extension AppState {
         if let c = moved(configCursor, key, count: config.count) { configCursor = c; return [] }
         switch key {
         case .char("n"):
-            guard !refusedReadOnly("add configuration entries") else { return [] }
+            guard !refused("add configuration entries", needs: .admin) else { return [] }
             modal = .form(.configEntry(nil))
             return []
         case .char("e"), .enter:
-            guard let e = selectedEntry, !refusedReadOnly("edit configuration entries") else { return [] }
+            guard let e = selectedEntry, !refused("edit configuration entries", needs: .admin) else { return [] }
             modal = .form(.configEntry(e))
             return []
         case .char("x"):
-            guard let e = selectedEntry, !refusedReadOnly("delete configuration entries") else { return [] }
+            guard let e = selectedEntry, !refused("delete configuration entries", needs: .admin) else { return [] }
             modal = .confirm(Confirm(question: "Delete configuration entry \(e.name)?", effect: .deleteConfig(name: e.name), clearsMarks: false))
             return []
         default:
@@ -144,6 +152,14 @@ extension ListCursor {
     init(index: Int, top: Int) {
         self.index = index
         self.top = top
+    }
+}
+
+extension Array where Element: Equatable {
+    /// The element `step` places after `e`, wrapping around (the first when `e` is not listed).
+    func after(_ e: Element, by step: Int) -> Element {
+        guard let i = firstIndex(of: e) else { return self[0] }
+        return self[((i + step) % count + count) % count]
     }
 }
 

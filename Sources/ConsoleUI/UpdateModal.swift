@@ -21,6 +21,8 @@ extension AppState {
             return filterKey(key)
         case .search(let text):
             return searchKey(key, text)
+        case .command(let input):
+            return commandKey(key, input)
         case .form(var f):
             let effects = formKey(key, &f)
             if case .form = modal { modal = .form(f) }
@@ -40,7 +42,11 @@ extension AppState {
         default: return []
         }
         currentFilter = text
-        if view == .jobs { recomputeJobs() } else { recomputeAgents() }
+        switch view {
+        case .jobs: recomputeJobs()
+        case .audit: recomputeAudit()
+        default: recomputeAgents()
+        }
         return []
     }
 
@@ -156,6 +162,8 @@ extension AppState {
             if value.utf8.count > Validation.maxConfigValueBytes { f.error = "the value is longer than 64 KiB"; return [] }
             if f.isSecret, value.isEmpty { f.error = "type the secret's value (it is never shown again)"; return [] }
             effect = .putConfig(name: name, ConfigEntryInput(value: value, secret: f.isSecret))
+        case .disable(let uuids):
+            return submitDisable(&f, uuids: uuids)
         }
         modal = nil
         message = Message("sending…")

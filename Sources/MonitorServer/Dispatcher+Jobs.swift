@@ -10,10 +10,10 @@ extension Dispatcher {
             && isReachable(r, now: now)
     }
 
-    /// Does the agent have everything the job asks for?
+    /// Does the agent have everything the job asks for? (The rule lives in MonitorModels so the console's
+    /// impact preview judges alike.)
     static func matches(_ r: AgentRecord, _ spec: JobSpec) -> Bool {
-        if let env = spec.environment, !r.agent.environments.contains(env) { return false }
-        return spec.resources.allSatisfy { r.agent.resources.contains($0) }
+        JobMatching.canRun(spec, on: r.agent)
     }
 
     /// Oldest scheduled job first, each to the matching available agent that has been idle longest.

@@ -128,6 +128,7 @@ extension Router {
         r.addAdminAgentRoutes(core)
         r.addAdminJobRoutes(core)
         r.addAdminConfigRoutes(core)
+        r.addStatsRoutes(core)
         r.addOperatorRoutes(core)
         return r
     }
@@ -146,6 +147,7 @@ final class Ticker: @unchecked Sendable {
     func start() {
         let t = Thread { [self] in
             var ticks = 0
+            var sampledMinute: Int64 = -1
             while true {
                 let stop = cond.withLock { () -> Bool in
                     if !stopping { _ = cond.wait(until: Date().addingTimeInterval(0.1)) }
@@ -162,6 +164,10 @@ final class Ticker: @unchecked Sendable {
                 if ticks % 10 == 0 {
                     core.checkDatabase()
                     core.renewSweeperLease(now: Date())
+                    let now = Date()
+                    if FleetHistory.minute(now) != sampledMinute, core.sampleFleet(now: now) {
+                        sampledMinute = FleetHistory.minute(now)
+                    }
                 }
             }
         }

@@ -39,6 +39,14 @@ public struct AdminAPI: Sendable {
     public var events: @Sendable (_ since: Int64?, _ waitSeconds: Int) async throws(ClientError) -> EventBatch
     /// GET /api/v1/version.
     public var version: @Sendable () async throws(ClientError) -> VersionInfo
+    /// GET /api/v1/whoami: the operator this token belongs to.
+    public var whoami: @Sendable () async throws(ClientError) -> OperatorIdentity
+    /// GET /api/v1/audit?since=SEQ&limit=N&target=ID, newest first.
+    public var listAudit: @Sendable (_ since: Int64?, _ limit: Int?, _ target: String?) async throws(ClientError) -> [AuditEntry]
+    /// PATCH /agents/{uuid} (one) or PATCH /agents (several) with `{configState: "disabled", reason?, until?}`.
+    public var disableAgents: @Sendable (_ uuids: [String], _ reason: String?, _ until: Date?) async throws(ClientError) -> [Agent]
+    /// GET /api/v1/stats?window=W (e.g. "30m").
+    public var stats: @Sendable (_ window: String) async throws(ClientError) -> FleetStats
     /// POST /api/v1/agents/push: adds a push agent (`mms-agent serve`), enabled.
     public var addPushAgent: @Sendable (PushAgentRequest) async throws(ClientError) -> Agent
 
@@ -62,6 +70,14 @@ public struct AdminAPI: Sendable {
         version: @escaping @Sendable () async throws(ClientError) -> VersionInfo,
         readLogTimestamps: @escaping @Sendable (_ id: Int64, _ offset: Int64, _ maxLines: Int) async throws(ClientError) -> LogStampPage
             = { _, _, _ throws(ClientError) in throw .badResponse("this client has no log timestamps") },
+        whoami: @escaping @Sendable () async throws(ClientError) -> OperatorIdentity
+            = { () throws(ClientError) in throw .badResponse("this client has no whoami") },
+        listAudit: @escaping @Sendable (_ since: Int64?, _ limit: Int?, _ target: String?) async throws(ClientError) -> [AuditEntry]
+            = { _, _, _ throws(ClientError) in throw .badResponse("this client has no audit log") },
+        disableAgents: @escaping @Sendable (_ uuids: [String], _ reason: String?, _ until: Date?) async throws(ClientError) -> [Agent]
+            = { _, _, _ throws(ClientError) in throw .badResponse("this client cannot disable with a reason") },
+        stats: @escaping @Sendable (_ window: String) async throws(ClientError) -> FleetStats
+            = { _ throws(ClientError) in throw .badResponse("this client has no fleet history") },
         addPushAgent: @escaping @Sendable (PushAgentRequest) async throws(ClientError) -> Agent
             = { _ throws(ClientError) in throw .badResponse("this client cannot add push agents") }
     ) {
@@ -82,6 +98,10 @@ public struct AdminAPI: Sendable {
         self.readLogTimestamps = readLogTimestamps
         self.events = events
         self.version = version
+        self.whoami = whoami
+        self.listAudit = listAudit
+        self.disableAgents = disableAgents
+        self.stats = stats
         self.addPushAgent = addPushAgent
     }
 }
@@ -163,9 +183,31 @@ extension AdminAPI {
                 let next = reply.headers["x-log-next-offset"].flatMap { Int64($0) }
                 return try LogStampReader.parse(reply.body, maxLines: maxLines, headerNext: next)
             },
+            whoami: { () async throws(ClientError) in
+                try await t.json("GET", "/api/v1/whoami", body: none, as: OperatorIdentity.self)
+            },
+            listAudit: { (since, limit, target) async throws(ClientError) in
+                var q: [(String, String)] = []
+                if let since { q.append(("since", String(since))) }
+                if let limit { q.append(("limit", String(limit))) }
+                if let target { q.append(("target", target)) }
+                return try await t.json("GET", "/api/v1/audit", query: q, body: none, as: AuditPage.self).entries
+            },
+            disableAgents: { (uuids, reason, until) async throws(ClientError) in
+                if uuids.count == 1 {
+                    let patch = AgentPatch(configState: .disabled, reason: reason, until: until)
+                    return [try await t.json("PATCH", "/api/v1/agents/\(uuids[0])", body: patch, as: Agent.self)]
+                }
+                let patch = BulkAgentPatch(uuids: uuids, configState: .disabled, reason: reason, until: until)
+                return try await t.json("PATCH", "/api/v1/agents", body: patch, as: AgentList.self).agents
+            },
+            stats: { (window) async throws(ClientError) in
+                try await t.json("GET", "/api/v1/stats", query: [("window", window)], body: none, as: FleetStats.self)
+            },
             addPushAgent: { (request) async throws(ClientError) in
                 try await t.json("POST", "/api/v1/agents/push", body: request, as: Agent.self, repeatable: false)
             }
         )
     }
 }
+

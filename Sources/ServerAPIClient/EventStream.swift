@@ -53,7 +53,11 @@ public struct ReconnectingEventStream: Sendable {
             let moves = servers?.moves
             let cursor = try await api.events(nil, 0).next
             let agents = try await api.listAgents()
-            let jobs = try await api.listJobs(nil, jobLimit)
+            let newest = try await api.listJobs(nil, jobLimit)
+            // Every waiting job too, however old: the console's impact preview judges all of them.
+            let waiting = try await api.listJobs(.scheduled, 1000)
+            let known = Set(newest.map(\.id))
+            let jobs = newest + waiting.filter { !known.contains($0.id) }
             tries += 1
             if servers?.moves == moves || tries >= 3 { return (agents, jobs, cursor) }
         }

@@ -9,11 +9,14 @@ struct Options: Equatable {
     var tokenFile: String?
     var caCert: String?
     var readOnly = false
+    var noMouse = false
+    var noBell = false
     var help = false
     var version = false
 
     static let usage = """
         usage: mms-console [--server URL[,URL…]] [--token TOKEN | --token-file PATH] [--ca-cert PEM] [--read-only]
+                           [--no-mouse] [--no-bell]
           --server URL       the mms-server to manage (env MMS_SERVER_URL; default http://127.0.0.1:8765);
                              a comma list of replicas: uses the first that answers, moves on when it stops
           --token TOKEN      admin token (env MMS_ADMIN_TOKEN; default: ./mms-data/admin.token if present)
@@ -21,6 +24,8 @@ struct Options: Equatable {
           --ca-cert PEM      check that this CA (of an https server) is in the system trust store, the only
                              one trusted on Linux; if not, say how to install it and exit 2
           --read-only        look, but refuse every change
+          --no-mouse         leave the mouse to the terminal (its own selection and copy)
+          --no-bell          show alerts (lost agents, failed jobs) without ringing the bell
           --version          print the version
         """
 
@@ -49,6 +54,8 @@ struct Options: Equatable {
             case "--token-file": switch take() { case .success(let v): o.tokenFile = v; o.token = nil; case .failure(let e): return .failure(e) }
             case "--ca-cert": switch take() { case .success(let v): o.caCert = v; case .failure(let e): return .failure(e) }
             case "--read-only": o.readOnly = true
+            case "--no-mouse": o.noMouse = true
+            case "--no-bell": o.noBell = true
             case "--help", "-h": o.help = true
             case "--version": o.version = true
             default: return .failure(OptionError("unknown flag \(arg)"))
@@ -64,6 +71,14 @@ struct Options: Equatable {
             return .failure(OptionError("--server \(error.message)"))
         }
         return .success(o)
+    }
+
+    /// True when the locale the terminal runs in is UTF-8 (LC_ALL, else LC_CTYPE, else LANG); sparklines
+    /// are drawn in ASCII otherwise.
+    static func isUTF8(_ env: [String: String]) -> Bool {
+        let locale = [env["LC_ALL"], env["LC_CTYPE"], env["LANG"]].compactMap { $0 }.first { !$0.isEmpty } ?? ""
+        let l = locale.lowercased()
+        return l.contains("utf-8") || l.contains("utf8")
     }
 
     /// The servers of `--server`, preferred first (`parse` has checked them).

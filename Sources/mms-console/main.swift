@@ -63,12 +63,17 @@ guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
 }
 
 var state = AppState(serverURL: pool.inUse.absoluteString, readOnly: options.readOnly)
+state.bell = !options.noBell
+state.unicode = Options.isUTF8(ProcessInfo.processInfo.environment)
 _ = state.update(.snapshot(agents: start.agents, jobs: start.jobs))
+// Who this token is, for the header and the keys its role may use; a server without operators
+// (404) has only the admin token, so every key stays usable.
+if let me = try? await api.whoami() { _ = state.update(.whoami(me)) }
 if options.readOnly { state.message = Message("read-only mode: you can look; changes are refused") }
 let runtime = Runtime(api: api, queue: ActionQueue())
 ServerMoves.watch(pool, queue: runtime.queue)
 do {
-    try ConsoleLoop.run(state: state, runtime: runtime, cursor: start.cursor, backend: NCursesBackend(), stream: stream)
+    try ConsoleLoop.run(state: state, runtime: runtime, cursor: start.cursor, backend: NCursesBackend(mouse: !options.noMouse), stream: stream)
 } catch {
     fail("\(error)")
 }

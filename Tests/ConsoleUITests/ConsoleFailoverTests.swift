@@ -18,13 +18,15 @@ import Testing
             + "\(console); echo CONSOLE-EXITED $?; sleep 30")
         defer { tmux.kill() }
         tmux.send("2")
-        var step = await tmux.waitUntil { $0.contains("job-on-a") && $0.contains(a.url.absoluteString) && $0.contains("connected") }
+        // The header names the server in use; at 80 columns beside who you are, without its scheme.
+        let hostA = "\(a.url.host ?? ""):\(a.port)", hostB = "\(b.url.host ?? ""):\(b.port)"
+        var step = await tmux.waitUntil { $0.contains("job-on-a") && $0.contains(hostA) && $0.contains("connected") }
         #expect(step.found, "on A:\n\(step.screen)")
 
         kill(a.process.processIdentifier, SIGKILL)
         a.process.waitUntilExit()
         step = await tmux.waitUntil(seconds: 20) {
-            $0.contains("job-on-b") && !$0.contains("job-on-a") && $0.contains(b.url.absoluteString) && !$0.contains("reconnecting")
+            $0.contains("job-on-b") && !$0.contains("job-on-a") && $0.contains(hostB) && !$0.contains("reconnecting")
         }
         #expect(step.found, "moved to B, listed again, no banner left:\n\(step.screen)")
         #expect(step.screen.contains("now using \(b.url.absoluteString)"), "the move is said:\n\(step.screen)")

@@ -48,6 +48,7 @@ enum Fixtures {
 
     static let small = Size(width: 80, height: 24)
     static let large = Size(width: 120, height: 40)
+    static let wide = Size(width: 160, height: 48)
 
     /// A state with the fleet, the jobs and the config loaded, at `size`.
     static func state(_ size: Size = small, readOnly: Bool = false) -> AppState {

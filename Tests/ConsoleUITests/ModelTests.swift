@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func footerFitsAt80AndStartsWithHelpAndQuit() {
-        for view in [View.agents, .jobs, .config, .log] {
+        for view in [View.agents, .jobs, .config, .audit, .log] {
             let hints = KeyHints.footer({ var s = Fixtures.state(); s.view = view; return s }())
             #expect(hints.prefix(2).map(\.key) == ["?", "q"])
             let width = hints.reduce(0) { $0 + CharWidth.of(text: $1.key) + 1 + CharWidth.of(text: $1.word) } + hints.count - 1
@@ -102,7 +102,7 @@ import Testing
         _ = s.update(.events([Event(seq: 1, type: .agentUpdated, agent: a)]))
         #expect(s.agentCounts[.idle] == 0 && s.agentCounts[.building] == 2)
         #expect(s.agentRows == ["u-03", "u-05", "u-01", "u-02", "u-06", "u-04"])
-        _ = s.press(.char("s"))
+        _ = s.press(.char(">"))
         a.status = .lostContact
         _ = s.update(.events([Event(seq: 2, type: .agentUpdated, agent: a)]))
         #expect(s.agentRows.prefix(2) == ["u-01", "u-04"] || s.agentRows.prefix(2) == ["u-04", "u-01"], "status sort re-sorts on a status change")
@@ -116,16 +116,17 @@ import Testing
 
 @Suite struct InsertionTests {
     @Test func newAgentsLandWhereASortWouldPutThem() {
-        for sort in AgentSort.allCases {
+        for (sort, reversed) in AgentSort.allCases.flatMap({ [($0, false), ($0, true)] }) {
             var s = Fixtures.state()
-            while s.agentSort != sort { _ = s.press(.char("s")) }
+            while s.agentSort != sort { _ = s.press(.char(">")) }
+            if reversed { _ = s.press(.char("s")) }
             _ = s.press(.down)
             let selected = s.selectedAgent?.uuid
             let new = Agent(uuid: "u-07", name: "rec-015", hostname: "m", status: .preparing, lastSeenAt: Fixtures.ago(30))
             _ = s.update(.events([Event(seq: 1, type: .agentUpdated, agent: new)]))
             let inserted = s.agentRows
             s.recomputeAgents()
-            #expect(inserted == s.agentRows, "sort \(sort)")
+            #expect(inserted == s.agentRows, "sort \(sort) reversed \(reversed)")
             #expect(s.selectedAgent?.uuid == selected, "cursor stays on its agent")
             #expect(s.agentCounts[.preparing] == 1)
         }

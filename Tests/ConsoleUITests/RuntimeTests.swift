@@ -52,7 +52,7 @@ final class LockedQueue<T>: @unchecked Sendable {
         let fake = FakeServer()
         let api = fake.api()
         #expect(await Runtime.call(.authorize(uuids: ["u1"]), api) == .agentsChanged([Agent(uuid: "u1", name: "name-u1", configState: .enabled)], message: "authorized name-u1"))
-        if case .agentsChanged(let list, let message) = await Runtime.call(.disable(uuids: ["u1", "u2"]), api) {
+        if case .agentsChanged(let list, let message) = await Runtime.call(.disable(uuids: ["u1", "u2"], reason: nil, until: nil), api) {
             #expect(list.allSatisfy { $0.configState == .disabled } && message == "disabled 2 agents")
         } else {
             Issue.record("bulk disable")

@@ -25,9 +25,11 @@ func assertSnapshot(_ buffer: ScreenBuffer, named name: String, filePath: String
     }
 }
 
-/// Renders `state` at both test sizes and checks each snapshot (NAME-80x24, NAME-120x40).
-func assertSnapshots(_ make: (Size) -> AppState, named name: String, filePath: String = #filePath, sourceLocation: SourceLocation = #_sourceLocation) {
-    for size in [Fixtures.small, Fixtures.large] {
+/// Renders `state` at the test sizes and checks each snapshot (NAME-80x24, NAME-120x40; version 2 screens
+/// also NAME-160x48, where the detail pane sits beside the list).
+func assertSnapshots(_ make: (Size) -> AppState, named name: String, wide: Bool = false, filePath: String = #filePath,
+                     sourceLocation: SourceLocation = #_sourceLocation) {
+    for size in [Fixtures.small, Fixtures.large] + (wide ? [Fixtures.wide] : []) {
         let s = make(size)
         assertSnapshot(render(s, size), named: "\(name)-\(size.width)x\(size.height)", filePath: filePath, sourceLocation: sourceLocation)
     }

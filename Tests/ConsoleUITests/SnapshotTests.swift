@@ -13,7 +13,7 @@ import Testing
     @Test func agentsMarkedAndSortedByStatus() {
         assertSnapshots({ size in
             var s = Fixtures.state(size)
-            _ = s.press(.char(" "), .down, .char(" "), .char("s"))
+            _ = s.press(.char(" "), .down, .char(" "), .char(">"))
             return s
         }, named: "agents-marked-sorted")
     }
@@ -145,7 +145,7 @@ import Testing
     @Test func confirmPrompts() {
         assertSnapshots({ size in
             var s = Fixtures.state(size)
-            _ = s.press(.char(" "), .down, .char(" "), .char("d"))
+            _ = s.press(.char(" "), .down, .char(" "), .char("d"), .enter, .enter)
             return s
         }, named: "confirm-disable")
         assertSnapshots({ size in

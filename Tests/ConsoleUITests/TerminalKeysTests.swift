@@ -75,13 +75,14 @@ import ConsoleUI
             let step = await tmux.waitFor("pending-box")
             #expect(step.found)
             let styled = tmux.captureWithEscapes()
-            // Pending is drawn black on yellow (explicit background) with colour; reverse/bold/underline without.
-            let colourCodes = ["\u{1B}[43m", "\u{1B}[44m", "\u{1B}[30m"]
+            // Pending is drawn in yellow on the terminal's own background, the title white on blue (ANSI
+            // colours 0-7, which the terminal's theme sets); reverse/bold/underline without colour.
+            let colourCodes = ["\u{1B}[33m", "\u{1B}[44m"]
             if noColor {
                 #expect(!colourCodes.contains { styled.contains($0) }, "NO_COLOR draws no colours:\n\(styled)")
                 #expect(styled.contains("\u{1B}[1;7m") || styled.contains("\u{1B}[7m"), "NO_COLOR uses reverse video")
             } else {
-                #expect(colourCodes.allSatisfy { styled.contains($0) }, "status colours with explicit backgrounds:\n\(styled)")
+                #expect(colourCodes.allSatisfy { styled.contains($0) }, "ANSI status colours:\n\(styled)")
             }
             tmux.send("q")
         }

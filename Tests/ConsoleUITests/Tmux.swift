@@ -42,6 +42,11 @@ final class Tmux: @unchecked Sendable {
         return (condition(screen), screen)
     }
 
+    /// A tmux format expanded for the pane, e.g. "#{mouse_standard_flag}" (whether the program asked for mouse events).
+    func display(_ format: String) -> String {
+        ((try? run(["display-message", "-p", "-t", "e2e", format])) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Changes the window size (the console gets SIGWINCH).
     func resize(width: Int, height: Int) {
         _ = try? run(["resize-window", "-t", "e2e", "-x", String(width), "-y", String(height)], capture: false)

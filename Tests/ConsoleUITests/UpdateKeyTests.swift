@@ -18,10 +18,12 @@ import Testing
         #expect(s.view == .jobs)
         _ = s.press(.tab)
         #expect(s.view == .config)
+        #expect(s.press(.tab) == [.loadAudit(since: nil)])
+        #expect(s.view == .audit)
         _ = s.press(.tab)
         #expect(s.view == .agents)
         _ = s.press(.backTab)
-        #expect(s.view == .config)
+        #expect(s.view == .audit)
     }
 
     @Test func quitKeys() {
@@ -118,15 +120,18 @@ import Testing
         #expect(s.press(.char("a")) == [.authorize(uuids: ["u-03", "u-05"])])
         #expect(s.marked.isEmpty)
         _ = s.press(.home, .char(" "), .char(" "), .char("d"))
-        guard case .confirm(let c) = s.modal else { Issue.record("d must ask"); return }
-        #expect(c.question.hasPrefix("Disable 2 agents?"))
-        #expect(s.press(.char("y")) == [.disable(uuids: ["u-03", "u-05"])])
+        guard case .form(let f) = s.modal else { Issue.record("d must ask for a reason"); return }
+        #expect(f.title == "Disable 2 agents")
+        _ = s.press(.enter, .enter)
+        guard case .confirm(let c) = s.modal else { Issue.record("then y/n"); return }
+        #expect(c.question.hasPrefix("Disable 2 agents until enabled again?"))
+        #expect(s.press(.char("y")) == [.disable(uuids: ["u-03", "u-05"], reason: nil, until: nil)])
         #expect(s.marked.isEmpty && s.modal == nil)
     }
 
     @Test func disableAndDeleteAskFirst() {
         var s = Fixtures.state()
-        #expect(s.press(.char("d")) == [])
+        #expect(s.press(.char("d"), .enter, .enter) == [])
         #expect(s.press(.char("n")) == [])
         #expect(s.modal == nil)
         _ = s.press(.char("x"))
@@ -160,17 +165,22 @@ import Testing
         #expect(s.modal == nil && s.agentFilter == "gpu")
         _ = s.press(.escape)
         #expect(s.agentFilter.isEmpty && s.agentRows.count == 6)
-        _ = s.press(.char("s"))
+        _ = s.press(.char(">"))
         #expect(s.agentSort == .status)
         #expect(s.agentRows.first == "u-04", "lost contact first")
-        _ = s.press(.char("s"), .char("s"), .char("s"))
-        #expect(s.agentSort == .name)
+        _ = s.press(.char("s"))
+        #expect(s.agentSortReversed && s.agentRows.last == "u-04", "s reverses")
+        _ = s.press(.char("<"))
+        #expect(s.agentSort == .name && !s.agentSortReversed)
+        _ = s.press(.char("<"))
+        #expect(s.agentSort == .lastSeen, "wraps around")
     }
 
     @Test func enterOpensTheCurrentJobsLog() {
         var s = Fixtures.state()
         _ = s.press(.down, .down, .down)
-        #expect(s.press(.enter) == [.fetchLog(jobId: 41, .tail(sizeHint: 0))])
+        #expect(s.press(.enter) == [.tailDetail(jobId: 41, offset: 0)], "the agent's detail first")
+        #expect(s.press(.enter) == [.fetchLog(jobId: 41, .tail(sizeHint: 0)), .stopDetailTail])
         #expect(s.view == .log)
         #expect(s.press(.escape) == [.stopLog])
         #expect(s.view == .agents)
@@ -219,8 +229,10 @@ import Testing
         _ = s.press(.escape)
         #expect(s.jobRows.count == 6)
         #expect(s.jobRows.first == 43, "newest first")
-        _ = s.press(.char("s"))
+        _ = s.press(.char(">"), .char(">"))
         #expect(s.jobSort == .state && s.jobRows.first == 43)
+        _ = s.press(.char("s"))
+        #expect(s.jobRows.last == 43)
     }
 }
 

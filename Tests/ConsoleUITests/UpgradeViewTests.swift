@@ -65,3 +65,21 @@ import Testing
         #expect(state.serverAgentSHA256 == sha)
     }
 }
+
+/// The agent detail pane names the binary by a short SHA-256 and says when it is not the server's.
+@Suite struct UpgradeDetailTests {
+    @Test func theDetailShowsTheShortSHAAndWhetherItIsTheServers() {
+        let mine = "0123456789ab" + String(repeating: "c", count: 52)
+        let server = "fedcba987654" + String(repeating: "d", count: 52)
+        var s = Fixtures.state()
+        let agent = Agent(uuid: "u-1", name: "rec-1", os: "linux", version: "0.1.0", configState: .enabled, status: .idle,
+                          binarySHA256: mine)
+        #expect(agentDetailLines(agent, s).contains { $0.label == "binary" && $0.value == "SHA-256 0123456789ab" })
+        _ = s.update(.serverAgentBinary(server))
+        let other = agentDetailLines(agent, s).first { $0.label == "binary" }
+        #expect(other?.value == "SHA-256 0123456789ab · the server offers fedcba987654")
+        #expect(other?.style == .warning)
+        _ = s.update(.serverAgentBinary(mine))
+        #expect(agentDetailLines(agent, s).first { $0.label == "binary" }?.value == "SHA-256 0123456789ab · the server's")
+    }
+}

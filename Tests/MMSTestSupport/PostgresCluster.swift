@@ -89,7 +89,7 @@ public final class PostgresCluster: Sendable {
 
     /// Starts the server on the same dir and port (after `stop()`), waiting until it accepts connections.
     public func startAgain() throws {
-        // Server suites run in parallel, each test with its own servers (several connections each): 100 was the edge.
+        // 300 connections: each test server holds 3 (main, side, listener) and the suites run in parallel.
         let options = "-k \(dir) -p \(port) -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300"
         do {
             try PostgresCluster.run("pg_ctl", ["-D", dir + "/data", "-o", options, "-l", dir + "/log", "-w", "-t", "60", "start"], in: dir)

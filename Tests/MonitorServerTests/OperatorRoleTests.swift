@@ -17,6 +17,7 @@ import MonitorModels
         "GET /api/v1/jobs": .role(.viewer), "GET /api/v1/jobs/{id}": .role(.viewer),
         "GET /api/v1/jobs/{id}/log": .role(.viewer), "GET /api/v1/config": .role(.viewer),
         "GET /api/v1/events": .role(.viewer), "GET /api/v1/whoami": .role(.viewer), "GET /api/v1/audit": .role(.viewer),
+        "GET /api/v1/stats": .role(.viewer),
         "PATCH /api/v1/agents": .role(.operator), "PATCH /api/v1/agents/{uuid}": .role(.operator),
         "POST /api/v1/jobs": .role(.operator), "POST /api/v1/jobs/{id}/cancel": .role(.operator),
         "POST /api/v1/jobs/{id}/rerun": .role(.operator),

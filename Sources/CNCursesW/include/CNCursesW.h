@@ -38,8 +38,21 @@ void cnc_install_crash_restore(void);
 enum {
     CNC_KEY_NONE = -1, CNC_KEY_UP = -2, CNC_KEY_DOWN = -3, CNC_KEY_LEFT = -4, CNC_KEY_RIGHT = -5,
     CNC_KEY_PGUP = -6, CNC_KEY_PGDN = -7, CNC_KEY_HOME = -8, CNC_KEY_END = -9, CNC_KEY_ENTER = -10,
-    CNC_KEY_BACKSPACE = -11, CNC_KEY_DELETE = -12, CNC_KEY_BTAB = -13, CNC_KEY_RESIZE = -14, CNC_KEY_OTHER = -15
+    CNC_KEY_BACKSPACE = -11, CNC_KEY_DELETE = -12, CNC_KEY_BTAB = -13, CNC_KEY_RESIZE = -14, CNC_KEY_OTHER = -15,
+    CNC_KEY_MOUSE = -16
 };
+/// What the last CNC_KEY_MOUSE was: a click, a double click, or the wheel.
+enum { CNC_MOUSE_CLICK = 1, CNC_MOUSE_DOUBLE = 2, CNC_MOUSE_WHEEL_UP = 3, CNC_MOUSE_WHEEL_DOWN = 4 };
+/// Reports clicks, double clicks and the wheel as CNC_KEY_MOUSE (the terminal's own selection then needs Shift).
+void cnc_enable_mouse(void);
+/// The last mouse event: its kind (CNC_MOUSE_…), column and row.
+int cnc_mouse_kind(void);
+int cnc_mouse_x(void);
+int cnc_mouse_y(void);
+/// Rings the terminal bell.
+void cnc_beep(void);
+/// Writes raw bytes to the terminal (an OSC 52 clipboard sequence), outside ncurses' picture of the screen.
+void cnc_write_raw(const char *bytes, int count);
 /// Waits up to `timeout_ms` for a key; returns a Unicode character or one of the CNC_KEY_ codes.
 int cnc_read_key(int timeout_ms);
 /// Defines colour pair `n` (fg/bg -1 = terminal default).
