@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term curl openssl postgresql-15 libpq-dev libcurl4-openssl-dev
+APT_PACKAGES := libncursesw5-dev libsqlite3-dev libmicrohttpd-dev tmux procps ncurses-term curl openssl postgresql-15 libpq-dev libcurl4-openssl-dev podman runc iptables busybox-static bash-static openssh-server
 SWIFT ?= swift
 
 .PHONY: deps build release test soak fuzz demo demo-stop demo-cluster demo-cluster-stop bench schemathesis clean
@@ -26,7 +26,7 @@ release: deps
 
 # Suites that run many real processes (servers, agents, jobs, 100 MB logs); they run as a second
 # batch so the 2-core machine is not asked for everything at once (timing-sensitive tests stayed flaky).
-HEAVY_SUITES := AuditCrashTests|CommandTests|CrashTests|AgentProcessTests|LongLogTests|FailoverAgentTests|SessionFailoverTests|BigLogEndToEndTests|HostileInputTests|SlowClientTests|ServeTests|StatsDTests|PushAgentTests|PushTrustTests|PushReplicaTests|ConsoleOperatorTmuxTests|ConsoleV2TmuxTests|UpgradeProcessTests
+HEAVY_SUITES := AuditCrashTests|CommandTests|CrashTests|AgentProcessTests|LongLogTests|FailoverAgentTests|SessionFailoverTests|BigLogEndToEndTests|HostileInputTests|SlowClientTests|ServeTests|StatsDTests|PushAgentTests|PushTrustTests|PushReplicaTests|ConsoleOperatorTmuxTests|ConsoleV2TmuxTests|ContainerJobTests|JumpPointTests|UpgradeProcessTests
 
 # Every test (the light suites, then the heavy ones), then the server's suites again on PostgreSQL
 # (a throwaway cluster the tests start).

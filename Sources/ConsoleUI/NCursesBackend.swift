@@ -72,7 +72,7 @@ public final class NCursesBackend: TerminalBackend {
 
     /// Puts `text` on the clipboard of the terminal (and of tmux with set-clipboard on) with OSC 52.
     public func copy(_ text: String) {
-        let seq = "\u{1B}]52;c;\(Data(text.utf8).base64EncodedString())\u{07}"
+        let seq = OSC52.sequence(text)
         var bytes = Array(seq.utf8).map { CChar(bitPattern: $0) }
         cnc_write_raw(&bytes, Int32(bytes.count))
     }

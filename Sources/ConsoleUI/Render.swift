@@ -232,7 +232,9 @@ func selectionDetail(_ s: AppState) -> String? {
     case .jobs:
         guard let j = s.selectedJob else { return nil }
         let what = j.state == .scheduled ? (j.waitingReason ?? "waiting for an agent") : jobDetail(j, now: s.now)
-        return "job \(j.id) \(j.name): \(what)"
+        // The ssh command, unless the detail (which has a line for it) is on screen.
+        let ssh = s.detailShown ? nil : j.sshCommand.map { " · ssh: \($0)" }
+        return "job \(j.id) \(j.name): \(what)" + (ssh ?? "")
     case .audit:
         guard let e = s.selectedAuditEntry else { return nil }
         return auditLine(e)

@@ -76,6 +76,7 @@ public enum AgentCommand {
         if let pgid = PgidFile.killLeftovers(at: options.workDir + "/job.pgid") {
             log("killed process group \(pgid) left by an earlier run of the agent")
         }
+        let runtime = try await checkContainerRuntime(options, log: log)
         let (identity, created) = try AgentIdentity.loadOrCreate(workDir: options.workDir)
         if let file = try RegistrationFile.load(workDir: options.workDir) { try file.apply(to: &options) }
         let statsd = try StatsD.make(options.statsd, agentName: options.name)
@@ -88,13 +89,36 @@ public enum AgentCommand {
         let servers = ServerPool(options.servers)
         servers.observe { log.serverMoves($0) }
         let session = AgentSession(options: options, identity: identity, log: log, grace: graceFromEnvironment(),
-                                   statsd: statsd, binary: sha.map { (executable, $0) }) { id in
+                                   statsd: statsd, containerRuntime: runtime,
+                                   binary: sha.map { (executable, $0) }) { id in
             AgentAPI.live(servers: servers, secret: id.secret)
         }
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { _ in Task { await session.stop() } }
         defer { signals.cancel() }
         try await session.run()
         log("stopped")
+    }
+
+    /// The container runtime of `--container-runtime` (or the default one), checked now: when the flag named
+    /// one that does not work the agent exits 2; without the flag it runs with none and says so. Then what a
+    /// crashed run left: containers and networks labelled with this work dir, open SSH jump points.
+    static func checkContainerRuntime(_ options: StartOptions, log: AgentLogger) async throws(AgentError) -> ContainerRuntime? {
+        for job in JumpPoint.closeLeftovers(stateDir: options.workDir + "/ssh") {
+            log("closed the SSH jump point of job \(job) left by an earlier run of the agent")
+        }
+        let env = ProcessInfo.processInfo.environment
+        let runtime: ContainerRuntime
+        switch await ContainerRuntime.detect(options.jobHost.containerRuntime, environment: env) {
+        case .success(let found): runtime = found
+        case .failure(let problem):
+            if options.jobHost.containerRuntime != nil { throw .usage("flag --container-runtime: \(problem.description)") }
+            log("no container runtime: \(problem.description); container jobs will not come to this agent")
+            return nil
+        }
+        log("container runtime: \(runtime.description) (\(runtime.path))")
+        let removed = await ContainerJob.removeLeftovers(runtime: runtime, owner: options.workDir, environment: env)
+        if !removed.isEmpty { log("removed \(removed.joined(separator: ", ")) left by an earlier run of the agent") }
+        return runtime
     }
 
     /// The SIGTERM-to-SIGKILL grace period: 10 s, or MMS_AGENT_KILL_GRACE_MS (for tests).

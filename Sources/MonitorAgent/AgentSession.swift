@@ -29,15 +29,21 @@ public actor AgentSession {
     var reregistering = false
     /// The running binary and any upgrade under way (AgentSession+Upgrade).
     var upgrade = UpgradeState()
+    /// The container runtime checked at start (nil: container jobs fail here, and the server sends none).
+    let containerRuntime: ContainerRuntime?
+    /// This agent's address as the server saw it at registration (the default host of ssh commands).
+    var serverSeenAddress: String?
     /// Where job counters, durations, ping round trips and server errors go (nil: nowhere).
     let statsd: StatsD?
 
     /// A session for `identity`; `makeAPI` builds the client for an identity (live or fake).
     /// `binary` is the running executable and its SHA-256 (sent to the server; upgrades need it).
     public init(options: StartOptions, identity: AgentIdentity, log: AgentLogger = .stderr, grace: Duration = .seconds(10),
-                statsd: StatsD? = nil, binary: (path: String, sha256: String)? = nil,
+                statsd: StatsD? = nil, containerRuntime: ContainerRuntime? = nil,
+                binary: (path: String, sha256: String)? = nil,
                 makeAPI: @escaping @Sendable (AgentIdentity) -> AgentAPI) {
         self.options = options
+        self.containerRuntime = containerRuntime
         self.identity = identity
         self.log = log
         self.makeAPI = makeAPI
@@ -49,6 +55,7 @@ public actor AgentSession {
         self.runnerOptions.watchdog = JobWatchdog(grace: grace)
         self.upgrade.runningPath = binary?.path
         self.upgrade.runningSHA256 = binary?.sha256
+        self.runnerOptions.jumpPoint = options.jobHost.jumpPointSettings(workDir: options.workDir)
     }
 
     /// Runs until SIGTERM (`stop`) or a fatal answer; returns normally for exit 0, throws for other exits.
@@ -81,11 +88,12 @@ public actor AgentSession {
             let request = RegisterRequest(
                 uuid: identity.uuid, name: options.name, hostname: Host.name, os: Host.os, version: MMSVersion.current,
                 resources: options.resources, environments: options.environments, autoRegisterKey: options.autoRegisterKey,
-                binarySHA256: upgrade.runningSHA256)
+                containerRuntime: containerRuntime?.description, binarySHA256: upgrade.runningSHA256)
             do {
                 let (agent, pending) = try await api.register(request)
                 monitor.succeeded()
                 configState = pending ? .pending : agent.configState
+                serverSeenAddress = agent.ipAddress
                 if pending {
                     log("waiting for authorization: authorize \(options.name) (\(identity.uuid)) in mms-console")
                 } else {

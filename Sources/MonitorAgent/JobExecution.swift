@@ -138,7 +138,8 @@ extension AgentSession {
         }
         let jobsDir = options.workDir + "/jobs"
         await cleanup?.value  // an earlier job's cleanup must not see this job's dirs
-        let start = startJob(job, running, jobsDir: jobsDir)
+        let setup = needsSetup(job.spec)
+        let start = startJob(job, running, jobsDir: jobsDir, state: setup ? .preparing : .building)
         if let wanted = job.configVersion, wanted > (config?.version ?? -1) { await loadConfig() }
         let spool: LogSpool
         do {
@@ -156,6 +157,7 @@ extension AgentSession {
         let env = JobEnvironment.build(agent: ProcessInfo.processInfo.environment, config: config, spec: job.spec)
         var jobOptions = runnerOptions
         jobOptions.waitForRoom = { spool.waitForRoom() }
+        configureSetup(&jobOptions, job, running, setup: setup)
         let runner = JobRunner(spec: job.spec, jobDir: jobsDir + "/\(job.id)", controlDir: jobsDir + "/\(job.id).mms",
                                environment: env, options: jobOptions, output: { sink.write($0) })
         let statsd = statsd
@@ -189,15 +191,16 @@ extension AgentSession {
         }
     }
 
-    /// The job's start, beside its bash starting: sends its one start report, `building` (it implies
-    /// `preparing`, which here is writing a few files; the poll loop waits for the answer), then begins
+    /// The job's start, beside its bash starting: sends its start report, `building` (it implies
+    /// `preparing`, which here is writing a few files; the poll loop waits for the answer) or, for a job
+    /// with containers or a jump point, `preparing` (`building` follows from `onCommandsStart`), then begins
     /// removing the dirs of earlier jobs (in the background: FileManager takes ~1 ms even for an empty
     /// dir, and the job need not wait for it). True once the server has the report, false when the job
     /// is no longer ours.
-    func startJob(_ job: Job, _ running: RunningJob, jobsDir: String) -> Task<Bool, Never> {
+    func startJob(_ job: Job, _ running: RunningJob, jobsDir: String, state: ReportedJobState) -> Task<Bool, Never> {
         Task {
-            let started = await report(job, JobStateReport(attempt: job.attempt, state: .building), running)
-            if started { running.setRuntime(.building) }
+            let started = await report(job, JobStateReport(attempt: job.attempt, state: state), running)
+            if started && state == .building { running.setRuntime(.building) }
             running.markStartAnswered()
             startAnswers.notify()
             cleanup = Task.detached(priority: .background) { Self.removeOldJobDirs(jobsDir, keeping: job.id) }

@@ -39,6 +39,12 @@ extension JobRunner {
     func startSession(_ script: String, name: String, outputFD: Int32, gated: Bool) throws(AgentError) -> StartedSession {
         let path = controlDir + "/" + name
         if let problem = JobFiles.writeScratch(path, script) { throw .io("cannot write \(path): \(problem)") }
+        var spawned = name
+        if let container {  // bash runs in the main container; the host keeps the gate and the runtime client
+            spawned = name + ".host"
+            let wrapper = container.sessionWrapper(script: path, gated: gated)
+            if let problem = JobFiles.writeScratch(path + ".host", wrapper) { throw .io("cannot write \(path).host: \(problem)") }
+        }
         var gate: (read: Int32, write: Int32)?
         if gated {
             guard let fds = ProcessControl.cloexecSocketPair() else {
@@ -49,7 +55,7 @@ extension JobRunner {
         let pid: pid_t
         do {
             defer { if let gate { close(gate.read) } }
-            pid = try ProcessControl.spawnBash(script: name, environment: environment, outputFD: outputFD, cwd: controlDir,
+            pid = try ProcessControl.spawnBash(script: spawned, environment: environment, outputFD: outputFD, cwd: controlDir,
                                               gateFD: gate?.read)
         } catch {
             if let gate { close(gate.write) }
@@ -123,7 +129,7 @@ extension JobRunner {
             if !ProcessControl.groupAlive(pgid) { return true }
             try? await Task.sleep(for: options.pollInterval)
         }
-        ProcessControl.signalGroup(pgid, SIGKILL)
+        signalSession(pgid, SIGKILL)
         let giveUp = clock.now + .seconds(5)
         while clock.now < giveUp {
             _ = ProcessControl.reapGroup(pgid)

@@ -40,6 +40,17 @@ public struct RunnerOptions: Sendable {
     public var watchdog: JobWatchdog?
     /// Called by the output thread before each read of the job's pipe; may block to hold a fast job back.
     public var waitForRoom: @Sendable () -> Void = {}
+    /// The job's id as names and key comments carry it (`mms-job-ID`); `mms-agent run` uses its own.
+    public var jobLabel = "local-\(getpid())"
+    /// Set when the agent can run container jobs; a job with `containers` fails without it.
+    public var containers: ContainerSettings?
+    /// Set when the agent offers SSH jump points (`--ssh-jump-point`).
+    public var jumpPoint: JumpPointSettings?
+    /// The host the ssh command names when `--ssh-host` is not given (the agent's address as the server sees it).
+    public var sshHost: String?
+    /// Called after the containers and the jump point are ready, before the first command, with the ssh
+    /// command (the agent reports `building` here); false stops the job there, cancelled.
+    public var onCommandsStart: (@Sendable (_ sshCommand: String?) async -> Bool)?
     public init() {}
 }
 
@@ -56,6 +67,10 @@ public final class JobRunner: Sendable {
     let watchdog: JobWatchdog
     /// True once `prepare` made the job dir.
     private let prepared = Mutex(false)
+    /// The job's containers, when it runs in them and the agent has a runtime.
+    let container: ContainerJob?
+    /// The job's SSH jump point, when it carries keys and the agent offers jump points.
+    let jumpPoint: JumpPoint?
     /// Why the job is being stopped (first reason wins), the running session's process group, and when
     /// that group got its SIGTERM: one lock, so a cancel and a session start never miss each other.
     let control = Mutex<(reason: String?, pgid: pid_t?, termSentAt: ContinuousClock.Instant?)>((nil, nil, nil))
@@ -73,6 +88,14 @@ public final class JobRunner: Sendable {
         self.options = options
         self.output = output
         self.watchdog = options.watchdog ?? JobWatchdog(grace: options.grace)
+        self.container = spec.runsInContainers ? options.containers.map {
+            ContainerJob(settings: $0, spec: spec, jobDir: jobDir, controlDir: controlDir,
+                         agentEnvironment: ProcessInfo.processInfo.environment)
+        } : nil
+        let keys = spec.sshPublicKeys.compactMap { try? SSHPublicKey.parse($0).get() }
+        self.jumpPoint = keys.isEmpty ? nil : options.jumpPoint.map {
+            JumpPoint(settings: $0, jobId: options.jobLabel, jobDir: jobDir, keys: keys)
+        }
     }
 
     /// Stops the job: SIGTERM to its group at once (from the caller's thread, not at the runner's next look),
@@ -86,7 +109,7 @@ public final class JobRunner: Sendable {
         guard first else { return }
         control.withLock { c in
             guard let pgid = c.pgid, c.termSentAt == nil else { return }  // no session yet: it sees the reason
-            ProcessControl.signalGroup(pgid, SIGTERM)
+            signalSession(pgid, SIGTERM)
             c.termSentAt = clock.now
         }
         note("\(reason): stopping the job")
@@ -101,11 +124,20 @@ public final class JobRunner: Sendable {
     func terminate(_ pgid: pid_t) -> ContinuousClock.Instant {
         control.withLock { c -> ContinuousClock.Instant in
             if c.pgid == pgid, let sent = c.termSentAt { return sent }
-            ProcessControl.signalGroup(pgid, SIGTERM)
+            signalSession(pgid, SIGTERM)
             let now = clock.now
             if c.pgid == pgid { c.termSentAt = now }
             return now
         }
+    }
+
+    /// Signals the session whose host process group is `pgid`. In a container job the session's processes
+    /// live in the main container, so the signal goes to them there (`kill -1` inside); SIGKILL also hits the
+    /// host group (the runtime client), which otherwise ends by itself with its session.
+    func signalSession(_ pgid: pid_t, _ signal: Int32) {
+        guard let container else { return ProcessControl.signalGroup(pgid, signal) }
+        container.signalAll(signal)
+        if signal == SIGKILL { ProcessControl.signalGroup(pgid, SIGKILL) }
     }
 
     /// Makes the job dir (fresh) and writes the job's files with their modes (`run` does it otherwise).
@@ -127,7 +159,9 @@ public final class JobRunner: Sendable {
     /// trip overlap. A false answer ends the job there, `cancelled`, with nothing run. The timeout
     /// counts from the gate's opening.
     public func run(startGate: (@Sendable () async -> Bool)? = nil) async -> JobOutcome {
-        let gate = startGate.map { g in Task { await g() } }  // first: the request goes out while bash starts
+        // A job with containers or a jump point is always gated: its first command waits for them.
+        let needsGate = startGate != nil || container != nil || jumpPoint != nil
+        let gate = needsGate ? Task { await startGate?() ?? true } : nil  // first: the request goes out while bash starts
         defer { if options.watchdog == nil { watchdog.shutDown() } }
         let unprepared = !prepared.withLock { $0 }
         do {
@@ -145,7 +179,15 @@ public final class JobRunner: Sendable {
         }
         let pump = OutputPump(fd: fds.read, sink: output, waitForRoom: options.waitForRoom)
         pump.start()
+        noteIgnoredFeatures()
+        if spec.runsInContainers && container == nil {
+            _ = await gate?.value
+            close(fds.write)
+            await pump.finish()
+            return noContainerRuntime()
+        }
         let outcome = await runSessions(outputFD: fds.write, gate: gate, prepareJobDir: unprepared && gate != nil)
+        await tearDown()
         close(fds.write)
         await pump.finish()
         return outcome
@@ -160,7 +202,7 @@ public final class JobRunner: Sendable {
 
     private func runSessions(outputFD: Int32, gate: Task<Bool, Never>?, prepareJobDir writeFiles: Bool) async -> JobOutcome {
         let statusPath = controlDir + "/status"
-        let main = JobScript.main(spec: spec, jobDir: jobDir, statusPath: statusPath, gated: gate != nil)
+        let main = JobScript.main(spec: spec, jobDir: jobDir, statusPath: statusPath, gated: gate != nil && container == nil)
         let end: SessionEnd
         let deadline: ContinuousClock.Instant
         do {
@@ -174,13 +216,21 @@ public final class JobRunner: Sendable {
                 }
             }
             if let gate {
-                let go = await gate.value
-                guard started.openGate(go && !isCancelled) else {
+                var go = await gate.value
+                let setupDeadline = clock.now + .seconds(spec.timeoutSeconds)  // pulling counts toward the timeout
+                if go && !isCancelled, case .stop(let outcome) = await setUp(deadline: setupDeadline) {
+                    await abandon(started)
+                    return outcome
+                }
+                go = go && !isCancelled
+                guard started.openGate(go) else {
                     await abandon(started)
                     return JobOutcome(result: .cancelled, failureReason: stopReason ?? "the server did not confirm the job's start")
                 }
+                deadline = setupDeadline
+            } else {
+                deadline = clock.now + .seconds(spec.timeoutSeconds)
             }
-            deadline = clock.now + .seconds(spec.timeoutSeconds)
             end = await finish(started, deadline: deadline, deadlineNote: "timed out after \(spec.timeoutSeconds) s: stopping the job")
         } catch {
             _ = await gate?.value

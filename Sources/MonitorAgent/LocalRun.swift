@@ -35,6 +35,14 @@ public enum LocalRun {
         var options = RunnerOptions()
         options.grace = grace
         let env = JobEnvironment.build(agent: ProcessInfo.processInfo.environment, config: nil, spec: spec)
+        if spec.runsInContainers {
+            let requested = ProcessInfo.processInfo.environment["MMS_CONTAINER_RUNTIME"]
+            if case .success(let runtime) = await ContainerRuntime.detect(requested, environment: ProcessInfo.processInfo.environment) {
+                var settings = ContainerSettings(runtime: runtime, owner: base, prefix: ContainerSettings.prefix(owner: base, job: "run"))
+                settings.jobEnvironment = JobEnvironment.build(agent: [:], config: nil, spec: spec)
+                options.containers = settings
+            }
+        }
         let runner = JobRunner(spec: spec, jobDir: base + "/job", controlDir: base + "/control", environment: env,
                                options: options, output: { writeAll(1, $0) })
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in runner.cancel(reason: "agent stopped") }

@@ -172,3 +172,44 @@ public enum ProcessControl {
         return body(ptrs)
     }
 }
+
+extension ProcessControl {
+    /// SIGKILLs every process whose session id is in `sids` (the shells of a closed SSH jump point).
+    static func killSessions(_ sids: Set<pid_t>) {
+        guard !sids.isEmpty else { return }
+        for _ in 0..<3 {  // a shell may fork while the first pass runs
+            var found = false
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+                guard let pid = pid_t(entry), pid > 1, let sid = sessionID(of: pid), sids.contains(sid) else { continue }
+                found = true
+                kill(pid, SIGKILL)
+            }
+            if !found { return }
+        }
+    }
+
+    /// The session id of `pid` (field 6 of /proc/PID/stat), nil when it is gone.
+    static func sessionID(of pid: pid_t) -> pid_t? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 3 ? pid_t(fields[3]) : nil
+    }
+}
+
+extension ProcessControl {
+    /// Reaps this process's zombie children named `name` (a subreaper inherits the runtime's `conmon`
+    /// processes, which die with their containers). Only those: other children belong to their own waiters.
+    static func reapZombies(named name: String) {
+        let me = getpid()
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let comm = stat[stat.index(after: open)..<close]
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard comm == name, fields.count > 1, fields[0] == "Z", pid_t(fields[1]) == me else { continue }
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)
+        }
+    }
+}

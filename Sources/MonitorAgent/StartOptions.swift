@@ -22,12 +22,15 @@ public struct StartOptions: Sendable, Equatable {
     public var explicit: Set<String> = []
     /// Where StatsD metrics go (no host: none are sent).
     public var statsd = StatsDOptions()
+    /// Container runtime and SSH jump point flags (shared with `serve`).
+    public var jobHost = JobHostOptions()
 
     /// The usage text of `mms-agent`.
     public static let usage = """
     usage: mms-agent start --server URL[,URL…] [--name NAME] [--work-dir DIR] [--resources a,b] [--environments e,f]
                            [--auto-register-key KEY] [--ca-cert PEM] [--no-auto-upgrade]
                            \(StatsDOptions.usage)
+                           \(JobHostOptions.usage)
            mms-agent serve --auth-token-secret SECRET [--port 8000] … (mms-agent serve --help)
            mms-agent run JOB.json
            mms-agent version
@@ -37,7 +40,8 @@ public struct StartOptions: Sendable, Equatable {
     /// MMS_AGENT_WORK_DIR, MMS_AUTO_REGISTER_KEY; `hostname` is the default name.
     public static func parse(_ args: [String], env: [String: String], hostname: String) throws(AgentError) -> StartOptions {
         let known: Set<String> = ["--server", "--name", "--work-dir", "--resources", "--environments", "--auto-register-key", "--ca-cert"]
-        let flags = try Flags.parse(args, valued: known.union(StatsDOptions.valuedFlags), switches: StatsDOptions.switches.union(["--no-auto-upgrade"]))
+        let flags = try Flags.parse(args, valued: known.union(StatsDOptions.valuedFlags).union(JobHostOptions.valuedFlags),
+                                    switches: StatsDOptions.switches.union(JobHostOptions.switches).union(["--no-auto-upgrade"]))
         guard let server = flags["--server"] ?? env["MS_MON_SERVER_URL"], !server.isEmpty else {
             throw .usage("flag --server is required (or set MS_MON_SERVER_URL)")
         }
@@ -61,6 +65,7 @@ public struct StartOptions: Sendable, Equatable {
         if flags["--environments"] != nil { options.explicit.insert("environments") }
         if options.autoRegisterKey != nil { options.explicit.insert("autoRegisterKey") }
         options.workDir = URL(fileURLWithPath: options.workDir).standardizedFileURL.path
+        options.jobHost = try JobHostOptions.from(flags, env: env)
         return options
     }
 

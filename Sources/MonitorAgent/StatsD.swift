@@ -100,15 +100,23 @@ public final class StatsD: Sendable {
         timing("job.duration", milliseconds: duration.milliseconds, job: name)
     }
 
+    /// A container image pull: `container.pull.duration`, and `container.pull.failed` when it failed; tagged
+    /// with the image (with `--statsd-tags`).
+    public func containerPull(image: String, duration: Duration, failed: Bool, job: String? = nil) {
+        send("\(prefix)container.pull.duration:\(max(0, duration.milliseconds))|ms", job: job, image: image)
+        if failed { send("\(prefix)container.pull.failed:1|c", job: job, image: image) }
+    }
+
     static func milliseconds(_ seconds: TimeInterval) -> Int64 {
         seconds.isFinite ? Int64((seconds * 1000).rounded()) : 0
     }
 
-    private func send(_ metric: String, job: String?) {
+    private func send(_ metric: String, job: String?, image: String? = nil) {
         var line = metric
         if let agentTag {
             line += "|#" + agentTag
             if let job { line += ",job:" + Self.tagValue(job) }
+            if let image { line += ",image:" + Self.tagValue(image) }
         }
         var bytes = Array(line.utf8)
         address.withUnsafeBytes { addr in

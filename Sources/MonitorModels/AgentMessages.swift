@@ -10,10 +10,13 @@ public struct RegisterRequest: Codable, Sendable, Equatable {
     public var autoRegisterKey: String?
     /// SHA-256 (lower-case hex) of the agent binary that sends this (version 2; absent from older agents).
     public var binarySHA256: String?
+    /// Version 2: the container runtime that works on the agent (`podman 4.3.1`), nil when none.
+    public var containerRuntime: String?
 
     public init(
         uuid: String, name: String, hostname: String, os: String, version: String = MMSVersion.current,
-        resources: [String] = [], environments: [String] = [], autoRegisterKey: String? = nil, binarySHA256: String? = nil
+        resources: [String] = [], environments: [String] = [], autoRegisterKey: String? = nil,
+        containerRuntime: String? = nil, binarySHA256: String? = nil
     ) {
         self.uuid = uuid
         self.name = name
@@ -23,6 +26,7 @@ public struct RegisterRequest: Codable, Sendable, Equatable {
         self.resources = resources
         self.environments = environments
         self.autoRegisterKey = autoRegisterKey
+        self.containerRuntime = containerRuntime
         self.binarySHA256 = binarySHA256
     }
 }
@@ -112,12 +116,16 @@ public struct JobStateReport: Codable, Sendable, Equatable {
     public var result: JobResult?
     public var exitCode: Int?
     public var failureReason: String?
-    public init(attempt: Int, state: ReportedJobState, result: JobResult? = nil, exitCode: Int? = nil, failureReason: String? = nil) {
+    /// Version 2: with `building`, the command that opens the job's SSH jump point, when it has one.
+    public var sshCommand: String?
+    public init(attempt: Int, state: ReportedJobState, result: JobResult? = nil, exitCode: Int? = nil, failureReason: String? = nil,
+                sshCommand: String? = nil) {
         self.attempt = attempt
         self.state = state
         self.result = result
         self.exitCode = exitCode
         self.failureReason = failureReason
+        self.sshCommand = sshCommand
     }
 }
 

@@ -58,11 +58,18 @@ public struct JobSpec: Codable, Sendable, Equatable {
     public var environment: String?
     public var timeoutSeconds: Int
     public var secrets: [String]
+    /// Version 2: the job's containers (the first is the main one); empty for a job on the host.
+    public var containers: [ContainerSpec]
+    /// Version 2: the secret configuration entry holding `REGISTRY USER PASSWORD` for pulling the images.
+    public var imagePullSecret: String?
+    /// Version 2: OpenSSH public keys that may open the job's SSH jump point.
+    public var sshPublicKeys: [String]
 
     public init(
         name: String, commands: [String], env: [String: String] = [:], files: [JobFile] = [],
         epilogue: Epilogue = Epilogue(), resources: [String] = [], environment: String? = nil,
-        timeoutSeconds: Int = JobSpec.defaultTimeoutSeconds, secrets: [String] = []
+        timeoutSeconds: Int = JobSpec.defaultTimeoutSeconds, secrets: [String] = [],
+        containers: [ContainerSpec] = [], imagePullSecret: String? = nil, sshPublicKeys: [String] = []
     ) {
         self.name = name
         self.commands = commands
@@ -73,10 +80,17 @@ public struct JobSpec: Codable, Sendable, Equatable {
         self.environment = environment
         self.timeoutSeconds = timeoutSeconds
         self.secrets = secrets
+        self.containers = containers
+        self.imagePullSecret = imagePullSecret
+        self.sshPublicKeys = sshPublicKeys
     }
+
+    /// True when the job runs in containers.
+    public var runsInContainers: Bool { !containers.isEmpty }
 
     enum CodingKeys: String, CodingKey {
         case name, commands, env, files, epilogue, resources, environment, timeoutSeconds, secrets
+        case containers, imagePullSecret, sshPublicKeys
     }
 
     /// Decodes a spec: `name` and `commands` are required, everything else has its contract default.
@@ -91,6 +105,9 @@ public struct JobSpec: Codable, Sendable, Equatable {
         environment = try c.decodeIfPresent(String.self, forKey: .environment)
         timeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .timeoutSeconds) ?? JobSpec.defaultTimeoutSeconds
         secrets = try c.decodeIfPresent([String].self, forKey: .secrets) ?? []
+        containers = try c.decodeIfPresent([ContainerSpec].self, forKey: .containers) ?? []
+        imagePullSecret = try c.decodeIfPresent(String.self, forKey: .imagePullSecret)
+        sshPublicKeys = try c.decodeIfPresent([String].self, forKey: .sshPublicKeys) ?? []
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -109,6 +126,9 @@ public struct JobSpec: Codable, Sendable, Equatable {
         try c.encode(environment, forKey: .environment)
         try c.encode(timeoutSeconds, forKey: .timeoutSeconds)
         try c.encode(secrets, forKey: .secrets)
+        try c.encode(containers, forKey: .containers)
+        try c.encode(imagePullSecret, forKey: .imagePullSecret)
+        try c.encode(sshPublicKeys, forKey: .sshPublicKeys)
     }
 }
 

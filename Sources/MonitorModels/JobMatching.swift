@@ -2,9 +2,10 @@
 /// impact preview ("2 jobs would have no agent") repeats, so both judge alike.
 public enum JobMatching {
     /// True when `agent` has what `spec` needs (its config state and status aside): every resource the spec
-    /// asks for and, when it names one, its environment.
+    /// asks for, its environment when it names one, and a container runtime for a container job.
     public static func canRun(_ spec: JobSpec, on agent: Agent) -> Bool {
         if let env = spec.environment, !agent.environments.contains(env) { return false }
+        if spec.runsInContainers && agent.containerRuntime == nil { return false }
         return spec.resources.allSatisfy { agent.resources.contains($0) }
     }
 

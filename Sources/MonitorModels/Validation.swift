@@ -54,7 +54,7 @@ public enum Validation {
         for (i, name) in spec.secrets.enumerated() where !isConfigName(name) {
             return "field 'secrets[\(i)]' must match [A-Za-z_][A-Za-z0-9_]{0,63}"
         }
-        return nil
+        return v2SpecProblem(spec)
     }
 
     /// A file mode such as "0644" or "755" as a number, or nil when it is not octal within 07777.

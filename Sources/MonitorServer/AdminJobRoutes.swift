@@ -33,11 +33,14 @@ extension ServiceCore {
         if let p = Validation.jobSpecProblem(spec) { throw APIError(.badRequest, p) }
         let now = Date()
         return try locked { () throws(APIError) -> Job in
-            if !spec.secrets.isEmpty {
+            if !spec.secrets.isEmpty || spec.imagePullSecret != nil {
                 let known: Set<String>
                 do { known = Set(try store.configEntries().filter(\.secret).map(\.name)) } catch { throw Self.unavailable(error) }
                 if let missing = spec.secrets.first(where: { !known.contains($0) }) {
                     throw APIError(.badRequest, "field 'secrets' names '\(missing)', which is not a secret configuration entry")
+                }
+                if let pull = spec.imagePullSecret, !known.contains(pull) {
+                    throw APIError(.badRequest, "field 'imagePullSecret' names '\(pull)', which is not a secret configuration entry")
                 }
             }
             let entry = { (job: Job) in

@@ -22,7 +22,8 @@ extension ServiceCore {
         if let p = Validation.nameProblem(body.name, field: "name") { throw APIError(.badRequest, p) }
         if let p = Validation.tagListProblem(body.resources, field: "resources") { throw APIError(.badRequest, p) }
         if let p = Validation.tagListProblem(body.environments, field: "environments") { throw APIError(.badRequest, p) }
-        for (field, text) in [("hostname", body.hostname), ("os", body.os), ("version", body.version)] where text.count > 256 {
+        let texts = [("hostname", body.hostname), ("os", body.os), ("version", body.version), ("containerRuntime", body.containerRuntime ?? "")]
+        for (field, text) in texts where text.count > 256 {
             throw APIError(.badRequest, "field '\(field)' must be at most 256 characters")
         }
         if let sha = body.binarySHA256, !SHA256Stream.isHex(sha) {
@@ -154,6 +155,7 @@ extension ServiceCore {
             try fresh()
             let uuid = try agentForToken(req)
             let body = try Input.body(req, as: JobStateReport.self)
+            if let ssh = body.sshCommand, let p = Validation.nameProblem(ssh, field: "sshCommand") { throw APIError(.badRequest, p) }
             if let reason = body.failureReason, reason.count > 1024 {
                 throw APIError(.badRequest, "field 'failureReason' must be at most 1024 characters")
             }

@@ -95,6 +95,7 @@ extension Dispatcher {
             guard job.state < target, job.state != .cancelling else { return Changes() }
             job.state = target
             if job.startedAt == nil { job.startedAt = now }
+            if let ssh = r.sshCommand, r.state == .building { job.sshCommand = ssh }
             jobs[jobId] = job
             var changes = Changes()
             changes.jobs[jobId] = job
@@ -114,6 +115,7 @@ extension Dispatcher {
         job.failureReason = reason
         job.finishedAt = now
         job.waitingReason = nil
+        job.sshCommand = nil  // the jump point closed with the job
         var changes = Changes()
         changes.jobs[jobId] = job
         if let uuid = job.agentUuid, var r = agents[uuid], r.currentJobId == jobId {
@@ -142,6 +144,7 @@ extension Dispatcher {
         job.agentName = nil
         job.assignedAt = nil
         job.startedAt = nil
+        job.sshCommand = nil
         jobs[jobId] = job
         changes.jobs[jobId] = job
         changes.logLines.append((jobId, line))

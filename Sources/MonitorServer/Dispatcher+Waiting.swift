@@ -17,6 +17,14 @@ extension Dispatcher {
             return "no agent has resources [\(job.spec.resources.joined(separator: ", "))]"
         }
         let matching = withResources.filter { Self.matches($0, job.spec) }
+        if matching.isEmpty && job.spec.runsInContainers {
+            var tagged = withResources
+            if let env = job.spec.environment { tagged = tagged.filter { $0.agent.environments.contains(env) } }
+            if !tagged.isEmpty {
+                return job.spec.resources.isEmpty && job.spec.environment == nil
+                    ? "no agent can run containers" : "no matching agent can run containers"
+            }
+        }
         if matching.isEmpty {
             let env = job.spec.environment ?? ""
             return job.spec.resources.isEmpty

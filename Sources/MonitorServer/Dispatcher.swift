@@ -174,6 +174,7 @@ struct Dispatcher: Sendable {
             r.agent.os = req.os
             r.agent.version = req.version
             r.agent.ipAddress = ipAddress
+            r.agent.containerRuntime = req.containerRuntime
             if let sha = req.binarySHA256 { r.agent.binarySHA256 = sha }
             r.upgrading = false
             agents[req.uuid] = r
@@ -185,7 +186,8 @@ struct Dispatcher: Sendable {
             let agent = Agent(
                 uuid: req.uuid, name: req.name, hostname: req.hostname, os: req.os, version: req.version,
                 ipAddress: ipAddress, configState: autoEnable ? .enabled : .pending, resources: req.resources,
-                environments: req.environments, registeredAt: now, lastSeenAt: now, binarySHA256: req.binarySHA256)
+                environments: req.environments, registeredAt: now, lastSeenAt: now, containerRuntime: req.containerRuntime,
+                binarySHA256: req.binarySHA256)
             agents[req.uuid] = AgentRecord(agent: agent, secretHash: secretHash, idleSince: now)
             changes.agents.insert(req.uuid)
             changes.merge(contact(req.uuid, now: now))

@@ -140,3 +140,45 @@ import Testing
         #expect(!MMSVersion.compatible("garbage", "1.5.0"))
     }
 }
+
+/// Version 2 job fields: containers, imagePullSecret, sshPublicKeys.
+@Suite struct ContainerAndKeyValidationTests {
+    static let ed25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl someone@laptop"
+
+    func problem(_ spec: JobSpec) -> String? { Validation.jobSpecProblem(spec) }
+    func spec(_ containers: [ContainerSpec], pull: String? = nil, keys: [String] = []) -> JobSpec {
+        JobSpec(name: "j", commands: ["true"], containers: containers, imagePullSecret: pull, sshPublicKeys: keys)
+    }
+
+    @Test func containersAreCheckedFieldByField() {
+        let main = ContainerSpec(name: "main", image: "debian:12")
+        #expect(problem(spec([main, ContainerSpec(name: "db-1", image: "postgres:15", command: "postgres")])) == nil)
+        #expect(problem(spec([ContainerSpec(name: "Main", image: "x")]))?.contains("containers[0].name") == true)
+        #expect(problem(spec([main, ContainerSpec(name: "main", image: "x")]))?.contains("containers[1].name") == true)
+        #expect(problem(spec([ContainerSpec(name: String(repeating: "a", count: 33), image: "x")]))?.contains("containers[0].name") == true)
+        #expect(problem(spec((0..<9).map { ContainerSpec(name: "c\($0)", image: "x") }))?.contains("'containers'") == true)
+        #expect(problem(spec([ContainerSpec(name: "main", image: "-v /:/host")]))?.contains("containers[0].image") == true)
+        #expect(problem(spec([ContainerSpec(name: "main", image: "x", command: "true")]))?.contains("containers[0].command") == true)
+        #expect(problem(spec([main, ContainerSpec(name: "s", image: "x", env: ["1BAD": "v"])]))?.contains("containers[1].env") == true)
+        #expect(problem(spec([ContainerSpec(name: "main", image: "x", user: "a b")]))?.contains("containers[0].user") == true)
+        #expect(problem(spec([main], pull: "REGISTRY_CREDS")) == nil)
+        #expect(problem(spec([main], pull: "bad name"))?.contains("imagePullSecret") == true)
+        #expect(problem(spec([], pull: "REGISTRY_CREDS"))?.contains("imagePullSecret") == true)
+    }
+
+    @Test func keysMustBePlainKeysOfAnAllowedType() {
+        #expect(problem(spec([], keys: [Self.ed25519])) == nil)
+        #expect(SSHPublicKey.parse(Self.ed25519) == .success(SSHPublicKey(
+            type: "ssh-ed25519", base64: "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl")))
+        for bad in ["command=\"id\" " + Self.ed25519, "restrict " + Self.ed25519, "ssh-ed25519", "ssh-ed25519 @@@",
+                    "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl", Self.ed25519 + "\nx"] {
+            #expect(problem(spec([], keys: [bad]))?.contains("sshPublicKeys[0]") == true, "\(bad)")
+        }
+        #expect(problem(spec([], keys: Array(repeating: Self.ed25519, count: 21)))?.contains("sshPublicKeys") == true)
+    }
+
+    @Test func oldSpecsDecodeWithEmptyV2Fields() throws {
+        let spec = try MMSJSON.decode(JobSpec.self, from: Data(#"{"name":"n","commands":["true"]}"#.utf8))
+        #expect(spec.containers.isEmpty && spec.imagePullSecret == nil && spec.sshPublicKeys.isEmpty)
+    }
+}
