@@ -8,7 +8,8 @@ one-line appends (a slow recorder), reading a 100 MB log back in 1 MiB answers (
 10,000 simulated agents (ping every 5 s over short-lived connections, each holding a `next` long poll) with ping p99 and server RSS, small GET requests per
 second with wrk against mms-server and nginx in the same run, and the console's frame time and RSS
 with 10,000 agents; container job start overhead beside `podman run --rm IMAGE true` and SSH jump point readiness
-(bench/containers.py; `MMS_BENCH_ONLY=containers` runs just those). Bounded: every phase has a count and a deadline; loopback only.
+(bench/containers.py; `MMS_BENCH_ONLY=containers` runs just those); and (bench/upgrade.py) 20 agents upgrading
+themselves while jobs run. Bounded: every phase has a count and a deadline; loopback only.
 """
 import asyncio, json, os, platform, random, re, resource, shutil, signal, socket, statistics
 import subprocess, sys, tempfile, time, urllib.request, uuid
@@ -575,6 +576,11 @@ def main():
                                    "ratio": round(mms_rps / nginx_rps, 2) if mms_rps and nginx_rps else None, "target_ratio": 1.0}
         results["console"] = console_frame()
         results["console_big_log"] = console_big_log(srv)
+        if os.environ.get("MMS_BENCH_UPGRADE", "1") != "0":
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            sys.modules.setdefault("bench", sys.modules[__name__])  # upgrade.py shares this run's state
+            import upgrade
+            upgrade.run(results)
         stop_all()
         PROCS.clear()
         if os.environ.get("MMS_BENCH_CLUSTER", "1") != "0":
@@ -636,6 +642,10 @@ def table(r):
     b = r.get("console_big_log", {})
     row("console opens 1M-line log (Enter -> tail)", f"p50 {b.get('open_ms_p50')} ms, {b.get('rss_mib')} MiB",
         "500 ms/100 MiB", None if b.get("open_ms_max") is None else b["open_ms_max"] < 500 and b["rss_mib"] < 100)
+    if r.get("upgrade_fleet"):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import upgrade
+        upgrade.row(r, row)
     cl = r.get("cluster")
     if cl:
         def lat(key, label, target):

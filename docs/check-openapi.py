@@ -53,6 +53,8 @@ ROUTES = {
     ("POST", "/api/v1/operators"): "adminToken",
     ("DELETE", "/api/v1/operators/{name}"): "adminToken",
     ("GET", "/api/v1/audit"): "adminToken",
+    # Version 2: agent self-upgrade (either scheme).
+    ("GET", "/api/v1/agent-binary"): ["agentSecret", "adminToken"],
 }
 
 # The success status of each route that does not answer a plain 200.
@@ -102,7 +104,7 @@ def check_routes(doc, problems):
         if want is None:
             if security != []:
                 problems.append(f"{route[0]} {route[1]}: open route must have security: []")
-        elif security != [{want: []}]:
+        elif security != ([{w: []} for w in want] if isinstance(want, list) else [{want: []}]):
             problems.append(f"{route[0]} {route[1]}: security must be {want}")
         statuses = set(op.get("responses", {}))
         success = {s for s in statuses if s.startswith("2")}

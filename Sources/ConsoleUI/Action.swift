@@ -30,6 +30,8 @@ public enum Action: Sendable, Equatable {
     case connection(ConnectionState)
     /// Calls now go to the server at this URL (after a move between `--server` URLs); shown in the header.
     case serverInUse(String)
+    /// The SHA-256 of the agent binary the server offers (GET /api/v1/version `agentSHA256`; nil: none).
+    case serverAgentBinary(String?)
     case configLoaded([ConfigEntry])
     /// Agents the server returned after a change the operator made.
     case agentsChanged([Agent], message: String)

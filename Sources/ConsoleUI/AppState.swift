@@ -64,6 +64,8 @@ public struct AppState: Sendable, Equatable {
     public var readOnly: Bool
     /// Whether the events long poll currently reaches the server.
     public var connection: ConnectionState = .connected
+    /// The SHA-256 of the agent binary the server offers; the header counts the agents running another.
+    public var serverAgentSHA256: String?
     /// The clock for "last seen" and durations (moved by `.tick`).
     public var now: Date
     /// The terminal size (for paging and scrolling).

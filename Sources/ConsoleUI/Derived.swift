@@ -130,3 +130,12 @@ public struct AgentSortKey: Comparable, Sendable {
         (a.rank, a.text, a.uuid) < (b.rank, b.text, b.uuid)
     }
 }
+
+extension AppState {
+    /// Agents that reported a binary other than the one the server offers (nil when it offers none):
+    /// the fleet has not followed an upgrade yet, or an agent is pinned with --no-auto-upgrade.
+    public var agentsOnAnotherBinary: Int? {
+        guard let server = serverAgentSHA256 else { return nil }
+        return agents.values.reduce(0) { n, a in n + (a.binarySHA256 != nil && a.binarySHA256 != server ? 1 : 0) }
+    }
+}

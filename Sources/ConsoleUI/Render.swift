@@ -89,6 +89,10 @@ func renderCounts(_ s: AppState, _ b: inout ScreenBuffer) {
         x += b.put("  ", y: 1, x: x)
         x += b.put("\(n) \(st.displayName)", y: 1, x: x, style: statusStyle(st))
     }
+    if let other = s.agentsOnAnotherBinary, other > 0 {
+        x += b.put("  ", y: 1, x: x)
+        x += b.put("\(other) on another binary than the server's", y: 1, x: x, style: .warning)
+    }
     if total == 0 { x += b.put("  (none registered yet)", y: 1, x: x, style: .dim) }
     renderSparklines(s, &b, from: x)
 }
@@ -225,6 +229,7 @@ func selectionDetail(_ s: AppState) -> String? {
         if !a.resources.isEmpty { parts.append("resources " + a.resources.joined(separator: ",")) }
         if !a.environments.isEmpty { parts.append("env " + a.environments.joined(separator: ",")) }
         parts += [a.ipAddress ?? "", "\(a.os) \(a.version)".trimmingCharacters(in: .whitespaces)]
+        if let sha = a.binarySHA256 { parts.append("binary \(sha.prefix(12))") }
         return parts.filter { !$0.isEmpty }.joined(separator: " · ")
     case .jobs:
         guard let j = s.selectedJob else { return nil }

@@ -64,8 +64,20 @@ public final class Runtime: @unchecked Sendable {
                 queue.post(.tick(Date()))
             }
         }
+        // The agent binary the server offers changes when an operator replaces it: look again every 10 s.
+        let api = self.api
+        let binary = Task {
+            var last: String? = nil  // the state starts with none: only a change is posted
+            while !Task.isCancelled {
+                if let info = try? await api.version(), info.agentSHA256 != last {
+                    last = info.agentSHA256
+                    queue.post(.serverAgentBinary(last))
+                }
+                try? await Task.sleep(for: .seconds(10))
+            }
+        }
         lock.lock()
-        background += [events, clock]
+        background += [events, clock, binary]
         lock.unlock()
     }
 

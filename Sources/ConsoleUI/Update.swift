@@ -43,6 +43,9 @@ extension AppState {
             serverURL = url
             connection = .connected
             return []
+        case .serverAgentBinary(let sha):
+            serverAgentSHA256 = sha
+            return []
         case .configLoaded(let entries):
             config = entries.sorted { $0.name < $1.name }
             configLoaded = true

@@ -63,12 +63,21 @@ enum AgentTargets {
     /// status records parse and give a commands outcome without trapping.
     static let properties = FuzzTarget(
         name: "properties",
-        summary: "agent config.properties (parse, write, parse again) and the job status file parser"
+        summary: "agent config.properties (parse, write, parse again), agent-registration.properties (key line removal) and the job status file parser"
     ) { data throws(FuzzFailure) in
         let text = String(decoding: data, as: UTF8.self)
         if let identity = AgentIdentity.parse(text) {
             let again = AgentIdentity.parse(identity.fileText)
             try require(again == identity, "identity \(identity) is written as text that parses to \(String(describing: again))")
+        }
+        // The same bytes as WORK_DIR/agent-registration.properties: dropping the key lines keeps the rest.
+        let registration = RegistrationFile.parse(data)
+        if let kept = RegistrationFile.withoutKeyLines(data) {
+            var rest = RegistrationFile.parse(kept)
+            try require(rest.key == nil, "a key line survived its removal")
+            rest.key = registration.key
+            try require(rest == registration, "removing the key lines changed other entries: \(registration) -> \(rest)")
+            try require(kept.count < data.count, "removing key lines removed nothing")
         }
         let status = ScriptStatus(parsing: text)
         let highest = status.commandResults.keys.max() ?? 0

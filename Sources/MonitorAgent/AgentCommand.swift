@@ -37,43 +37,60 @@ public enum AgentCommand {
                 return error.exitCode
             }
         case "start":
-            do {
-                try await start(Array(args.dropFirst()))
-                return 0
-            } catch {
-                LocalRun.writeAll(2, Data("mms-agent: \(error.description)\n".utf8))
-                if case .usage = error { LocalRun.writeAll(2, Data("\(StartOptions.usage)\n".utf8)) }
-                return error.exitCode
-            }
+            return await startCommand(Array(args.dropFirst()))
         default:
             LocalRun.writeAll(2, Data("mms-agent: unknown command '\(command)'\n\(StartOptions.usage)\n".utf8))
             return 2
         }
     }
 
-    /// `mms-agent start`: the `--ca-cert` check, lock, identity, leftovers of a crashed run, then the session until SIGTERM.
-    static func start(_ args: [String]) async throws(AgentError) {
-        let options = try StartOptions.parse(args, env: ProcessInfo.processInfo.environment, hostname: Host.name)
-        if let ca = options.caCert {
-            do { try TrustStore().check(caCertPath: ca) } catch { throw .caCertNotTrusted(error.description) }
+    /// `mms-agent start`: the supervisor (it takes the work-dir lock and runs the agent proper as its child),
+    /// or, in that child, the agent proper. Returns the exit status.
+    static func startCommand(_ args: [String]) async -> Int32 {
+        let supervised = SupervisorLink.adopt()
+        do throws(AgentError) {
+            let options = try StartOptions.parse(args, env: ProcessInfo.processInfo.environment, hostname: Host.name)
+            if let ca = options.caCert {
+                do { try TrustStore().check(caCertPath: ca) } catch { throw AgentError.caCertNotTrusted(error.description) }
+            }
+            if supervised {
+                try await agentProper(options)
+                return 0
+            }
+            let lock = try WorkDirLock.acquire(workDir: options.workDir)
+            defer { withExtendedLifetime(lock) {} }
+            return await Supervisor(arguments: args, workDir: options.workDir, log: .stderr).run()
+        } catch {
+            if case .upgraded = error { return error.exitCode }  // logged already; the supervisor takes it from here
+            LocalRun.writeAll(2, Data("mms-agent: \(error.description)\n".utf8))
+            if case .usage = error { LocalRun.writeAll(2, Data("\(StartOptions.usage)\n".utf8)) }
+            return error.exitCode
         }
-        let statsd = try StatsD.make(options.statsd, agentName: options.name)
-        let lock = try WorkDirLock.acquire(workDir: options.workDir)
-        defer { withExtendedLifetime(lock) {} }
+    }
+
+    /// The agent proper (under its supervisor, which holds the lock): leftovers of a crashed run, identity,
+    /// the registration file, then the session until SIGTERM.
+    static func agentProper(_ flags: StartOptions) async throws(AgentError) {
+        var options = flags
         let log = AgentLogger.stderr
         if let pgid = PgidFile.killLeftovers(at: options.workDir + "/job.pgid") {
             log("killed process group \(pgid) left by an earlier run of the agent")
         }
         let runtime = try await checkContainerRuntime(options, log: log)
         let (identity, created) = try AgentIdentity.loadOrCreate(workDir: options.workDir)
+        if let file = try RegistrationFile.load(workDir: options.workDir) { try file.apply(to: &options) }
+        let statsd = try StatsD.make(options.statsd, agentName: options.name)
+        let executable = AgentBinaryDir.ownExecutable()
+        let sha = AgentBinaryDir.sha256(ofFile: executable)
         log("mms-agent \(MMSVersion.current) starting: \(created ? "new" : "known") agent \(identity.uuid), "
-            + "work dir \(options.workDir), server \(options.servers)")
+            + "work dir \(options.workDir), server \(options.servers), binary \(executable) (SHA-256 \(sha ?? "unreadable"))")
         ProcessControl.becomeSubreaper()
         // One pool for every call (a new identity after a delete keeps it): they all move together.
         let servers = ServerPool(options.servers)
         servers.observe { log.serverMoves($0) }
         let session = AgentSession(options: options, identity: identity, log: log, grace: graceFromEnvironment(),
-                                   statsd: statsd, containerRuntime: runtime) { id in
+                                   statsd: statsd, containerRuntime: runtime,
+                                   binary: sha.map { (executable, $0) }) { id in
             AgentAPI.live(servers: servers, secret: id.secret)
         }
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { _ in Task { await session.stop() } }

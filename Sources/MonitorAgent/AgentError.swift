@@ -20,15 +20,21 @@ public enum AgentError: Error, Sendable, Equatable, CustomStringConvertible {
     case io(String)
     /// bash could not be started.
     case spawnFailed(String)
+    /// A new agent binary is installed in WORK_DIR/bin; the agent proper exits so its supervisor starts it (exit 75).
+    case upgraded(String)
 
     public var description: String {
         switch self {
-        case .usage(let m), .caCertNotTrusted(let m), .unreadableFile(let m), .badJobFile(let m), .io(let m), .spawnFailed(let m), .identityRejected(let m): m
+        case .usage(let m), .caCertNotTrusted(let m), .unreadableFile(let m), .badJobFile(let m), .io(let m), .spawnFailed(let m), .identityRejected(let m),
+             .upgraded(let m): m
         case .locked(let dir, let pid): "another agent is running in \(dir) (pid \(pid))"
         case .versionMismatch(let agent, let server):
             "agent version \(agent) cannot work with server version \(server) (MAJOR.MINOR must match); install mms-agent \(server)"
         }
     }
+
+    /// The agent proper's exit status after installing a new binary (EX_TEMPFAIL): the supervisor starts it at once.
+    public static let upgradedExitCode: Int32 = 75
 
     /// The process exit status the contract gives this error.
     public var exitCode: Int32 {
@@ -38,6 +44,7 @@ public enum AgentError: Error, Sendable, Equatable, CustomStringConvertible {
         case .versionMismatch: 4
         case .identityRejected: 5
         case .io, .spawnFailed: 1
+        case .upgraded: Self.upgradedExitCode
         }
     }
 }

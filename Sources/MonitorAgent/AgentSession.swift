@@ -27,6 +27,8 @@ public actor AgentSession {
     var stopping = false
     var fatal: AgentError?
     var reregistering = false
+    /// The running binary and any upgrade under way (AgentSession+Upgrade).
+    var upgrade = UpgradeState()
     /// The container runtime checked at start (nil: container jobs fail here, and the server sends none).
     let containerRuntime: ContainerRuntime?
     /// This agent's address as the server saw it at registration (the default host of ssh commands).
@@ -35,8 +37,10 @@ public actor AgentSession {
     let statsd: StatsD?
 
     /// A session for `identity`; `makeAPI` builds the client for an identity (live or fake).
+    /// `binary` is the running executable and its SHA-256 (sent to the server; upgrades need it).
     public init(options: StartOptions, identity: AgentIdentity, log: AgentLogger = .stderr, grace: Duration = .seconds(10),
                 statsd: StatsD? = nil, containerRuntime: ContainerRuntime? = nil,
+                binary: (path: String, sha256: String)? = nil,
                 makeAPI: @escaping @Sendable (AgentIdentity) -> AgentAPI) {
         self.options = options
         self.containerRuntime = containerRuntime
@@ -49,6 +53,8 @@ public actor AgentSession {
         self.runnerOptions.grace = grace
         self.runnerOptions.pgidFile = options.workDir + "/job.pgid"
         self.runnerOptions.watchdog = JobWatchdog(grace: grace)
+        self.upgrade.runningPath = binary?.path
+        self.upgrade.runningSHA256 = binary?.sha256
         self.runnerOptions.jumpPoint = options.jobHost.jumpPointSettings(workDir: options.workDir)
     }
 
@@ -82,7 +88,7 @@ public actor AgentSession {
             let request = RegisterRequest(
                 uuid: identity.uuid, name: options.name, hostname: Host.name, os: Host.os, version: MMSVersion.current,
                 resources: options.resources, environments: options.environments, autoRegisterKey: options.autoRegisterKey,
-                containerRuntime: containerRuntime?.description)
+                containerRuntime: containerRuntime?.description, binarySHA256: upgrade.runningSHA256)
             do {
                 let (agent, pending) = try await api.register(request)
                 monitor.succeeded()
@@ -92,6 +98,7 @@ public actor AgentSession {
                     log("waiting for authorization: authorize \(options.name) (\(identity.uuid)) in mms-console")
                 } else {
                     log("registered as \(agent.name) (\(identity.uuid)), \(agent.configState.rawValue)")
+                    keyAccepted()
                 }
                 return
             } catch {
@@ -109,6 +116,7 @@ public actor AgentSession {
         switch error.code {
         case .versionMismatch:
             let server = (try? await api.version().version) ?? "unknown"
+            if let upgraded = await upgradeForVersionMismatch(serverVersion: server) { return upgraded }
             return .versionMismatch(agent: MMSVersion.current, server: server)
         case .unauthorized:
             return .identityRejected("the server refused agent \(identity.uuid): it knows this UUID with another secret. "
@@ -150,8 +158,8 @@ public actor AgentSession {
         var backoff = Backoff()
         while !stopping {
             let uuid = identity.uuid
-            let request = PingRequest(runtimeState: current?.runtimeState ?? .idle, jobId: current?.jobId,
-                                      freeSpaceBytes: Host.freeSpace(options.workDir))
+            let request = PingRequest(runtimeState: reportedRuntimeState, jobId: current?.jobId,
+                                      freeSpaceBytes: Host.freeSpace(options.workDir), binarySHA256: upgrade.runningSHA256)
             do {
                 let sent = ContinuousClock.now
                 let answer = try await api.ping(uuid, request)
@@ -176,6 +184,8 @@ public actor AgentSession {
     func handle(_ answer: PingResponse) async {
         pingInterval = .seconds(max(1, answer.pingIntervalSeconds))
         if !MMSVersion.compatible(MMSVersion.current, answer.serverVersion) {
+            considerUpgrade(offered: answer.agentSHA256, serverVersion: answer.serverVersion)
+            if isUpgrading { return }
             let mismatch = AgentError.versionMismatch(agent: MMSVersion.current, server: answer.serverVersion)
             fatal = mismatch
             log(mismatch.description)
@@ -193,6 +203,19 @@ public actor AgentSession {
         }
         if answer.configState == .enabled && answer.configVersion > (config?.version ?? -1) {
             await loadConfig()
+        }
+        considerUpgrade(offered: answer.agentSHA256, serverVersion: answer.serverVersion)
+    }
+
+    /// The server accepted a registration whose key came from WORK_DIR/agent-registration.properties: that
+    /// key line is removed (the other lines stay as they are).
+    func keyAccepted() {
+        guard options.autoRegisterKey != nil, !options.explicit.contains("autoRegisterKey") else { return }
+        let file = RegistrationFile.path(in: options.workDir)
+        switch RegistrationFile.removeKeyLine(workDir: options.workDir) {
+        case .removed: log("the server accepted the auto-register key; removed its line from \(file)")
+        case .failed: log("cannot remove the auto-register key line from \(file); remove it by hand")
+        case .absent: break
         }
     }
 

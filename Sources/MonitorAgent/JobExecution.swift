@@ -70,6 +70,10 @@ extension AgentSession {
                 await startAnswers.wait()
                 continue
             }
+            if isUpgrading && current == nil {  // no new work: the upgrade goes ahead once the job is over
+                await sleepUnlessStopping(.milliseconds(50))
+                continue
+            }
             if holdPolls {
                 if current == nil { holdPolls = false } else { await sleepUnlessStopping(.milliseconds(50)); continue }
             }

@@ -15,6 +15,11 @@ public struct StartOptions: Sendable, Equatable {
     public var autoRegisterKey: String?
     /// A CA file that must be in the system trust store (`--ca-cert`); checked at start, adds no trust itself.
     public var caCert: String?
+    /// False with `--no-auto-upgrade`: the agent keeps its binary whatever the server offers.
+    public var autoUpgrade = true
+    /// The settings given by a flag or the environment (`name`, `resources`, `environments`, `autoRegisterKey`):
+    /// WORK_DIR/agent-registration.properties fills in only the others.
+    public var explicit: Set<String> = []
     /// Where StatsD metrics go (no host: none are sent).
     public var statsd = StatsDOptions()
     /// Container runtime and SSH jump point flags (shared with `serve`).
@@ -23,7 +28,7 @@ public struct StartOptions: Sendable, Equatable {
     /// The usage text of `mms-agent`.
     public static let usage = """
     usage: mms-agent start --server URL[,URL…] [--name NAME] [--work-dir DIR] [--resources a,b] [--environments e,f]
-                           [--auto-register-key KEY] [--ca-cert PEM]
+                           [--auto-register-key KEY] [--ca-cert PEM] [--no-auto-upgrade]
                            \(StatsDOptions.usage)
                            \(JobHostOptions.usage)
            mms-agent serve --auth-token-secret SECRET [--port 8000] … (mms-agent serve --help)
@@ -36,7 +41,7 @@ public struct StartOptions: Sendable, Equatable {
     public static func parse(_ args: [String], env: [String: String], hostname: String) throws(AgentError) -> StartOptions {
         let known: Set<String> = ["--server", "--name", "--work-dir", "--resources", "--environments", "--auto-register-key", "--ca-cert"]
         let flags = try Flags.parse(args, valued: known.union(StatsDOptions.valuedFlags).union(JobHostOptions.valuedFlags),
-                                    switches: StatsDOptions.switches.union(JobHostOptions.switches))
+                                    switches: StatsDOptions.switches.union(JobHostOptions.switches).union(["--no-auto-upgrade"]))
         guard let server = flags["--server"] ?? env["MS_MON_SERVER_URL"], !server.isEmpty else {
             throw .usage("flag --server is required (or set MS_MON_SERVER_URL)")
         }
@@ -54,6 +59,11 @@ public struct StartOptions: Sendable, Equatable {
         options.autoRegisterKey = flags["--auto-register-key"] ?? env["MMS_AUTO_REGISTER_KEY"]
         options.caCert = flags["--ca-cert"]  // checked against the system trust store at start (TrustStore)
         options.statsd = try StatsDOptions.from(flags)
+        options.autoUpgrade = flags["--no-auto-upgrade"] == nil
+        if flags["--name"] != nil || env["MS_MON_AGENT_NAME"] != nil { options.explicit.insert("name") }
+        if flags["--resources"] != nil { options.explicit.insert("resources") }
+        if flags["--environments"] != nil { options.explicit.insert("environments") }
+        if options.autoRegisterKey != nil { options.explicit.insert("autoRegisterKey") }
         options.workDir = URL(fileURLWithPath: options.workDir).standardizedFileURL.path
         options.jobHost = try JobHostOptions.from(flags, env: env)
         return options

@@ -6,6 +6,8 @@ import MonitorModels
 public enum Access: Sendable, Equatable {
     case open, agent
     case role(OperatorRole)
+    /// An agent's secret, or an operator with at least this role (checked by the handler).
+    case agentOrRole(OperatorRole)
 }
 
 /// Matches a path to a route and a method to its handler; 404 for unknown paths, 405 for known

@@ -8,13 +8,15 @@ public struct RegisterRequest: Codable, Sendable, Equatable {
     public var resources: [String]
     public var environments: [String]
     public var autoRegisterKey: String?
+    /// SHA-256 (lower-case hex) of the agent binary that sends this (version 2; absent from older agents).
+    public var binarySHA256: String?
     /// Version 2: the container runtime that works on the agent (`podman 4.3.1`), nil when none.
     public var containerRuntime: String?
 
     public init(
         uuid: String, name: String, hostname: String, os: String, version: String = MMSVersion.current,
         resources: [String] = [], environments: [String] = [], autoRegisterKey: String? = nil,
-        containerRuntime: String? = nil
+        containerRuntime: String? = nil, binarySHA256: String? = nil
     ) {
         self.uuid = uuid
         self.name = name
@@ -25,6 +27,7 @@ public struct RegisterRequest: Codable, Sendable, Equatable {
         self.environments = environments
         self.autoRegisterKey = autoRegisterKey
         self.containerRuntime = containerRuntime
+        self.binarySHA256 = binarySHA256
     }
 }
 
@@ -33,10 +36,13 @@ public struct PingRequest: Codable, Sendable, Equatable {
     public var runtimeState: RuntimeState
     public var jobId: Int64?
     public var freeSpaceBytes: Int64?
-    public init(runtimeState: RuntimeState, jobId: Int64? = nil, freeSpaceBytes: Int64? = nil) {
+    /// SHA-256 (lower-case hex) of the binary the agent runs (version 2).
+    public var binarySHA256: String?
+    public init(runtimeState: RuntimeState, jobId: Int64? = nil, freeSpaceBytes: Int64? = nil, binarySHA256: String? = nil) {
         self.runtimeState = runtimeState
         self.jobId = jobId
         self.freeSpaceBytes = freeSpaceBytes
+        self.binarySHA256 = binarySHA256
     }
 }
 
@@ -46,11 +52,27 @@ public struct PingResponse: Codable, Sendable, Equatable {
     public var pingIntervalSeconds: Int
     public var serverVersion: String
     public var configVersion: Int64
-    public init(configState: AgentConfigState, pingIntervalSeconds: Int, serverVersion: String, configVersion: Int64) {
+    /// SHA-256 of the agent binary the server offers at GET /api/v1/agent-binary; null when it offers none.
+    public var agentSHA256: String?
+    public init(configState: AgentConfigState, pingIntervalSeconds: Int, serverVersion: String, configVersion: Int64,
+                agentSHA256: String? = nil) {
         self.configState = configState
         self.pingIntervalSeconds = pingIntervalSeconds
         self.serverVersion = serverVersion
         self.configVersion = configVersion
+        self.agentSHA256 = agentSHA256
+    }
+
+    enum CodingKeys: String, CodingKey { case configState, pingIntervalSeconds, serverVersion, configVersion, agentSHA256 }
+
+    /// Encodes every field, `agentSHA256` as null when the server offers no binary.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(configState, forKey: .configState)
+        try c.encode(pingIntervalSeconds, forKey: .pingIntervalSeconds)
+        try c.encode(serverVersion, forKey: .serverVersion)
+        try c.encode(configVersion, forKey: .configVersion)
+        try c.encode(agentSHA256, forKey: .agentSHA256)
     }
 }
 

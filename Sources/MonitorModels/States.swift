@@ -56,9 +56,10 @@ public enum JobResult: String, Codable, Sendable, CaseIterable {
     case passed, failed, cancelled
 }
 
-/// What an agent says it is doing, in pings.
+/// What an agent says it is doing, in pings. `upgrading` (version 2): no job, taking no new work,
+/// replacing its binary with the server's.
 public enum RuntimeState: String, Codable, Sendable, CaseIterable {
-    case idle, preparing, building, cancelling
+    case idle, preparing, building, cancelling, upgrading
 }
 
 /// States an agent may report for its job through POST /jobs/{id}/state.

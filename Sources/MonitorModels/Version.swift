@@ -25,8 +25,37 @@ public enum MMSVersion {
 public struct VersionInfo: Codable, Sendable, Equatable {
     public var version: String
     public var apiVersion: Int
-    public init(version: String = MMSVersion.current, apiVersion: Int = MMSVersion.apiVersion) {
+    /// SHA-256 of the agent binary the server offers (version 2); null when it offers none.
+    public var agentSHA256: String?
+    public init(version: String = MMSVersion.current, apiVersion: Int = MMSVersion.apiVersion, agentSHA256: String? = nil) {
         self.version = version
         self.apiVersion = apiVersion
+        self.agentSHA256 = agentSHA256
+    }
+
+    enum CodingKeys: String, CodingKey { case version, apiVersion, agentSHA256 }
+
+    /// Encodes every field, `agentSHA256` as null when there is none.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(version, forKey: .version)
+        try c.encode(apiVersion, forKey: .apiVersion)
+        try c.encode(agentSHA256, forKey: .agentSHA256)
+    }
+}
+
+/// The agent binary a server offers (GET /api/v1/agent-binary) and how its headers are named.
+public enum AgentBinaryHeaders {
+    /// SHA-256 (lower-case hex) of the served bytes.
+    public static let sha256 = "X-MMS-Agent-SHA256"
+    /// The version the binary's `version` command prints.
+    public static let version = "X-MMS-Agent-Version"
+
+    /// The version in a `mms-agent version` output line ("mms-agent 1.2.3"), or nil when it is not one.
+    public static func parseVersionOutput(_ text: String) -> String? {
+        let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        let parts = line.split(separator: " ")
+        guard parts.count == 2, parts[0] == "mms-agent", MMSVersion.majorMinor(String(parts[1])) != nil else { return nil }
+        return String(parts[1])
     }
 }

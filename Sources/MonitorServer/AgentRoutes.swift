@@ -26,6 +26,9 @@ extension ServiceCore {
         for (field, text) in texts where text.count > 256 {
             throw APIError(.badRequest, "field '\(field)' must be at most 256 characters")
         }
+        if let sha = body.binarySHA256, !SHA256Stream.isHex(sha) {
+            throw APIError(.badRequest, "field 'binarySHA256' must be 64 lower-case hex digits")
+        }
         guard MMSVersion.compatible(body.version, MMSVersion.current) else {
             throw APIError(.versionMismatch,
                            "agent version \(body.version) cannot work with server version \(MMSVersion.current); MAJOR.MINOR must match")
@@ -64,12 +67,17 @@ extension ServiceCore {
             let record = try requireAgent(req, uuid: uuid)
             let body = try Input.body(req, as: PingRequest.self)
             if let free = body.freeSpaceBytes, free < 0 { throw APIError(.badRequest, "field 'freeSpaceBytes' must not be negative") }
-            let changes = try apply(now: now) { d in d.ping(uuid, jobId: body.jobId, now: now) }
+            if let sha = body.binarySHA256, !SHA256Stream.isHex(sha) {
+                throw APIError(.badRequest, "field 'binarySHA256' must be 64 lower-case hex digits")
+            }
+            let changes = try apply(now: now) { d in
+                d.ping(uuid, jobId: body.jobId, upgrading: body.runtimeState == .upgrading, binarySHA256: body.binarySHA256, now: now)
+            }
             noteContact(uuid, after: changes, now: now)
             return .json(PingResponse(
                 configState: dispatcher.agents[uuid]?.agent.configState ?? record.agent.configState,
                 pingIntervalSeconds: settings.pingIntervalSeconds, serverVersion: MMSVersion.current,
-                configVersion: configVersion))
+                configVersion: configVersion, agentSHA256: settings.agentBinary.sha256))
         }
     }
 

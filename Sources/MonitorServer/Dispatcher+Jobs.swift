@@ -6,7 +6,7 @@ extension Dispatcher {
 
     /// Can this agent take new work now?
     func isAvailable(_ r: AgentRecord, now: Date) -> Bool {
-        r.agent.configState == .enabled && r.currentJobId == nil && r.heardSinceStart && !r.lostContact
+        r.agent.configState == .enabled && r.currentJobId == nil && r.heardSinceStart && !r.lostContact && !r.upgrading
             && isReachable(r, now: now)
     }
 

@@ -19,6 +19,9 @@ struct AgentRecord: Sendable {
     var idleSince: Date
     /// The active job this agent holds, if any.
     var currentJobId: Int64?
+    /// The agent said (ping runtimeState `upgrading`) it is replacing its binary: no new work until it
+    /// registers again or pings another state. Kept by the server the agent pings (like its open polls).
+    var upgrading = false
     /// A push agent's JWT signing secret and the PEM of its CA (stored, never shown).
     var pushSecret: String?
     var pushCACert: String?
@@ -123,6 +126,7 @@ struct Dispatcher: Sendable {
             case .scheduled, .completed: break
             }
         }
+        if r.upgrading { return .upgrading }
         if r.agent.configState == .disabled { return .disabled }
         return .idle
     }
@@ -165,20 +169,25 @@ struct Dispatcher: Sendable {
     mutating func register(_ req: RegisterRequest, secretHash: String, ipAddress: String?, autoEnable: Bool, now: Date) -> Changes {
         var changes = Changes()
         if var r = agents[req.uuid] {
+            let before = r.agent
             r.agent.hostname = req.hostname
             r.agent.os = req.os
             r.agent.version = req.version
             r.agent.ipAddress = ipAddress
             r.agent.containerRuntime = req.containerRuntime
+            if let sha = req.binarySHA256 { r.agent.binarySHA256 = sha }
+            r.upgrading = false
             agents[req.uuid] = r
             changes.agents.insert(req.uuid)
+            if let upgrade = Self.upgradeAudit(from: before, to: r.agent, now: now) { changes.audit.append(upgrade) }
             changes.merge(contact(req.uuid, now: now))
             changes.merge(restarted(req.uuid, now: now))
         } else {
             let agent = Agent(
                 uuid: req.uuid, name: req.name, hostname: req.hostname, os: req.os, version: req.version,
                 ipAddress: ipAddress, configState: autoEnable ? .enabled : .pending, resources: req.resources,
-                environments: req.environments, registeredAt: now, lastSeenAt: now, containerRuntime: req.containerRuntime)
+                environments: req.environments, registeredAt: now, lastSeenAt: now, containerRuntime: req.containerRuntime,
+                binarySHA256: req.binarySHA256)
             agents[req.uuid] = AgentRecord(agent: agent, secretHash: secretHash, idleSince: now)
             changes.agents.insert(req.uuid)
             changes.merge(contact(req.uuid, now: now))
@@ -188,8 +197,10 @@ struct Dispatcher: Sendable {
     }
 
     /// A ping. With no job id while the server holds a started job for the agent, the agent was restarted.
-    mutating func ping(_ uuid: String, jobId: Int64?, now: Date) -> Changes {
-        var changes = contact(uuid, now: now)
+    /// `upgrading`: the agent takes no new work while it replaces its binary.
+    mutating func ping(_ uuid: String, jobId: Int64?, upgrading: Bool = false, binarySHA256: String? = nil, now: Date) -> Changes {
+        var changes = setUpgrading(uuid, upgrading, binarySHA256: binarySHA256, now: now)
+        changes.merge(contact(uuid, now: now))
         if jobId == nil { changes.merge(restarted(uuid, now: now)) }
         return changes
     }

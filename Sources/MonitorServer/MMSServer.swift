@@ -6,6 +6,7 @@ public final class MMSServer: @unchecked Sendable {
     let core: ServiceCore
     private let http: HTTPServer
     private let ticker: Ticker
+    private let binaryWatcher: AgentBinaryWatcher
     /// The drivers of push agents (`mms-agent serve`).
     private let push: PushSupervisor
     /// Shared database: the thread that hears the other servers' changes.
@@ -33,9 +34,12 @@ public final class MMSServer: @unchecked Sendable {
         try DataDir.prepare(o.dataDir)
         let store = try ServiceCore.openStore(dataDir: o.dataDir, databaseURL: o.databaseURL)
         adminToken = try DataDir.adminToken(o.adminToken, dataDir: o.dataDir, shared: o.databaseURL == nil ? nil : store)
-        let settings = ServerSettings(adminToken: adminToken, autoRegisterKey: o.autoRegisterKey,
+        var settings = ServerSettings(adminToken: adminToken, autoRegisterKey: o.autoRegisterKey,
                                       pingIntervalSeconds: o.pingInterval, lostContactAfter: o.lostContactAfter,
                                       logRetention: o.logRetentionDays == 0 ? nil : TimeInterval(o.logRetentionDays) * 86400)
+        settings.agentBinary = AgentBinary(path: o.agentBinary)
+        settings.agentBinary.refresh()
+        binaryWatcher = AgentBinaryWatcher(binary: settings.agentBinary, interval: TimeInterval(o.pingInterval))
         let core = try ServiceCore.load(store, settings: settings, now: Date())
         self.core = core
         let router = Router.mms(core)
@@ -70,6 +74,7 @@ public final class MMSServer: @unchecked Sendable {
         url = URL(string: "\(scheme)://\(hostPart):\(port)") ?? URL(fileURLWithPath: "/")
         ticker = Ticker(core: core)
         ticker.start()
+        binaryWatcher.start()
         let push = PushSupervisor(core: core)
         self.push = push
         http.hub.observe { push.woke($0) }
@@ -91,6 +96,7 @@ public final class MMSServer: @unchecked Sendable {
         }
         guard first else { return }
         ticker.stop()
+        binaryWatcher.stop()
         push.stop()
         listener?.stop()
         http.stop()
@@ -107,13 +113,15 @@ extension Router {
         // Answers that never change are encoded once (these are the hot path of health checks).
         let health = Response.json(HealthStatus())
         let unhealthy = Response.json(HealthStatus(status: "unavailable", database: "unreachable"), status: 503)
-        let version = Response.json(VersionInfo())
         r.add("GET", "/healthz", .open) { _, _ throws(APIError) in .respond(core.isDatabaseReachable ? health : unhealthy) }
-        r.add("GET", "/api/v1/version", .open) { _, _ throws(APIError) in .respond(version) }
+        r.add("GET", "/api/v1/version", .open) { _, _ throws(APIError) in
+            .respond(.json(VersionInfo(agentSHA256: core.settings.agentBinary.sha256)))
+        }
         r.add("GET", "/metrics", .open) { _, _ throws(APIError) in
             .respond(Response(status: 200, body: Data(core.renderMetrics().utf8), contentType: "text/plain; version=0.0.4"))
         }
         r.addAgentRoutes(core)
+        r.addAgentBinaryRoutes(core)
         r.addLogRoutes(core)
         // Before /api/v1/agents/{uuid}, which would take POST .../push as an agent named "push".
         r.add("POST", "/api/v1/agents/push", .role(.admin)) { req, _ throws(APIError) in .respond(try core.addPushAgent(req)) }

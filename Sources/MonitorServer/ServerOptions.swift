@@ -25,6 +25,9 @@ public struct ServerOptions: Sendable, Equatable {
     public var databaseURL: String?
     /// This server's name among replicas (/metrics `mms_build_info`); nil for HOST:PORT.
     public var replicaID: String?
+    /// The agent binary offered at GET /api/v1/agent-binary (`--agent-binary`); mms-server's main defaults it to
+    /// `mms-agent` beside its own executable when that exists. Nil offers none.
+    public var agentBinary: String?
 
     public init() {}
 
@@ -39,7 +42,7 @@ public struct ServerOptions: Sendable, Equatable {
         usage: mms-server [--host 127.0.0.1] [--port 8765] [--data-dir ./mms-data | --database postgres://USER@HOST:PORT/DB]
                           [--admin-token TOKEN] [--auto-register-key KEY] [--replica-id ID]
                           [--ping-interval 5] [--lost-contact-after 300]
-                          [--tls-cert PEM --tls-key PEM] [--log-retention 90] [--version] [--help]
+                          [--tls-cert PEM --tls-key PEM] [--log-retention 90] [--agent-binary PATH] [--version] [--help]
         tuning: [--threads 2] [--header-timeout 30] [--body-timeout 60] [--max-connections-per-ip 0]
                mms-server operator add|list|remove|rotate …   (see mms-server operator --help)
         env: MMS_HOST, MMS_PORT, MMS_DATA_DIR, MMS_DATABASE_URL, MMS_ADMIN_TOKEN, MMS_AUTO_REGISTER_KEY (flags win)
@@ -82,6 +85,7 @@ public struct ServerOptions: Sendable, Equatable {
             case "--tls-key": o.tlsKey = try v()
             case "--database": o.databaseURL = try v()
             case "--replica-id": o.replicaID = try v()
+            case "--agent-binary": o.agentBinary = try v()
             case "--log-retention": o.logRetentionDays = try int(try v(), flag: "--log-retention", 0...36500)
             case "--threads": o.threads = try int(try v(), flag: "--threads", 1...64)
             case "--header-timeout": o.headerTimeout = try int(try v(), flag: "--header-timeout", 1...3600)
@@ -94,6 +98,7 @@ public struct ServerOptions: Sendable, Equatable {
         if (o.tlsCert == nil) != (o.tlsKey == nil) { throw OptionsError("--tls-cert and --tls-key go together") }
         if o.host.isEmpty { throw OptionsError("--host must not be empty") }
         if o.dataDir.isEmpty { throw OptionsError("--data-dir must not be empty") }
+        if let b = o.agentBinary, b.isEmpty { throw OptionsError("--agent-binary must not be empty") }
         if let t = o.adminToken, t.isEmpty { throw OptionsError("--admin-token must not be empty") }
         if let d = o.databaseURL, d.isEmpty || !(d.hasPrefix("postgres://") || d.hasPrefix("postgresql://") || d.contains("=")) {
             throw OptionsError("--database must be a postgres:// URL or a libpq key=value string, not '\(d)'")

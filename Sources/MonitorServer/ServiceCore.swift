@@ -369,4 +369,6 @@ struct ServerSettings: Sendable {
     var lostContactAfter: TimeInterval
     /// Logs of jobs completed longer ago than this are removed; nil keeps them forever.
     var logRetention: TimeInterval? = 90 * 86400
+    /// The agent binary offered to agents (`--agent-binary`); none by default.
+    var agentBinary = AgentBinary(path: nil)
 }

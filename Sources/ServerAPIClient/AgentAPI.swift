@@ -17,6 +17,8 @@ public struct AgentAPI: Sendable {
     public var appendLog: @Sendable (_ jobId: Int64, _ attempt: Int, _ offset: Int64, Data) async throws(ClientError) -> Int64
     /// GET /api/v1/version (no auth needed).
     public var version: @Sendable () async throws(ClientError) -> VersionInfo
+    /// GET /api/v1/agent-binary: the agent binary the server offers, with its announced SHA-256 and version.
+    public var agentBinary: @Sendable () async throws(ClientError) -> AgentBinaryDownload
 
     public init(
         register: @escaping @Sendable (RegisterRequest) async throws(ClientError) -> (agent: Agent, pending: Bool),
@@ -25,7 +27,10 @@ public struct AgentAPI: Sendable {
         config: @escaping @Sendable (String) async throws(ClientError) -> AgentConfig,
         reportState: @escaping @Sendable (Int64, JobStateReport) async throws(ClientError) -> Job,
         appendLog: @escaping @Sendable (Int64, Int, Int64, Data) async throws(ClientError) -> Int64,
-        version: @escaping @Sendable () async throws(ClientError) -> VersionInfo
+        version: @escaping @Sendable () async throws(ClientError) -> VersionInfo,
+        agentBinary: @escaping @Sendable () async throws(ClientError) -> AgentBinaryDownload = { () async throws(ClientError) in
+            throw ClientError.api(status: 404, error: APIError(.notFound, "no agent binary offered"))
+        }
     ) {
         self.register = register
         self.ping = ping
@@ -33,6 +38,21 @@ public struct AgentAPI: Sendable {
         self.config = config
         self.reportState = reportState
         self.appendLog = appendLog
+        self.version = version
+        self.agentBinary = agentBinary
+    }
+}
+
+/// An agent binary as the server sent it: the bytes and what its headers say they are.
+public struct AgentBinaryDownload: Sendable {
+    public var bytes: Data
+    /// `X-MMS-Agent-SHA256` (to be checked against the bytes).
+    public var sha256: String
+    /// `X-MMS-Agent-Version`.
+    public var version: String
+    public init(bytes: Data, sha256: String, version: String) {
+        self.bytes = bytes
+        self.sha256 = sha256
         self.version = version
     }
 }
@@ -80,6 +100,15 @@ extension AgentAPI {
             },
             version: { () async throws(ClientError) in
                 try await t.json("GET", "/api/v1/version", as: VersionInfo.self)
+            },
+            agentBinary: { () async throws(ClientError) in
+                let reply = try await t.send("GET", "/api/v1/agent-binary", timeout: 300)
+                guard let sha = reply.headers[AgentBinaryHeaders.sha256.lowercased()],
+                      let version = reply.headers[AgentBinaryHeaders.version.lowercased()] else {
+                    throw ClientError.badResponse("the agent binary came without its \(AgentBinaryHeaders.sha256) and "
+                        + "\(AgentBinaryHeaders.version) headers")
+                }
+                return AgentBinaryDownload(bytes: reply.body, sha256: sha, version: version)
             }
         )
     }

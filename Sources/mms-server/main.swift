@@ -24,7 +24,7 @@ if CommandLine.arguments.dropFirst().first == "operator" {
     exit(command.run(out: { print($0) }, err: { FileHandle.standardError.write(Data("mms-server: \($0)\n".utf8)) }))
 }
 
-let options: ServerOptions
+var options: ServerOptions
 do {
     switch try ServerOptions.parse(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment) {
     case .help:
@@ -38,6 +38,12 @@ do {
     }
 } catch {
     fail("\(error.message)\nRun 'mms-server --help' for usage.", status: 2)
+}
+
+// The agent binary to offer: --agent-binary, else mms-agent beside this executable when it is there.
+if options.agentBinary == nil, let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+    let sibling = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("mms-agent").path
+    if FileManager.default.isExecutableFile(atPath: sibling) { options.agentBinary = sibling }
 }
 
 signal(SIGPIPE, SIG_IGN)

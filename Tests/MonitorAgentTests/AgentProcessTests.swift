@@ -135,9 +135,9 @@ import Testing
         // exercises the fallback: the next start on the work dir kills what job.pgid names.
         #expect(await eventually {
             FileManager.default.fileExists(atPath: dir + "/w/job.pgid")
-                && childProcesses(of: agent.pid).contains { commandLine($0).contains(JobWatchdog.processName) }
+                && descendants(of: agent.pid).contains { commandLine($0).contains(JobWatchdog.processName) }
         })
-        for watchdog in childProcesses(of: agent.pid).filter({ commandLine($0).contains(JobWatchdog.processName) }) {
+        for watchdog in descendants(of: agent.pid).filter({ commandLine($0).contains(JobWatchdog.processName) }) {
             kill(watchdog, SIGKILL)
         }
         agent.signal(SIGKILL)

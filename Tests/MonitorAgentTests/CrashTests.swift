@@ -94,7 +94,7 @@ import Testing
         // (Under load the job can write its pid file before the agent has done either.)
         #expect(await eventually {
             FileManager.default.fileExists(atPath: firstWork + "/job.pgid")
-                && childProcesses(of: first.pid).contains { commandLine($0).contains(JobWatchdog.processName) }
+                && descendants(of: first.pid).contains { commandLine($0).contains(JobWatchdog.processName) }
         })
         first.signal(SIGKILL)
         _ = await first.exitStatus()

@@ -75,6 +75,19 @@ func childProcesses(of pid: Int32) -> [Int32] {
     }
 }
 
+/// Every process below `pid` (children, their children, …): `mms-agent start` is a supervisor, so an agent's
+/// watchdog is its grandchild.
+func descendants(of pid: Int32) -> [Int32] {
+    var found: [Int32] = []
+    var frontier = [pid]
+    while let next = frontier.popLast() {
+        let children = childProcesses(of: next)
+        found += children
+        frontier += children
+    }
+    return found
+}
+
 /// A process's command line with spaces between its arguments.
 func commandLine(_ pid: Int32) -> String {
     guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return "" }

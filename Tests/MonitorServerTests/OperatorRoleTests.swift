@@ -24,6 +24,7 @@ import MonitorModels
         "DELETE /api/v1/agents/{uuid}": .role(.admin), "POST /api/v1/agents/push": .role(.admin), "PUT /api/v1/config/{name}": .role(.admin),
         "DELETE /api/v1/config/{name}": .role(.admin), "GET /api/v1/operators": .role(.admin),
         "POST /api/v1/operators": .role(.admin), "DELETE /api/v1/operators/{name}": .role(.admin),
+        "GET /api/v1/agent-binary": .agentOrRole(.viewer),
     ]
 
     /// A concrete path for a route pattern: ids nobody has, so no call changes anything.
@@ -56,6 +57,14 @@ import MonitorModels
                 for role in OperatorRole.allCases {
                     let st = try await s.call(method, path, token: tokens[role]).status
                     #expect(!(200..<300).contains(st), "\(route) with a \(role) token answered \(st)")
+                }
+            case .agentOrRole(let needed):  // agents are tried in the route's own suite (AgentBinaryTests)
+                #expect(needed == .viewer)
+                #expect(try await s.call(method, path).status == 401, "\(route) without a token")
+                #expect(try await s.call(method, path, token: "not-a-token").status == 401, "\(route) with a bad token")
+                for role in OperatorRole.allCases {
+                    let r = try await s.call(method, path, token: tokens[role])
+                    #expect(r.status != 401 && r.status != 403, "\(route) as \(role): \(r.status) \(r.text)")
                 }
             case .role(let needed):
                 #expect(try await s.call(method, path).status == 401, "\(route) without a token")

@@ -25,7 +25,7 @@ final class TestServer: @unchecked Sendable {
     static var onPostgres: Bool { ProcessInfo.processInfo.environment["MMS_TEST_DATABASE"] == "postgres" }
 
     init(lostContactAfter: TimeInterval = 300, autoRegisterKey: String? = nil, dataDir: String? = nil,
-         databaseURL: String? = nil) throws {
+         databaseURL: String? = nil, agentBinary: String? = nil, pingInterval: Int = 5) throws {
         let dir = dataDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("mms-test-\(UUID().uuidString)").path
         self.dataDir = dir
         var o = ServerOptions()
@@ -34,6 +34,8 @@ final class TestServer: @unchecked Sendable {
         o.databaseURL = try databaseURL ?? (Self.onPostgres ? PostgresCluster.shared().createDatabase() : nil)
         o.lostContactAfter = lostContactAfter
         o.autoRegisterKey = autoRegisterKey
+        o.agentBinary = agentBinary
+        o.pingInterval = pingInterval
         options = o
         server = try MMSServer.start(o)
     }
