@@ -25,6 +25,9 @@ public actor AgentSession {
     /// Removal of earlier jobs' dirs, begun at a job's start beside its commands; the next job waits for it.
     var cleanup: Task<Void, Never>?
     var stopping = false
+    /// A ping that says "no job" is on its way to the server (a job accepted meanwhile waits for its
+    /// answer, so the server never reads that ping after the job's start report as a restart).
+    var pingWithoutJobInFlight = false
     var fatal: AgentError?
     var reregistering = false
     /// The running binary and any upgrade under way (AgentSession+Upgrade).
@@ -160,15 +163,18 @@ public actor AgentSession {
             let uuid = identity.uuid
             let request = PingRequest(runtimeState: reportedRuntimeState, jobId: current?.jobId,
                                       freeSpaceBytes: Host.freeSpace(options.workDir), binarySHA256: upgrade.runningSHA256)
+            pingWithoutJobInFlight = request.jobId == nil
             do {
                 let sent = ContinuousClock.now
                 let answer = try await api.ping(uuid, request)
+                pingWithoutJobInFlight = false
                 statsd?.timing("server.rtt", milliseconds: (ContinuousClock.now - sent).milliseconds)
                 statsd?.gauge("up", 1)
                 monitor.succeeded()
                 backoff.reset()
                 await handle(answer)
             } catch {
+                pingWithoutJobInFlight = false
                 if error.code == .notFound {
                     await reregisterAsNew(deleted: uuid)
                     continue

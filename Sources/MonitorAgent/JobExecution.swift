@@ -110,6 +110,10 @@ extension AgentSession {
         }
         let running = RunningJob(jobId: job.id, attempt: job.attempt)
         current = running
+        // A ping sent before this job was taken says "no job": let its answer come back first (at most
+        // 2 s), or the server could read it after the job's start report and take the agent for restarted.
+        let until = ContinuousClock.now + .seconds(2)
+        while pingWithoutJobInFlight && ContinuousClock.now < until { try? await Task.sleep(for: .milliseconds(2)) }
         log("job \(job.id) '\(job.name)' (attempt \(job.attempt)) started")
         running.setTask(Task { await self.execute(job, running) })
     }
