@@ -62,6 +62,8 @@ public enum Action: Sendable, Equatable {
     case exported(path: String, rows: Int)
     /// Bytes of the detail pane's log tail.
     case detailLog(jobId: Int64, LogSlice)
+    /// The last jobs of an agent read for `.fetchAgentJobs` (or why they could not be read).
+    case agentJobsLoaded(uuid: String, Result<[Job], AgentJobsError>)
     /// The fleet history read for `.loadStats`.
     case statsLoaded(FleetStats)
     /// Audit entries read for `.loadAudit`.
@@ -89,6 +91,8 @@ public enum Effect: Sendable, Equatable {
     /// Follow a job's log from `offset` for the detail pane (replaces any other detail tail).
     case tailDetail(jobId: Int64, offset: Int64)
     case stopDetailTail
+    /// Read an agent's last `AgentJobs.fetchLimit` jobs (GET /api/v1/jobs?agent=UUID) for the detail.
+    case fetchAgentJobs(uuid: String)
     /// Read the last 30 minutes of fleet history.
     case loadStats
     /// Read the audit entries newer than `since` (the first page when nil).

@@ -131,6 +131,8 @@ public struct AppState: Sendable, Equatable {
     public var logSave: LogSaveProgress?
     /// The live log tail of the job the detail shows.
     public var detailTail: DetailTail?
+    /// The last jobs of the agent the detail shows, from the server.
+    public var agentJobs: AgentJobs?
 
     /// The last 30 minutes of the queue, for the header sparklines.
     public var history = History()

@@ -109,21 +109,21 @@ extension AppState {
     }
 }
 
-/// The last 20 jobs of an agent and whether it looks flaky, from the jobs the console holds.
+/// The last 20 jobs of an agent and whether it looks flaky: its own last 50 jobs (read from the server,
+/// with the newer state of any the console holds), judged against the jobs the console holds.
 struct AgentRecord {
     var recent: [Job]
-    /// Its failures of job names that passed on other agents, in its last 50 finished jobs.
+    /// Its failures of job names that passed on other agents, in its last 50 jobs.
     var suspectFailures: Int
     var flaky: Bool { suspectFailures >= 3 }
 
-    init(_ agent: Agent, jobs: [Int64: Job]) {
-        let mine = jobs.values.filter { $0.agentUuid == agent.uuid || ($0.agentUuid == nil && $0.agentName == agent.name) }
-            .sorted { $0.id > $1.id }
-        recent = Array(mine.prefix(20))
-        let passedElsewhere = Set(jobs.values.filter {
-            $0.result == .passed && $0.agentUuid != agent.uuid && !($0.agentUuid == nil && $0.agentName == agent.name)
-        }.map(\.name))
-        suspectFailures = mine.filter { $0.state == .completed }.prefix(50)
-            .filter { $0.result == .failed && passedElsewhere.contains($0.name) }.count
+    init(_ agent: Agent, jobs: [Int64: Job], fetched: [Job] = []) {
+        let isMine = { (j: Job) in j.agentUuid == agent.uuid || (j.agentUuid == nil && j.agentName == agent.name) }
+        var mine = Dictionary(fetched.filter(isMine).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for j in jobs.values where isMine(j) { mine[j.id] = j }
+        let last = mine.values.sorted { $0.id > $1.id }.prefix(AgentJobs.fetchLimit)
+        recent = Array(last.prefix(20))
+        let passedElsewhere = Set(jobs.values.filter { $0.result == .passed && !isMine($0) }.map(\.name))
+        suspectFailures = last.filter { $0.result == .failed && passedElsewhere.contains($0.name) }.count
     }
 }

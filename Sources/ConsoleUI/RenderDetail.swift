@@ -76,12 +76,17 @@ func agentDetailLines(_ a: Agent, _ s: AppState) -> [DetailLine] {
     out.append(DetailLine(label: "config", value: a.configState.rawValue + (holdText(a, now: s.now).map { " · \($0)" } ?? ""),
                           style: a.configState == .disabled ? .muted : .normal))
     out.append(DetailLine(label: "seen", value: "\(ago(a.lastSeenAt, now: s.now)) · registered \(ago(a.registeredAt, now: s.now))"))
-    let record = AgentRecord(a, jobs: s.jobs)
+    if let free = a.freeSpaceBytes { out.append(DetailLine(label: "disk", value: "\(byteSize(free)) free")) }
+    let fetched = s.agentJobs?.uuid == a.uuid ? s.agentJobs : nil
+    let record = AgentRecord(a, jobs: s.jobs, fetched: fetched?.jobs ?? [])
     if record.flaky {
         out.append(DetailLine(label: "flaky", value: "\(record.suspectFailures) of its last 50 jobs failed where the same job passed on another agent", style: .bad))
     }
     out.append(.heading("Last \(record.recent.count) jobs"))
-    if record.recent.isEmpty { out.append(DetailLine(label: "", value: "none that this console has seen", style: .dim)) }
+    if let e = fetched?.error { out.append(DetailLine(label: "", value: "from this console's jobs only: \(e)", style: .dim)) }
+    if record.recent.isEmpty {
+        out.append(DetailLine(label: "", value: fetched?.inFlight == true ? "reading…" : "none", style: .dim))
+    }
     for j in record.recent {
         let (state, style) = jobStateText(j)
         out.append(DetailLine(label: "#\(j.id)", value: "\(j.name.padded(to: 18)) \(state.padded(to: 12)) \(jobTook(j, now: s.now))", style: style))

@@ -167,6 +167,12 @@ public final class Runtime: @unchecked Sendable {
                 } catch {
                     return .tick(Date())  // an older server keeps no history: the header simply has no sparklines
                 }
+            case .fetchAgentJobs(let uuid):
+                do throws(ClientError) {
+                    return .agentJobsLoaded(uuid: uuid, .success(try await api.listJobs(agent: uuid, limit: AgentJobs.fetchLimit)))
+                } catch {
+                    return .agentJobsLoaded(uuid: uuid, .failure(AgentJobsError(error.description)))
+                }
             case .loadAudit(let since):
                 do throws(ClientError) {
                     return .auditLoaded(try await api.listAudit(since, since == nil ? AuditState.firstPage : 1000, nil))

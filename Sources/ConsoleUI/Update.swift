@@ -6,7 +6,7 @@ extension AppState {
     /// The only place the state changes: applies `action` and returns the work to do next.
     public mutating func update(_ action: Action) -> [Effect] {
         let effects = apply(action)
-        return effects + detailFollowUps()
+        return effects + detailFollowUps() + agentJobsFollowUps()
     }
 
     mutating func apply(_ action: Action) -> [Effect] {
@@ -94,6 +94,9 @@ extension AppState {
         case .detailLog(let id, let slice):
             detailLogReceived(id, slice)
             return []
+        case .agentJobsLoaded(let uuid, let result):
+            agentJobsLoaded(uuid, result)
+            return []
         case .statsLoaded(let stats):
             statsLoaded(stats)
             return []
@@ -135,7 +138,7 @@ extension AppState {
             case .agentDeleted:
                 if let u = e.uuid ?? e.agent?.uuid { agents[u] = nil; marked.remove(u); agentsTouched = true }
             case .jobUpdated:
-                if let j = e.job { jobs[j.id] = j; jobsTouched = true }
+                if let j = e.job { noteAgentJob(j, old: jobs[j.id]); jobs[j.id] = j; jobsTouched = true }
             case .auditAppended:
                 if let entry = e.audit { appended.append(entry) } else { auditTouched = true }
             }

@@ -28,6 +28,9 @@ public struct Agent: Codable, Sendable, Equatable, Identifiable {
     public var disabledBy: String?
     public var disabledAt: Date?
     public var disabledUntil: Date?
+    /// Free bytes in the agent's work directory as of the last ping this server received; nil when
+    /// unknown (not stored: null after a server restart until the next ping, and on another replica).
+    public var freeSpaceBytes: Int64?
 
     public var id: String { uuid }
 
@@ -37,7 +40,8 @@ public struct Agent: Codable, Sendable, Equatable, Identifiable {
         resources: [String] = [], environments: [String] = [], currentJobId: Int64? = nil,
         registeredAt: Date = Date(timeIntervalSince1970: 0), lastSeenAt: Date? = nil,
         kind: AgentKind = .pull, url: String? = nil, containerRuntime: String? = nil, binarySHA256: String? = nil,
-        disabledReason: String? = nil, disabledBy: String? = nil, disabledAt: Date? = nil, disabledUntil: Date? = nil
+        disabledReason: String? = nil, disabledBy: String? = nil, disabledAt: Date? = nil, disabledUntil: Date? = nil,
+        freeSpaceBytes: Int64? = nil
     ) {
         self.uuid = uuid
         self.name = name
@@ -60,12 +64,14 @@ public struct Agent: Codable, Sendable, Equatable, Identifiable {
         self.disabledBy = disabledBy
         self.disabledAt = disabledAt
         self.disabledUntil = disabledUntil
+        self.freeSpaceBytes = freeSpaceBytes
     }
 
     enum CodingKeys: String, CodingKey {
         case uuid, name, hostname, os, version, ipAddress, configState, status, resources, environments
         case currentJobId, registeredAt, lastSeenAt
         case kind, url, containerRuntime, binarySHA256, disabledReason, disabledBy, disabledAt, disabledUntil
+        case freeSpaceBytes
     }
 
     /// Decodes an agent; the version 2 fields may be absent (a version 1 server), with their defaults.
@@ -92,6 +98,7 @@ public struct Agent: Codable, Sendable, Equatable, Identifiable {
         disabledBy = try c.decodeIfPresent(String.self, forKey: .disabledBy)
         disabledAt = try c.decodeIfPresent(Date.self, forKey: .disabledAt)
         disabledUntil = try c.decodeIfPresent(Date.self, forKey: .disabledUntil)
+        freeSpaceBytes = try c.decodeIfPresent(Int64.self, forKey: .freeSpaceBytes)
     }
 
     /// Encodes every field, absent values as JSON null, so clients see the full shape.
@@ -118,6 +125,7 @@ public struct Agent: Codable, Sendable, Equatable, Identifiable {
         try c.encode(disabledBy, forKey: .disabledBy)
         try c.encode(disabledAt, forKey: .disabledAt)
         try c.encode(disabledUntil, forKey: .disabledUntil)
+        try c.encode(freeSpaceBytes, forKey: .freeSpaceBytes)
     }
 }
 

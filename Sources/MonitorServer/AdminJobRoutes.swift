@@ -77,10 +77,14 @@ extension ServiceCore {
             }
             state = s
         }
+        let agent = req.query["agent"]
+        if let agent, UUID(uuidString: agent) == nil {
+            throw APIError(.badRequest, "query parameter 'agent' must be an agent's UUID")
+        }
         let now = Date()
         return try locked { () throws(APIError) -> Response in
             var jobs: [Job]
-            do { jobs = try store.listJobs(state: state, limit: limit) } catch { throw Self.unavailable(error) }
+            do { jobs = try store.listJobs(state: state, agent: agent, limit: limit) } catch { throw Self.unavailable(error) }
             jobs = jobs.map { withReason(dispatcher.jobs[$0.id] ?? $0, now: now) }
             return .json(JobList(jobs: jobs))
         }

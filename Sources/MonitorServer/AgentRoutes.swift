@@ -71,7 +71,8 @@ extension ServiceCore {
                 throw APIError(.badRequest, "field 'binarySHA256' must be 64 lower-case hex digits")
             }
             let changes = try apply(now: now) { d in
-                d.ping(uuid, jobId: body.jobId, upgrading: body.runtimeState == .upgrading, binarySHA256: body.binarySHA256, now: now)
+                d.ping(uuid, jobId: body.jobId, upgrading: body.runtimeState == .upgrading, binarySHA256: body.binarySHA256,
+                        freeSpaceBytes: body.freeSpaceBytes, now: now)
             }
             noteContact(uuid, after: changes, now: now)
             return .json(PingResponse(

@@ -198,7 +198,10 @@ struct Dispatcher: Sendable {
 
     /// A ping. With no job id while the server holds a started job for the agent, the agent was restarted.
     /// `upgrading`: the agent takes no new work while it replaces its binary.
-    mutating func ping(_ uuid: String, jobId: Int64?, upgrading: Bool = false, binarySHA256: String? = nil, now: Date) -> Changes {
+    /// `freeSpaceBytes` is kept in memory only and is no change by itself (no event, no store write).
+    mutating func ping(_ uuid: String, jobId: Int64?, upgrading: Bool = false, binarySHA256: String? = nil,
+                       freeSpaceBytes: Int64? = nil, now: Date) -> Changes {
+        agents[uuid]?.agent.freeSpaceBytes = freeSpaceBytes
         var changes = setUpgrading(uuid, upgrading, binarySHA256: binarySHA256, now: now)
         changes.merge(contact(uuid, now: now))
         if jobId == nil { changes.merge(restarted(uuid, now: now)) }

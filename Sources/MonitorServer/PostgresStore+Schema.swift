@@ -61,4 +61,10 @@ extension PostgresStore {
         CREATE TABLE stats_samples(minute BIGINT PRIMARY KEY, body TEXT NOT NULL);
         INSERT INTO schema_version(version) VALUES (2);
         """
+
+    /// Version 3: an agent's own last jobs (GET /api/v1/jobs?agent=UUID).
+    static let schemaV3 = """
+        CREATE INDEX jobs_by_agent ON jobs(agent_uuid, id);
+        INSERT INTO schema_version(version) VALUES (3);
+        """
 }

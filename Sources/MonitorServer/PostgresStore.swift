@@ -6,7 +6,7 @@ import MonitorModels
 /// the lastSeenAt flush and /metrics. A lost connection fails the call (503) and is reconnected by
 /// the next one: never silently inside a transaction.
 final class PostgresStore: Store {
-    static let schemaVersion: Int64 = 2
+    static let schemaVersion: Int64 = 3
     /// The advisory lock key migrations run under ("mms-migrate").
     static let migrationLock: Int64 = 0x6d6d_732d_6d69_67
     let conninfo: String
@@ -68,6 +68,9 @@ final class PostgresStore: Store {
             }
             if current < 2 {
                 try c.transaction { () throws(PGError) in try c.exec(Self.schemaV2) }
+            }
+            if current < 3 {
+                try c.transaction { () throws(PGError) in try c.exec(Self.schemaV3) }
             }
         }
     }
@@ -272,12 +275,14 @@ final class PostgresStore: Store {
         try jobs("SELECT \(Self.jobColumns) FROM jobs WHERE state != 'completed' ORDER BY id", [])
     }
 
-    func listJobs(state: JobState?, limit: Int) throws(DatabaseError) -> [Job] {
-        if let state {
-            return try jobs("SELECT \(Self.jobColumns) FROM jobs WHERE state = $1 ORDER BY id DESC LIMIT $2",
-                            [.text(state.rawValue), .int(Int64(limit))])
-        }
-        return try jobs("SELECT \(Self.jobColumns) FROM jobs ORDER BY id DESC LIMIT $1", [.int(Int64(limit))])
+    func listJobs(state: JobState?, agent: String?, limit: Int) throws(DatabaseError) -> [Job] {
+        var conditions: [String] = []
+        var args: [PGValue] = []
+        if let state { args.append(.text(state.rawValue)); conditions.append("state = $\(args.count)") }
+        if let agent { args.append(.text(agent)); conditions.append("agent_uuid = $\(args.count)") }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ") + " "
+        args.append(.int(Int64(limit)))
+        return try jobs("SELECT \(Self.jobColumns) FROM jobs \(filter)ORDER BY id DESC LIMIT $\(args.count)", args)
     }
 
     func completedJobCount() throws(DatabaseError) -> Int {

@@ -4,7 +4,7 @@ import MonitorModels
 /// The server's durable state in SQLite (WAL, synchronous=FULL): agents, jobs, logs, configuration.
 /// Every method runs in the caller's serialization (the service's lock); writes commit before returning.
 final class SQLiteStore: Store {
-    static let schemaVersion: Int64 = 4
+    static let schemaVersion: Int64 = 5
     let db: Database
     /// The database file.
     let path: String
@@ -129,6 +129,12 @@ final class SQLiteStore: Store {
                     CREATE TABLE stats_samples(minute INTEGER PRIMARY KEY, body TEXT NOT NULL);
                     INSERT INTO schema_version(version) VALUES (4);
                     """)
+            }
+        }
+        if current < 5 {
+            // Version 5: an agent's own last jobs (GET /api/v1/jobs?agent=UUID).
+            try db.transaction { () throws(DatabaseError) in
+                try db.exec("CREATE INDEX jobs_by_agent ON jobs(agent_uuid, id); INSERT INTO schema_version(version) VALUES (5);")
             }
         }
     }
@@ -284,15 +290,15 @@ final class SQLiteStore: Store {
     }
 
     /// Newest first, optionally one state only.
-    func listJobs(state: JobState?, limit: Int) throws(DatabaseError) -> [Job] {
+    func listJobs(state: JobState?, agent: String?, limit: Int) throws(DatabaseError) -> [Job] {
+        var conditions: [String] = []
+        var args: [SQLValue] = []
+        if let state { conditions.append("state = ?"); args.append(.text(state.rawValue)) }
+        if let agent { conditions.append("agent_uuid = ?"); args.append(.text(agent)) }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ") + " "
         var out: [Job] = []
-        if let state {
-            try db.query("SELECT \(Self.jobColumns) FROM jobs WHERE state = ? ORDER BY id DESC LIMIT ?",
-                         [.text(state.rawValue), .int(Int64(limit))]) { row in if let j = job(from: row) { out.append(j) } }
-        } else {
-            try db.query("SELECT \(Self.jobColumns) FROM jobs ORDER BY id DESC LIMIT ?", [.int(Int64(limit))]) { row in
-                if let j = job(from: row) { out.append(j) }
-            }
+        try db.query("SELECT \(Self.jobColumns) FROM jobs \(filter)ORDER BY id DESC LIMIT ?", args + [.int(Int64(limit))]) { row in
+            if let j = job(from: row) { out.append(j) }
         }
         return out
     }

@@ -111,7 +111,9 @@ extension ServiceCore {
         let uuid = s.agent.uuid
         var r = dispatcher.agents[uuid]
             ?? AgentRecord(agent: s.agent, secretHash: s.secretHash, idleSince: s.idleSince ?? s.agent.registeredAt)
+        let freeSpace = r.agent.freeSpaceBytes  // in memory only: the stored row never has it
         r.agent = s.agent
+        r.agent.freeSpaceBytes = freeSpace
         r.secretHash = s.secretHash
         r.lostContact = s.lostContact
         r.pushSecret = s.pushSecret
@@ -183,10 +185,11 @@ extension ServiceCore {
         }
     }
 
-    /// What the database keeps of an agent, contact time aside.
+    /// What the database keeps of an agent, contact time (and the in-memory free space) aside.
     static func stored(_ r: AgentRecord) -> StoredAgent {
         var a = r.agent
         a.lastSeenAt = nil
+        a.freeSpaceBytes = nil  // kept in memory only
         var s = r.stored
         s.agent = a
         return s

@@ -39,8 +39,8 @@ protocol Store: AnyObject {
     func job(_ id: Int64) throws(DatabaseError) -> Job?
     /// Jobs that are not completed, oldest first.
     func activeJobs() throws(DatabaseError) -> [Job]
-    /// Newest first, optionally one state only.
-    func listJobs(state: JobState?, limit: Int) throws(DatabaseError) -> [Job]
+    /// Newest first, optionally one state only and only jobs whose current (or last) attempt is on `agent`.
+    func listJobs(state: JobState?, agent: String?, limit: Int) throws(DatabaseError) -> [Job]
     func completedJobCount() throws(DatabaseError) -> Int
     /// Attempt owners of the active jobs: job → attempt → agent uuid.
     func attemptOwners() throws(DatabaseError) -> [Int64: [Int: String]]
@@ -224,5 +224,12 @@ extension Store {
     /// Up to `limit` bytes of a job's log from `offset`.
     func readLog(_ jobId: Int64, from offset: Int64, limit: Int) throws(DatabaseError) -> Data {
         try readLogWindow(jobId, from: offset, limit: limit, withArrivals: false).bytes
+    }
+}
+
+extension Store {
+    /// Newest first, optionally one state only, of every agent.
+    func listJobs(state: JobState?, limit: Int) throws(DatabaseError) -> [Job] {
+        try listJobs(state: state, agent: nil, limit: limit)
     }
 }

@@ -49,6 +49,9 @@ public struct AdminAPI: Sendable {
     public var stats: @Sendable (_ window: String) async throws(ClientError) -> FleetStats
     /// POST /api/v1/agents/push: adds a push agent (`mms-agent serve`), enabled.
     public var addPushAgent: @Sendable (PushAgentRequest) async throws(ClientError) -> Agent
+    /// GET /jobs?agent=UUID&state=S&limit=N: the jobs whose current (or last) attempt is on that agent,
+    /// newest first (use `listJobs(state:agent:limit:)`).
+    public var listAgentJobs: @Sendable (_ state: JobState?, _ agent: String, _ limit: Int?) async throws(ClientError) -> [Job]
 
     /// Builds a client from its calls (the live one, or a fake).
     public init(
@@ -79,8 +82,11 @@ public struct AdminAPI: Sendable {
         stats: @escaping @Sendable (_ window: String) async throws(ClientError) -> FleetStats
             = { _ throws(ClientError) in throw .badResponse("this client has no fleet history") },
         addPushAgent: @escaping @Sendable (PushAgentRequest) async throws(ClientError) -> Agent
-            = { _ throws(ClientError) in throw .badResponse("this client cannot add push agents") }
+            = { _ throws(ClientError) in throw .badResponse("this client cannot add push agents") },
+        listAgentJobs: @escaping @Sendable (_ state: JobState?, _ agent: String, _ limit: Int?) async throws(ClientError) -> [Job]
+            = { _, _, _ throws(ClientError) in throw .badResponse("this client cannot list an agent's jobs") }
     ) {
+        self.listAgentJobs = listAgentJobs
         self.listAgents = listAgents
         self.getAgent = getAgent
         self.patchAgent = patchAgent
@@ -206,8 +212,20 @@ extension AdminAPI {
             },
             addPushAgent: { (request) async throws(ClientError) in
                 try await t.json("POST", "/api/v1/agents/push", body: request, as: Agent.self, repeatable: false)
+            },
+            listAgentJobs: { (state, agent, limit) async throws(ClientError) in
+                var q: [(String, String)] = [("agent", agent)]
+                if let state { q.append(("state", state.rawValue)) }
+                if let limit { q.append(("limit", String(limit))) }
+                return try await t.json("GET", "/api/v1/jobs", query: q, body: none, as: JobList.self).jobs
             }
         )
     }
-}
 
+    /// GET /jobs with any of its filters, newest first: one state, one agent's jobs (those whose current or
+    /// last attempt is on it), at most `limit` (the server's default 200 when nil).
+    public func listJobs(state: JobState? = nil, agent: String? = nil, limit: Int? = nil) async throws(ClientError) -> [Job] {
+        if let agent { return try await listAgentJobs(state, agent, limit) }
+        return try await listJobs(state, limit)
+    }
+}
