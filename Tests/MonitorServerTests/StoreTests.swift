@@ -99,6 +99,28 @@ struct StoreTests {
         #expect(try store.job(999_999) == nil)
     }
 
+    @Test(arguments: Backend.allCases) func jobsListByAgentWithStateAndLimit(_ backend: Backend) throws {
+        let store = try backend.open()
+        defer { store.close() }
+        var ids: [String: [Int64]] = [:]
+        for (n, owner) in ["u1", "u2", "u1", "u1", "u2"].enumerated() {
+            var job = try store.insertJob(JobSpec(name: "j\(n)", commands: ["true"]), now: Self.t0)
+            job.state = n == 3 ? .building : .completed
+            job.agentUuid = owner
+            job.agentName = owner
+            try store.updateJob(job, cancelAskedAt: nil)
+            ids[owner, default: []].insert(job.id, at: 0)
+        }
+        _ = try store.insertJob(JobSpec(name: "waiting", commands: ["true"]), now: Self.t0)
+        #expect(try store.listJobs(state: nil, agent: "u1", limit: 10).map(\.id) == ids["u1"])
+        #expect(try store.listJobs(state: nil, agent: "u2", limit: 10).map(\.id) == ids["u2"])
+        #expect(try store.listJobs(state: nil, agent: "u1", limit: 2).map(\.id) == Array(ids["u1"]!.prefix(2)))
+        #expect(try store.listJobs(state: .completed, agent: "u1", limit: 10).map(\.id) == ids["u1"]!.filter { $0 != ids["u1"]![0] })
+        #expect(try store.listJobs(state: .building, agent: "u2", limit: 10).isEmpty)
+        #expect(try store.listJobs(state: nil, agent: "nobody", limit: 10).isEmpty)
+        #expect(try store.listJobs(state: nil, limit: 10).count == 6)
+    }
+
     @Test(arguments: Backend.allCases) func aFailedTransactionLeavesNothing(_ backend: Backend) throws {
         let store = try backend.open()
         defer { store.close() }
