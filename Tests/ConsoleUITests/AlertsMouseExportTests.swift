@@ -39,7 +39,7 @@ import Testing
         #expect(s.selectedAgent?.name == "rec-01")
         #expect(s.update(.mouse(MouseEvent(.wheelDown, x: 10, y: 8))) == [])
         #expect(s.selectedAgent?.name == "録画-04")
-        #expect(s.update(.mouse(MouseEvent(.doubleClick, x: 10, y: Layout.listTop + 3))) == [.tailDetail(jobId: 41, offset: 0)])
+        #expect(s.update(.mouse(MouseEvent(.doubleClick, x: 10, y: Layout.listTop + 3))) == [.tailDetail(jobId: 41, offset: 0), .fetchAgentJobs(uuid: "u-02")])
         #expect(s.detailOpen && s.selectedAgent?.name == "rec-02")
         _ = s.press(.escape)
         _ = s.update(.mouse(MouseEvent(.click, x: 13, y: 2)))

@@ -27,6 +27,7 @@ import Testing
         build.logSize = 4000
         _ = s.update(.events((extra + [build]).map { Event(seq: 1, type: .jobUpdated, job: $0) }))
         s.message = nil  // the failed history jobs raised an alert; these screens are about the detail
+        s.agents["u-01"]?.freeSpaceBytes = 13_207_024_435  // from its last ping
         _ = s.update(.statsLoaded(FleetStats(step: 60, waiting: [nil, nil] + (0..<28).map { $0 % 7 }, running: [nil, nil] + (0..<28).map { $0 / 4 }, agents: [:])))
         return s
     }
@@ -50,10 +51,10 @@ import Testing
         var s = Self.state(Fixtures.small)
         #expect(!s.detailShown)
         _ = s.press(.down, .down, .down)  // rec-02, building job 41
-        #expect(s.press(.char("i")) == [.tailDetail(jobId: 41, offset: 0)])
+        #expect(s.press(.char("i")) == [.tailDetail(jobId: 41, offset: 0), .fetchAgentJobs(uuid: "u-02")])
         #expect(render(s, Fixtures.small).text.contains("rec-02 · Building"))
         #expect(s.press(.escape) == [.stopDetailTail])
-        #expect(s.press(.enter) == [.tailDetail(jobId: 41, offset: 0)], "Enter on an agent opens its detail")
+        #expect(s.press(.enter) == [.tailDetail(jobId: 41, offset: 0), .fetchAgentJobs(uuid: "u-02")], "Enter on an agent opens its detail")
         #expect(s.press(.enter) == [.fetchLog(jobId: 41, .tail(sizeHint: 4000)), .stopDetailTail], "Enter again opens its job's log")
         #expect(s.view == .log)
     }
@@ -72,6 +73,67 @@ import Testing
         #expect(rec01.suspectFailures == 3 && rec01.flaky)
         #expect(!AgentRecord(s.agents["u-02"]!, jobs: s.jobs).flaky)
         #expect(rec01.recent.first?.id == 40 || rec01.recent.contains { $0.id == 30 })
+        #expect(render(s, Self.wide).text.contains("12.3 GiB free") == (s.selectedAgent?.uuid == "u-01"))
+    }
+
+    @Test func theShownAgentsLastJobsAreReadAndReadAgainOnItsJobEventsAtMostOnceASecond() {
+        var s = Self.state(Fixtures.small)
+        _ = s.press(.down, .down, .down)  // rec-02
+        #expect(s.press(.char("i")) == [.tailDetail(jobId: 41, offset: 0), .fetchAgentJobs(uuid: "u-02")])
+        #expect(s.agentJobs?.inFlight == true)
+        // Its own history from the server: an old failure the console does not hold.
+        let old = Job(id: 3, spec: JobSpec(name: "old-one", commands: ["true"]), state: .completed, result: .failed, exitCode: 2,
+                      agentUuid: "u-02", agentName: "rec-02", createdAt: Fixtures.ago(90000), startedAt: Fixtures.ago(89000),
+                      finishedAt: Fixtures.ago(88880))
+        let stranger = Job(id: 4, spec: JobSpec(name: "not-mine", commands: ["true"]), agentUuid: "u-01", agentName: "rec-01")
+        #expect(s.update(.agentJobsLoaded(uuid: "u-02", .success([old, stranger]))) == [])
+        #expect(s.agentJobs?.jobs == [old], "an older server ignoring agent= lists others' jobs: dropped")
+        #expect(render(s, Fixtures.small).text.contains("#3"))
+        // A job event for rec-02 asks for a new read, but not within a second of the last one.
+        var moved = s.jobs[41]!
+        moved.state = .completed
+        moved.result = .passed
+        #expect(s.update(.events([Event(seq: 2, type: .jobUpdated, job: moved)])) == [])
+        #expect(s.agentJobs?.stale == true)
+        #expect(s.update(.tick(Fixtures.now.addingTimeInterval(0.5))) == [], "within a second of the last read")
+        #expect(s.update(.tick(Fixtures.now.addingTimeInterval(1.5))) == [.fetchAgentJobs(uuid: "u-02")])
+        #expect(s.update(.tick(Fixtures.now.addingTimeInterval(1.7))) == [], "nothing new since")
+        // A job of another agent does not; a failed read keeps the console's own jobs on screen.
+        _ = s.update(.events([Event(seq: 3, type: .jobUpdated, job: stranger)]))
+        _ = s.update(.agentJobsLoaded(uuid: "u-02", .failure(AgentJobsError("server busy"))))
+        #expect(s.agentJobs?.stale == false && s.agentJobs?.jobs == [old])
+        #expect(s.update(.tick(Fixtures.now.addingTimeInterval(5))) == [])
+        #expect(render(s, Fixtures.small).text.contains("server busy"))
+        #expect(s.press(.escape) == [.stopDetailTail] && s.agentJobs == nil)
+    }
+
+    @Test func theFlakyFlagCountsTheAgentsOwnLast50FromTheServer() {
+        let s = Self.state(Self.wide)
+        let rec02 = s.agents["u-02"]!
+        #expect(!AgentRecord(rec02, jobs: s.jobs).flaky)
+        // Three failures the console does not hold, of names that passed only on rec-02 itself: not flaky.
+        let fails = (1...3).map { i in
+            Job(id: Int64(i), spec: JobSpec(name: "render-\(["a", "b", "c"][i - 1])", commands: ["make"]), state: .completed,
+                result: .failed, agentUuid: "u-02", agentName: "rec-02")
+        }
+        #expect(!AgentRecord(rec02, jobs: s.jobs, fetched: fails).flaky, "those names passed only on rec-02 itself")
+        let elsewhere = fails.map { f in
+            var j = f
+            j.id += 100
+            j.result = .passed
+            j.agentUuid = "u-03"
+            j.agentName = "rec-03"
+            return j
+        }
+        var held = s.jobs
+        for j in elsewhere { held[j.id] = j }
+        let record = AgentRecord(rec02, jobs: held, fetched: fails)
+        #expect(record.flaky && record.suspectFailures == 3)
+        let busy = (200..<260).map {
+            Job(id: Int64($0), spec: JobSpec(name: "x", commands: ["true"]), state: .completed, result: .passed, agentUuid: "u-02", agentName: "rec-02")
+        }
+        #expect(!AgentRecord(rec02, jobs: held, fetched: fails + busy).flaky, "older than its last 50")
+        #expect(record.recent.count <= 20)
     }
 
     @Test func sparklines() {

@@ -179,7 +179,7 @@ import Testing
     @Test func enterOpensTheCurrentJobsLog() {
         var s = Fixtures.state()
         _ = s.press(.down, .down, .down)
-        #expect(s.press(.enter) == [.tailDetail(jobId: 41, offset: 0)], "the agent's detail first")
+        #expect(s.press(.enter) == [.tailDetail(jobId: 41, offset: 0), .fetchAgentJobs(uuid: "u-02")], "the agent's detail first")
         #expect(s.press(.enter) == [.fetchLog(jobId: 41, .tail(sizeHint: 0)), .stopDetailTail])
         #expect(s.view == .log)
         #expect(s.press(.escape) == [.stopLog])
