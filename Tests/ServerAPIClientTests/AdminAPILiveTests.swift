@@ -41,6 +41,9 @@ import Testing
         #expect(job.state == .scheduled && job.waitingReason != nil)
         #expect(try await api.listJobs(nil, nil).first?.id == job.id)
         #expect(try await api.listJobs(.completed, 10).isEmpty)
+        #expect(try await api.listJobs(state: .scheduled, limit: 5).map(\.id) == [job.id])
+        #expect(try await api.listJobs(agent: UUID().uuidString.lowercased(), limit: 50).isEmpty, "a scheduled job is on no agent")
+        await #expect(throws: ClientError.self) { try await api.listJobs(agent: "not-a-uuid") }
         #expect(try await api.getJob(job.id).name == "smoke")
         let cancelled = try await api.cancelJob(job.id)
         #expect(cancelled.state == .completed && cancelled.result == .cancelled, "a scheduled job is cancelled at once")
