@@ -29,6 +29,7 @@ extension AppState {
             self.jobs = Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { _, b in b })
             recomputeAgents()
             recomputeJobs()
+            agentJobs?.stale = true  // after an outage or a 410: the shown agent's last jobs may have moved too
             return []
         case .events(let events):
             return apply(events)

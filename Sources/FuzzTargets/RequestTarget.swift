@@ -103,6 +103,7 @@ enum RequestTarget {
         for a in agents.agents {
             var kept = a
             kept.status = .pending
+            kept.freeSpaceBytes = nil  // kept in memory only, from the last ping: null after a restart
             lines.append("agent " + String(decoding: MMSJSON.encode(kept), as: UTF8.self))
         }
         for j in jobs.jobs {
