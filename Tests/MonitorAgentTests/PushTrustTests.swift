@@ -51,7 +51,9 @@ import Glibc
                                                   dir + "/pull", "--auto-register-key", "k", "--resources", "lab"], dir: dir)
         defer { pull.signal(SIGKILL) }
         let done = try await server.job(job.id, within: 40) { $0.state == .completed }
-        #expect(done.result == .passed && done.agentName == "pull-1" && done.attempt == 2, "\(done)\n\(server.child.stderr)")
+        // Until pull-1 is up the liar is the only agent with `lab`, so an attempt may go to it again (and be
+        // distrusted again): the job ends on pull-1 whatever the number of attempts it took.
+        #expect(done.result == .passed && done.agentName == "pull-1" && done.attempt >= 2, "\(done)\n\(server.child.stderr)")
         #expect(server.child.stderr.contains("push agent liar at http://127.0.0.1:\(port): it answered job \(job.id) with job 999999"),
                 "\(server.child.stderr)")
         #expect(try await server.log(job.id).contains("[mms] agent liar lost contact; job rescheduled"))
