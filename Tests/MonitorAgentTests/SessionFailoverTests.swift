@@ -86,7 +86,11 @@ final class FakeReplicas: Sendable {
         let dir = makeTempDir("session-failover")
         let fake = FakeReplicas()
         fake.pool.observe { fake.logger.serverMoves($0) }
-        let spec = JobSpec(name: "ticks", commands: ["for i in $(seq 1 40); do echo tick $i; sleep 0.05; done"])
+        // The job prints, waits for the test to kill replica a, then prints the rest: its later bytes go to b.
+        let gate = dir + "/go"
+        let commands = ["for i in $(seq 1 5); do echo tick $i; done", "while [ ! -e \(gate) ]; do sleep 0.02; done",
+                        "for i in $(seq 6 40); do echo tick $i; sleep 0.01; done"]
+        let spec = JobSpec(name: "ticks", commands: commands)
         fake.state.withLock { $0.jobs = [Job(id: 5, spec: spec, state: .assigned, attempt: 1)] }
         let options = try StartOptions.parse(["--server", "\(FakeReplicas.a.absoluteString),\(FakeReplicas.b.absoluteString)",
                                               "--name", "rec", "--work-dir", dir], env: [:], hostname: "h")
@@ -99,12 +103,14 @@ final class FakeReplicas: Sendable {
             s.aDead = true
             return s.calls.count
         }
+        _ = FileManager.default.createFile(atPath: gate, contents: nil)
         #expect(await eventually(30) { fake.state.withLock { $0.reports.last?.state == .completed } })
         let (reports, calls) = fake.state.withLock { ($0.reports, $0.calls) }
         #expect(reports.map(\.state) == [.building, .completed] && reports.last?.result == .passed,  // building implies preparing
                 "the job went on to pass: \(reports)")
-        #expect(logText() == "$ for i in $(seq 1 40); do echo tick $i; sleep 0.05; done\n" + (1...40).map { "tick \($0)\n" }.joined(),
-                "every log byte once, in order")
+        let expected = "$ \(commands[0])\n" + (1...5).map { "tick \($0)\n" }.joined() + "$ \(commands[1])\n"
+            + "$ \(commands[2])\n" + (6...40).map { "tick \($0)\n" }.joined()
+        #expect(logText() == expected, "every log byte once, in order")
         #expect(calls[killedAt...].allSatisfy { $0.hasPrefix("replica-b ") } && calls[killedAt...].contains("replica-b log"),
                 "after the kill everything went to b: \(calls[killedAt...])")
         #expect(fake.logText.components(separatedBy: "server http://replica-a:8765 unreachable (connection refused); "
