@@ -160,12 +160,10 @@ extension ServiceCore {
             if let reason = body.failureReason, reason.count > 1024 {
                 throw APIError(.badRequest, "field 'failureReason' must be at most 1024 characters")
             }
-            _ = try reportableJob(jobId, uuid: uuid, attempt: body.attempt)
-            let changes = try mutate(now: now) { d in
-                var c = d.contact(uuid, now: now)
-                c.merge(d.report(jobId, body, now: now))
-                return c
-            }
+            _ = try reportableJob(jobId, uuid: uuid, attempt: body.attempt)  // on the cache: 403 and job_finished
+            // Judged again inside the change: on a shared database another server may have rescheduled the
+            // job since the cache was read.
+            let changes = try mutate(now: now) { d throws(APIError) in try d.acceptReport(jobId, from: uuid, body, now: now) }
             noteContact(uuid, after: changes, now: now)
             guard let job = changes.jobs[jobId] ?? dispatcher.jobs[jobId] else {
                 throw APIError(.jobFinished, "job \(jobId) is already completed")

@@ -75,6 +75,18 @@ extension Dispatcher {
         throw APIError(.jobReassigned, "job \(jobId) attempt \(attempt) was reassigned; it is now attempt \(job.attempt)")
     }
 
+    /// Judges a state report and applies it on the same state: `checkReporter` (a job completed meanwhile
+    /// is 409 job_finished), then the report counts as contact and applies. On a shared database this runs
+    /// under the cluster lock on fresh state: a check made before, on a replica's cache, may be stale (the
+    /// sweeper rescheduled the job meanwhile) and the report must not land on the new attempt.
+    mutating func acceptReport(_ jobId: Int64, from uuid: String, _ r: JobStateReport, now: Date) throws(APIError) -> Changes {
+        guard jobs[jobId] != nil else { throw APIError(.jobFinished, "job \(jobId) is already completed") }
+        _ = try checkReporter(jobId, uuid: uuid, attempt: r.attempt)
+        var changes = contact(uuid, now: now)
+        changes.merge(report(jobId, r, now: now))
+        return changes
+    }
+
     /// Applies a state report (already checked by `checkReporter`). Reports only move forward.
     mutating func report(_ jobId: Int64, _ r: JobStateReport, now: Date) -> Changes {
         guard var job = jobs[jobId] else { return Changes() }
