@@ -34,12 +34,16 @@ extension ServiceCore {
     /// Agents' log route and the push agent drivers both come here. Call with the lock held.
     func appendLogBytes(_ jobId: Int64, uuid: String, attempt: Int, offset: Int64, _ bytes: Data, now: Date) throws(APIError) -> Int64 {
         _ = try reportableJob(jobId, uuid: uuid, attempt: attempt)
-        // The size as stored, its row locked: on a shared database another server may have appended.
+        // The job's row as stored, locked: on a shared database another server may have appended, or
+        // rescheduled the job since this server's cache was read, so the attempt is judged again here.
+        var head: LogHead?
         var size: Int64 = 0
         var gap = false
         do {
             try store.transaction { () throws(DatabaseError) in
-                size = try store.lockLogSize(jobId) ?? 0
+                head = try store.lockLogHead(jobId)
+                guard let head, head.accepts(attempt, from: uuid) else { return }
+                size = head.size
                 guard offset <= size else { gap = true; return }
                 let end = offset + Int64(bytes.count)
                 guard end > size else { return }
@@ -47,6 +51,7 @@ extension ServiceCore {
                 size = end
             }
         } catch { throw Self.unavailable(error) }
+        if let head, !head.accepts(attempt, from: uuid) { throw Self.refusedWriter(head, jobId: jobId, attempt: attempt) }
         if gap {
             throw APIError(.logGap, "offset \(offset) is past the end of the log (\(size) bytes); resend from \(size)", size: size)
         }
@@ -58,6 +63,12 @@ extension ServiceCore {
         let changes = try apply(now: now) { d in d.contact(uuid, now: now) }
         noteContact(uuid, after: changes, now: now)
         return size
+    }
+
+    /// Why the stored row refuses a log append the cache accepted: the job ended or was rescheduled meanwhile.
+    static func refusedWriter(_ head: LogHead, jobId: Int64, attempt: Int) -> APIError {
+        if head.state == .completed { return APIError(.jobFinished, "job \(jobId) is already completed") }
+        return APIError(.jobReassigned, "job \(jobId) attempt \(attempt) was reassigned; it is now attempt \(head.attempt)")
     }
 
     /// The log of any job, active or completed (nil when it does not exist). Call with the lock held.

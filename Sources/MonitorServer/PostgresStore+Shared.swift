@@ -61,13 +61,15 @@ extension PostgresStore {
         return out
     }
 
-    func lockLogSize(_ jobId: Int64) throws(DatabaseError) -> Int64? {
+    func lockLogHead(_ jobId: Int64) throws(DatabaseError) -> LogHead? {
         try main.run { c throws(PGError) in
-            var size: Int64?
-            try c.query("SELECT log_size FROM jobs WHERE id = $1 FOR UPDATE", [.int(jobId)]) { row throws(PGError) in
-                size = try row.int(0)
+            var head: LogHead?
+            try c.query("SELECT log_size, attempt, state, agent_uuid FROM jobs WHERE id = $1 FOR UPDATE", [.int(jobId)]) {
+                row throws(PGError) in
+                guard let state = JobState(rawValue: try row.text(2)) else { return }
+                head = LogHead(size: try row.int(0), attempt: Int(try row.int(1)), state: state, agentUuid: try row.optText(3))
             }
-            return size
+            return head
         }
     }
 

@@ -8,10 +8,13 @@ extension SQLiteStore {
     func currentRevision() throws(DatabaseError) -> Int64 { 0 }
     func changes(since known: Int64) throws(DatabaseError) -> StoreChanges { StoreChanges(revision: known) }
 
-    func lockLogSize(_ jobId: Int64) throws(DatabaseError) -> Int64? {
-        var size: Int64?
-        try db.query("SELECT log_size FROM jobs WHERE id = ?", [.int(jobId)]) { row in size = row.int(0) }
-        return size
+    func lockLogHead(_ jobId: Int64) throws(DatabaseError) -> LogHead? {
+        var head: LogHead?
+        try db.query("SELECT log_size, attempt, state, agent_uuid FROM jobs WHERE id = ?", [.int(jobId)]) { row in
+            guard let state = JobState(rawValue: row.text(2)) else { return }
+            head = LogHead(size: row.int(0), attempt: Int(row.int(1)), state: state, agentUuid: row.optText(3))
+        }
+        return head
     }
 
     func lastSeen(_ uuids: [String]) throws(DatabaseError) -> [String: Date] {

@@ -76,9 +76,9 @@ protocol Store: AnyObject {
     func currentRevision() throws(DatabaseError) -> Int64
     /// What was committed after revision `known`.
     func changes(since known: Int64) throws(DatabaseError) -> StoreChanges
-    /// A job's log size as stored, its row locked until the transaction ends (log appends and the
-    /// server's own log lines serialize on it).
-    func lockLogSize(_ jobId: Int64) throws(DatabaseError) -> Int64?
+    /// A job's log size, attempt, state and agent as stored, its row locked until the transaction ends
+    /// (log appends and the server's own log lines serialize on it; an append judges its attempt on it).
+    func lockLogHead(_ jobId: Int64) throws(DatabaseError) -> LogHead?
     /// The newest contact each server recorded for these agents.
     func lastSeen(_ uuids: [String]) throws(DatabaseError) -> [String: Date]
     /// Numbers events in the change's transaction (gap-free, in commit order) and stores them.
@@ -193,6 +193,19 @@ struct LogWindowBuilder {
     var window: LogWindow { LogWindow(offset: offset, bytes: bytes, arrivals: LogArrivals(arrivals)) }
 }
 
+/// A job's row as a log append sees it under the row's lock.
+struct LogHead: Sendable, Equatable {
+    var size: Int64
+    var attempt: Int
+    var state: JobState
+    var agentUuid: String?
+
+    /// Whether attempt `attempt` of agent `uuid` may still write to this log.
+    func accepts(_ attempt: Int, from uuid: String) -> Bool {
+        state != .completed && attempt == self.attempt && agentUuid == uuid
+    }
+}
+
 /// A configuration entry as stored (secret values included).
 struct StoredConfigEntry: Sendable, Equatable {
     var name: String
@@ -203,6 +216,9 @@ struct StoredConfigEntry: Sendable, Equatable {
 
 /// Log writes built from the stores' primitives, so both stores merge chunks by the same rules.
 extension Store {
+    /// A job's log size as stored, its row locked until the transaction ends.
+    func lockLogSize(_ jobId: Int64) throws(DatabaseError) -> Int64? { try lockLogHead(jobId)?.size }
+
     /// Appends bytes at the end of a job's log (the caller has checked the offset and holds a transaction),
     /// recording when they arrived, then merges small chunks at the tail (`LogChunks.tailMerge`).
     func appendLog(_ jobId: Int64, at size: Int64, _ bytes: Data, now: Date) throws(DatabaseError) {
