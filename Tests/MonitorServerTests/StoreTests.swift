@@ -81,9 +81,15 @@ struct StoreTests {
         job.agentName = "rec"
         job.assignedAt = Self.t0.addingTimeInterval(1)
         try store.updateJob(job, cancelAskedAt: nil)
+        #expect(try Self.head(store, job.id) == LogHead(size: 0, attempt: 1, state: .assigned, agentUuid: "u1"))
         job.attempt = 2
         try store.updateJob(job, cancelAskedAt: nil)
         #expect(try store.job(job.id) == job)
+        try store.transaction { () throws(DatabaseError) in try store.appendLog(job.id, at: 0, Data("abc".utf8), now: Self.t0) }
+        job.logSize = 3
+        let head = try Self.head(store, job.id)
+        #expect(head == LogHead(size: 3, attempt: 2, state: .assigned, agentUuid: "u1"))
+        #expect(head?.accepts(2, from: "u1") == true && head?.accepts(1, from: "u1") == false && head?.accepts(2, from: "u2") == false)
         #expect(try store.activeJobs().map(\.id) == [job.id, second.id])
         #expect(try store.attemptOwners() == [job.id: [1: "u1", 2: "u1"]])
         job.state = .completed
@@ -93,10 +99,17 @@ struct StoreTests {
         job.finishedAt = Self.t0.addingTimeInterval(9)
         try store.updateJob(job, cancelAskedAt: nil)
         #expect(try store.job(job.id) == job && store.completedJobCount() == 1)
+        #expect(try Self.head(store, job.id)?.state == .completed && Self.head(store, job.id)?.accepts(2, from: "u1") == false)
+        #expect(try Self.head(store, 999_999) == nil)
         #expect(try store.listJobs(state: nil, limit: 10).map(\.id) == [second.id, job.id])
         #expect(try store.listJobs(state: .completed, limit: 10).map(\.id) == [job.id])
         #expect(try store.attemptAgents(job.id) == ["u1"] && store.attemptOwners().isEmpty)
         #expect(try store.job(999_999) == nil)
+    }
+
+    /// The job's row as a log append sees it (locked in a transaction of its own).
+    static func head(_ store: any Store, _ id: Int64) throws -> LogHead? {
+        try store.transaction { () throws(DatabaseError) in try store.lockLogHead(id) }
     }
 
     @Test(arguments: Backend.allCases) func jobsListByAgentWithStateAndLimit(_ backend: Backend) throws {
