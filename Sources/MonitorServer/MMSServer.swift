@@ -155,7 +155,7 @@ final class Ticker: @unchecked Sendable {
                 }
                 if stop { return }
                 ticks += 1
-                core.tick(now: Date(), flush: ticks % 100 == 0)
+                core.tick(now: Date(), flush: ticks % core.contactFlushTicks == 0)
                 if ticks % 600 == 1 {  // at start, then every minute
                     core.removeExpiredLogs(now: Date())
                     core.trimSharedEvents()

@@ -315,6 +315,13 @@ final class ServiceCore: @unchecked Sendable {
         }
     }
 
+    /// Ticks (100 ms each) between flushes of contacts to the store: 10 s; on a shared database at most
+    /// `--lost-contact-after` / 10, so the sweeper (maybe another server) sees a live agent's contact
+    /// here before it would declare the agent lost.
+    var contactFlushTicks: Int {
+        store.isShared ? max(1, min(100, Int(settings.lostContactAfter))) : 100
+    }
+
     /// Takes or renews the sweeper lease (shared database; the ticker calls this every second, off the lock).
     func renewSweeperLease(now: Date) {
         guard store.isShared else { return }
