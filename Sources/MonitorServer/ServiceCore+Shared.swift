@@ -120,6 +120,7 @@ extension ServiceCore {
         r.pushCACert = s.pushCACert
         if let idle = s.idleSince { r.idleSince = idle }
         if let seen = s.agent.lastSeenAt { noteStoredContact(&r, seen) }
+        if s.lostContact && r.openPolls > 0 { heldPollsDeclaredLost.insert(uuid) }
         dispatcher.agents[uuid] = r
         secretIndex[s.secretHash] = uuid
     }
@@ -163,9 +164,22 @@ extension ServiceCore {
         }
     }
 
-    /// Jobs other servers queued may fit agents whose polls this server holds: dispatch them here.
-    /// Call with the lock held.
+    /// An agent holding a poll here is reachable (a held poll is contact), also when another server's
+    /// sweep, which had not yet seen the poll, declared it lost: its contact, as a shared change, clears
+    /// that and may give it work. Otherwise it would wait, lost, with no job until the poll ended.
+    /// Call with the lock held, after a catch-up.
+    func vouchForHeldPolls(now: Date) {
+        let declared = heldPollsDeclaredLost
+        heldPollsDeclaredLost.removeAll()
+        for uuid in declared.sorted() where dispatcher.agents[uuid].map({ $0.openPolls > 0 && $0.lostContact }) == true {
+            do { _ = try apply(now: now) { d in d.contact(uuid, now: now) } } catch { heldPollsDeclaredLost.insert(uuid) }
+        }
+    }
+
+    /// Jobs other servers queued may fit agents whose polls this server holds: dispatch them here (after
+    /// vouching for the held polls another server thought lost). Call with the lock held.
     func dispatchWaiting(now: Date) {
+        vouchForHeldPolls(now: now)
         guard dispatcher.jobs.values.contains(where: { $0.state == .scheduled }) else { return }
         let saved = dispatcher.begin()
         let dryRun = dispatcher.dispatch(now: now)

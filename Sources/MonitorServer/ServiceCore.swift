@@ -30,6 +30,8 @@ final class ServiceCore: @unchecked Sendable {
     var knownRevision: Int64 = 0
     /// Shared database: events not yet numbered and stored (written by the next shared change).
     var outbox: [Event] = []
+    /// Shared database: agents holding a poll here that another server's sweep declared lost (`vouchForHeldPolls`).
+    var heldPollsDeclaredLost: Set<String> = []
     /// Shared database: tells the other servers what changed, merged over a few ms.
     var notifier: ChangeNotifier?
     /// Shared database: whether this server holds the sweeper lease (renewed every second by the ticker).

@@ -4,8 +4,9 @@ import Testing
 import MonitorModels
 @testable import MonitorServer
 
-/// Races between replicas made to happen in one order on purpose: a PostgreSQL row lock (the gate) holds
-/// the sweeper's change inside the cluster lock while another replica judges an agent's call on its cache.
+/// Races between replicas made to happen in one order on purpose: b sweeps when the test says (as if 10
+/// minutes had passed), and a PostgreSQL row lock (the gate) can hold that sweep inside the cluster lock
+/// while a judges an agent's call on its cache.
 @Suite(.enabled(if: !TestServer.onPostgres, "runs its replicas in the default pass"))
 struct ReplicaRaceTests {
     /// Two servers on one database; an agent (registered and polling on a) holds attempt 1 of a job.
@@ -83,6 +84,33 @@ struct ReplicaRaceTests {
         }
         #expect(answer.status == 409 && answer.errorCode == "job_reassigned", "\(answer.status) \(answer.text)")
         try await Self.expectRescheduledOnce(s, name: "rec-06")
+    }
+
+    /// b's sweep declares an agent lost that holds a poll on a (b had not seen the poll yet: a vouches for
+    /// held polls in its contact flush). A held poll is contact: a clears the lost contact as soon as it
+    /// hears of it, and a job created afterwards on b reaches the held poll (it used to wait, lost, until
+    /// the poll ended: the ReplicaTests silent agent once got no job at all).
+    @Test func anAgentHoldingAPollIsNotLeftLostByAnotherServersSweep() async throws {
+        let url = try PostgresCluster.shared().createDatabase()
+        let a = try TestServer(databaseURL: url)
+        let b = try TestServer(databaseURL: url)
+        let (uuid, secret, only) = try await ReplicaTests.agent(a, "rec-07")
+        async let poll = a.call("GET", "/api/v1/agents/\(uuid)/next?wait=20", token: secret)
+        #expect(try await eventually(10) { a.server.core.locked { a.server.core.dispatcher.agents[uuid]?.openPolls ?? 0 } > 0 })
+        try b.server.core.locked { () throws(DatabaseError) in _ = try b.server.core.catchUp() }
+        b.server.core.locked { b.server.core.sharedTick(now: Date().addingTimeInterval(600)) }
+        let lost = try await b.call("GET", "/api/v1/agents/\(uuid)", token: b.admin).decode(Agent.self)
+        #expect(lost.status == .lostContact, "b's sweep did not see the poll")
+        #expect(try await eventually(10) {
+            try await b.call("GET", "/api/v1/agents/\(uuid)", token: b.admin).decode(Agent.self).status == .idle
+        }, "a vouched for the poll it holds")
+        let job = try await b.createJob(JobSpec(name: "to-the-held-poll", commands: ["true"], resources: [only]))
+        let delivered = try await poll
+        guard delivered.status == 200, case .job(let j) = try delivered.decode(NextMessage.self) else {
+            Issue.record("no job reached the held poll: \(delivered.status) \(delivered.text)")
+            return
+        }
+        #expect(j.id == job.id && j.attempt == 1)
     }
 
     /// Sessions of this database waiting for a lock (the gate's row, the cluster lock, a job's row).
