@@ -27,6 +27,12 @@ public enum AgentCommand {
                 return 2
             }
             return await LocalRun.run(path: args[1])
+        case "serve" where args.count == 2 && ["--help", "-h", "help"].contains(args[1]):
+            print(ServeOptions.usage)
+            return 0
+        case "start" where args.count == 2 && ["--help", "-h", "help"].contains(args[1]):
+            print(StartOptions.usage)
+            return 0
         case "serve":
             do {
                 try await serve(Array(args.dropFirst()))

@@ -156,6 +156,16 @@ import Testing
         }
     }
 
+    @Test func serveAndStartHelpPrintTheirFlags() async throws {
+        let dir = makeTempDir("serve-help")
+        for (command, flag) in [("serve", "--auth-token-secret"), ("start", "--server")] {
+            let child = try ChildProcess("mms-agent", [command, "--help"], dir: dir)
+            #expect(await child.exitStatus() == 0, "\(command): \(child.stderr)")
+            #expect(child.stdout.contains(flag) && child.stdout.contains("--ssh-jump-point") && child.stdout.contains("--container-runtime"),
+                    "\(command): \(child.stdout)")
+        }
+    }
+
     @Test func theHostHeaderGivesAHostNameOrNothing() {
         func name(_ host: String?) -> String? {
             var r = Request(method: "POST", path: "/jobs", query: [:], authorization: nil, contentType: nil, body: Data(), clientAddress: "")
