@@ -33,13 +33,20 @@ import Glibc
     s.serve_forever()
     """#
 
-    @Test func anAgentAnsweringWithAnotherJobsIdLosesItsJob() async throws {
-        let dir = makeTempDir("push-liar")
-        try Data(Self.liar.utf8).write(to: URL(fileURLWithPath: dir + "/liar.py"))
-        let fake = try ChildProcess("/usr/bin/python3", [dir + "/liar.py", MMSVersion.current], dir: dir)
-        defer { fake.signal(SIGKILL) }
+    /// Runs a fake push agent `script` (it prints its port); returns it and its port.
+    static func startFake(_ script: String, dir: String) async throws -> (ChildProcess, String) {
+        try Data(script.utf8).write(to: URL(fileURLWithPath: dir + "/fake-agent.py"))
+        let fake = try ChildProcess("/usr/bin/python3", [dir + "/fake-agent.py", MMSVersion.current], dir: dir)
         var port = ""
         _ = await eventually(10) { port = fake.stdout.trimmingCharacters(in: .whitespacesAndNewlines); return !port.isEmpty }
+        if port.isEmpty { fake.signal(SIGKILL); throw TestFailure("the fake push agent did not start: \(fake.stderr)") }
+        return (fake, port)
+    }
+
+    @Test func anAgentAnsweringWithAnotherJobsIdLosesItsJob() async throws {
+        let dir = makeTempDir("push-liar")
+        let (fake, port) = try await Self.startFake(Self.liar, dir: dir)
+        defer { fake.signal(SIGKILL) }
         let server = try await TestServer.start(dir: dir, extra: ["--lost-contact-after", "3", "--auto-register-key", "k"])
         defer { server.child.signal(SIGKILL) }
         let liar = try await server.admin.addPushAgent(PushAgentRequest(
@@ -92,11 +99,8 @@ import Glibc
 
     @Test func anSSHCommandWithAnEscapeIsRefusedAndTheAgentDistrusted() async throws {
         let dir = makeTempDir("push-escaper")
-        try Data(Self.escaper.utf8).write(to: URL(fileURLWithPath: dir + "/escaper.py"))
-        let fake = try ChildProcess("/usr/bin/python3", [dir + "/escaper.py", MMSVersion.current], dir: dir)
+        let (fake, port) = try await Self.startFake(Self.escaper, dir: dir)
         defer { fake.signal(SIGKILL) }
-        var port = ""
-        _ = await eventually(10) { port = fake.stdout.trimmingCharacters(in: .whitespacesAndNewlines); return !port.isEmpty }
         let server = try await TestServer.start(dir: dir)
         defer { server.child.signal(SIGKILL) }
         let agent = try await server.admin.addPushAgent(PushAgentRequest(
