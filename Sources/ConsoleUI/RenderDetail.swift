@@ -66,7 +66,8 @@ func agentDetailLines(_ a: Agent, _ s: AppState) -> [DetailLine] {
     out.append(DetailLine(label: "uuid", value: a.uuid))
     out.append(DetailLine(label: "kind", value: a.kind.rawValue + (a.url.map { " · \($0)" } ?? "")))
     out.append(DetailLine(label: "host", value: [a.hostname, a.ipAddress ?? ""].filter { !$0.isEmpty }.joined(separator: " · ")))
-    out.append(DetailLine(label: "os", value: "\(a.os) · version \(a.version)" + (a.containerRuntime.map { " · \($0)" } ?? "")))
+    let system = [a.os.isEmpty ? nil : a.os, a.version.isEmpty ? nil : "version \(a.version)", a.containerRuntime].compactMap { $0 }
+    out.append(DetailLine(label: "os", value: system.isEmpty ? "-" : system.joined(separator: " · ")))
     if let sha = a.binarySHA256 {
         let other = s.serverAgentSHA256.map { $0 != sha ? " · the server offers \($0.prefix(12))" : " · the server's" } ?? ""
         out.append(DetailLine(label: "binary", value: "SHA-256 \(sha.prefix(12))" + other, style: other.hasPrefix(" · the server offers") ? .warning : .normal))

@@ -67,6 +67,17 @@ import Testing
         #expect(t.lines == ["whole"] && t.offset == 115)
     }
 
+    @Test func aPushAgentWithNoOSShowsItsVersionAndRuntimeOnly() {
+        let s = Self.state(Self.wide)
+        var a = s.agents["u-01"]!
+        (a.os, a.kind, a.containerRuntime) = ("", .push, "podman 4.3.1")
+        let line = agentDetailLines(a, s).first { $0.label == "os" }
+        #expect(line?.value == "version \(a.version) · podman 4.3.1", "\(String(describing: line))")
+        a.version = ""
+        a.containerRuntime = nil
+        #expect(agentDetailLines(a, s).first { $0.label == "os" }?.value == "-")
+    }
+
     @Test func flakyAgentsAreFlagged() {
         let s = Self.state(Self.wide)
         let rec01 = AgentRecord(s.agents["u-01"]!, jobs: s.jobs)
