@@ -14,25 +14,26 @@ public struct CACertFileError: Error, Sendable, Equatable {
 /// sends as `caCert` (the server keeps the text; it never sees the path).
 public enum CACertFile {
     /// Reads `path` (`~` expanded, relative to the console's directory): a regular file of at most 64 KiB
-    /// holding a PEM CERTIFICATE block. Otherwise the error says which of those it is not.
+    /// holding a PEM CERTIFICATE block. Otherwise the error says which of those it is not (without the path,
+    /// which the form shows just above it: the message must fit the form's width).
     public static func read(_ path: String) -> Result<String, CACertFileError> {
         let full = NSString(string: path).expandingTildeInPath
         let fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK)  // O_NONBLOCK: a FIFO cannot hang the read
-        guard fd >= 0 else { return .failure(CACertFileError("cannot read CA cert file \(path): \(String(cString: strerror(errno)))")) }
+        guard fd >= 0 else { return .failure(CACertFileError("cannot read the CA cert file: \(String(cString: strerror(errno)))")) }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            return .failure(CACertFileError("CA cert file \(path) is not a regular file"))
+            return .failure(CACertFileError("the CA cert file is not a regular file"))
         }
         let data: Data
         do { data = try handle.read(upToCount: Validation.maxCACertBytes + 1) ?? Data() } catch {
-            return .failure(CACertFileError("cannot read CA cert file \(path): \(error.localizedDescription)"))
+            return .failure(CACertFileError("cannot read the CA cert file: \(error.localizedDescription)"))
         }
         guard data.count <= Validation.maxCACertBytes else {
-            return .failure(CACertFileError("CA cert file \(path) is larger than 64 KiB; give the CA's certificate alone"))
+            return .failure(CACertFileError("the CA cert file is larger than 64 KiB; give the CA's certificate alone"))
         }
         guard let text = String(data: data, encoding: .utf8), Validation.isPEMCertificate(text) else {
-            return .failure(CACertFileError("CA cert file \(path) is not PEM: it has no -----BEGIN CERTIFICATE----- block"))
+            return .failure(CACertFileError("the CA cert file is not PEM: no -----BEGIN CERTIFICATE----- block"))
         }
         return .success(text)
     }
