@@ -26,7 +26,7 @@ release: deps
 
 # Suites that run many real processes (servers, agents, jobs, 100 MB logs); they run as a second
 # batch so the 2-core machine is not asked for everything at once (timing-sensitive tests stayed flaky).
-HEAVY_SUITES := AuditCrashTests|CommandTests|CrashTests|AgentProcessTests|LongLogTests|FailoverAgentTests|SessionFailoverTests|BigLogEndToEndTests|HostileInputTests|SlowClientTests|ServeTests|StatsDTests|PushAgentTests|PushTrustTests|PushReplicaTests|ConsoleOperatorTmuxTests|ConsoleV2TmuxTests|ContainerJobTests|JumpPointTests|LogSaveTmuxTests|UpgradeProcessTests
+HEAVY_SUITES := AuditCrashTests|CommandTests|CrashTests|AgentProcessTests|LongLogTests|FailoverAgentTests|SessionFailoverTests|BigLogEndToEndTests|HostileInputTests|SlowClientTests|ServeTests|StatsDTests|PushAgentTests|PushTrustTests|PushReplicaTests|ConsoleOperatorTmuxTests|ConsoleV2TmuxTests|ContainerJobTests|JumpPointTests|LogSaveTmuxTests|UpgradeProcessTests|PushContainerTests|PushJumpPointTests
 
 # Every test (the light suites, then the heavy ones), then the server's suites again on PostgreSQL
 # (a throwaway cluster the tests start). A failed suite is run once more alone (scripts/test-batch.sh,

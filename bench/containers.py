@@ -3,7 +3,7 @@
 One `mms-agent start --container-runtime podman --ssh-jump-point` (release binary) on the bench's server, with a
 bench-owned containers.conf (../shared/FIELD-NOTES.md "Podman"), a busybox + static bash image built here under a
 unique name, an authorized keys file in the bench's temp dir (never ~/.ssh) and, when sshd is installed, a private
-sshd on a free port reading that file. Rows:
+sshd on a free port reading that file; then the same with `mms-agent serve` (a push agent) in its place. Rows:
 - container job start overhead: job POST -> the main container's first output line read by a log long poll,
   beside `podman run --rm IMAGE true` timed in the same run (interleaved, same CONTAINERS_CONF);
 - SSH jump point ready: job POST (and the job's startedAt) -> its key line in the keys file AND `sshCommand` on
@@ -207,8 +207,8 @@ def read(path):
         return ""
 
 
-def cleanup(agent, work_dir, image, env):
-    """Stops the agent (it removes its containers), then removes anything of ours still there, and the image."""
+def cleanup(agent, work_dir, env):
+    """Stops the agent (it removes its containers), then removes anything of ours still there; returns what was left."""
     stop(agent)
     left = []
     if env is not None:
@@ -218,12 +218,55 @@ def cleanup(agent, work_dir, image, env):
             for name in names:
                 sh(f"{rm} {name}", env)
             left += [f"{kind} {x}" for x in names]
-        sh(f"podman rmi -f {image}", env)
     return left
 
 
+def start_push_agent(srv, work_dir, keys_file, ssh_port, env):
+    """The same agent as a push agent (`mms-agent serve --insecure-http` on 127.0.0.1) added to `srv`; returns
+    (process, uuid) once it is idle. The ssh command's host is left to the agent: the host of the URL it was added with."""
+    secret = uuid.uuid4().hex + uuid.uuid4().hex
+    runtime = ["--container-runtime", "podman"] if env is not None else []
+    log = "container-push-agent.log"
+    proc = b.start([os.path.join(b.BIN, "mms-agent"), "serve", "--insecure-http", "--host", "127.0.0.1", "--port", "0",
+                    "--work-dir", work_dir, *runtime, "--ssh-jump-point", "--authorized-keys", keys_file, "--ssh-port", str(ssh_port)],
+                   log, env=dict(env or os.environ, MMS_AGENT_AUTH_TOKEN_SECRET=secret))
+    url = b.wait_for(lambda: (re.search(r"serving on (http://\S+)", read(os.path.join(b.TMP, log))) or [None, None])[1],
+                     30, "the container push agent to serve")
+    agent = srv.call("POST", "/api/v1/agents/push", {"name": "bench-containers-push-" + uuid.uuid4().hex[:6], "url": url,
+                                                     "authTokenSecret": secret, "resources": [RESOURCE]})
+    b.wait_for(lambda: srv.call("GET", f"/api/v1/agents/{agent['uuid']}")["status"] == "idle", 30, "the container push agent to be idle")
+    return proc, agent["uuid"]
+
+
+def remove_agent(srv, agent_uuid):
+    """Disables and deletes a stopped agent, so the rest of the bench does not see it go Lost Contact."""
+    try:
+        srv.call("PATCH", f"/api/v1/agents/{agent_uuid}", {"configState": "disabled"})
+        srv.call("DELETE", f"/api/v1/agents/{agent_uuid}")
+    except (SystemExit, Exception):
+        pass
+
+
+def measure(srv, results, prefix, image, env, why, work_dir, keys_file, client_key, port, ssh_port, ssh_why):
+    """The two rows for the agent that is running now, under `prefix` ("" pull, "push_" push)."""
+    try:
+        results[prefix + "container_start_ms"] = {"skipped": why} if why else bench_container_start(srv, image, env)
+    except (SystemExit, Exception) as e:
+        results[prefix + "container_start_ms"] = {"error": str(e)[-300:]}
+    try:
+        if client_key is None:
+            results[prefix + "ssh_jump_ms"] = {"skipped": "ssh-keygen is missing (Debian openssh-client)"}
+        else:
+            results[prefix + "ssh_jump_ms"] = bench_jump_point(srv, work_dir, keys_file, client_key, port, ssh_port is not None)
+            if ssh_why:
+                results[prefix + "ssh_jump_ms"]["ssh_login"] = "skipped: " + ssh_why
+    except (SystemExit, Exception) as e:
+        results[prefix + "ssh_jump_ms"] = {"error": str(e)[-300:]}
+
+
 def run(srv, results):
-    """Adds results["container_start_ms"] and results["ssh_jump_ms"] (each a figure dict, or {"skipped": why})."""
+    """Adds results["container_start_ms"] and results["ssh_jump_ms"] (a pull agent), and the same with "push_" in front
+    (a push agent); each a figure dict, or {"skipped": why}."""
     d = os.path.join(b.TMP, "containers")
     os.makedirs(d)
     image = f"localhost/mms-bench-{uuid.uuid4().hex[:10]}:1"
@@ -236,54 +279,60 @@ def run(srv, results):
         client_key = f"{d}/client_key"
         ssh_port, sshd, ssh_why = start_sshd(d)
     port = ssh_port or free_port()  # without sshd the ssh command still names a port
-    work_dir = os.path.join(d, "agent")
-    agent = None
     try:
-        agent, _ = start_agent(srv, work_dir, keys_file, port, env)
-        try:
-            results["container_start_ms"] = {"skipped": why} if why else bench_container_start(srv, image, env)
-        except (SystemExit, Exception) as e:
-            results["container_start_ms"] = {"error": str(e)[-300:]}
-        try:
-            if client_key is None:
-                results["ssh_jump_ms"] = {"skipped": "ssh-keygen is missing (Debian openssh-client)"}
-            else:
-                results["ssh_jump_ms"] = bench_jump_point(srv, work_dir, keys_file, client_key, port, ssh_port is not None)
-                if ssh_why:
-                    results["ssh_jump_ms"]["ssh_login"] = "skipped: " + ssh_why
-        except (SystemExit, Exception) as e:
-            results["ssh_jump_ms"] = {"error": str(e)[-300:]}
+        for prefix, starter in (("", start_agent), ("push_", start_push_agent)):
+            work_dir = os.path.join(d, (prefix or "pull_") + "agent")
+            agent, agent_uuid = None, None
+            try:
+                agent, agent_uuid = starter(srv, work_dir, keys_file, port, env)
+                measure(srv, results, prefix, image, env, why, work_dir, keys_file, client_key, port, ssh_port, ssh_why)
+            except (SystemExit, Exception) as e:
+                results.setdefault(prefix + "container_start_ms", {"error": str(e)[-300:]})
+            finally:
+                left = cleanup(agent, work_dir, env)
+                if agent_uuid:
+                    remove_agent(srv, agent_uuid)
+                if left:
+                    results.setdefault(prefix + "container_start_ms", {})["left_behind"] = left
     finally:
-        left = cleanup(agent, work_dir, image, env)
+        if env is not None:
+            sh(f"podman rmi -f {image}", env)
         stop(sshd)
-        if left:
-            results.setdefault("container_start_ms", {})["left_behind"] = left
 
 
 def rows(r, row):
-    """The two table rows (bench.table's `row`)."""
-    c = r.get("container_start_ms")
-    if c is not None:
-        if "job_p50" in c:
-            row("container job start (POST -> first output)", f"p50 {c['job_p50']} ms, p90 {c['job_p90']} ms", "", None)
-            row("  podman run --rm IMAGE true / difference", f"p50 {c['runtime_p50']} ms (p90 {c['runtime_p90']}) / "
-                f"{c['difference_p50']:+} ms",
-                "<= +500 ms", c["difference_p50"] <= 500)
-        else:
-            row("container job start overhead", "skipped: " + c["skipped"] if "skipped" in c else "FAILED: " + c.get("error", "?"),
-                "<= +500 ms", None if "skipped" in c else False)
-        if c.get("left_behind"):
-            row("  left behind (removed by the bench)", ", ".join(c["left_behind"]), "none", False)
-    s = r.get("ssh_jump_ms")
-    if s is not None:
-        if "p50" in s:
-            row("SSH jump point ready (POST -> key + sshCommand)", f"p50 {s['p50']} ms, p99 {s['p99']} ms", "<= 1000 ms",
-                s["p99"] <= 1000)
-            row("  from the job's startedAt", f"p50 {s['from_started_p50']} ms, p99 {s['from_started_p99']} ms", "", None)
-            if "ssh_login_p50" in s:
-                row("  real ssh login through it (ssh ... pwd)", f"p50 {s['ssh_login_p50']} ms, {s['ssh_logins']} ok", "", None)
-            elif "ssh_login" in s:
-                row("  real ssh login through it", s["ssh_login"], "", None)
-        else:
-            row("SSH jump point ready", "skipped: " + s["skipped"] if "skipped" in s else "FAILED: " + s.get("error", "?"),
-                "<= 1000 ms", None if "skipped" in s else False)
+    """The table rows (bench.table's `row`): the pull agent's, then the push agent's."""
+    for prefix, who in (("", ""), ("push_", "push agent: ")):
+        container_rows(r.get(prefix + "container_start_ms"), who, row)
+        jump_rows(r.get(prefix + "ssh_jump_ms"), who, row)
+
+
+def container_rows(c, who, row):
+    if c is None:
+        return
+    if "job_p50" in c:
+        row(who + "container job start (POST -> first output)", f"p50 {c['job_p50']} ms, p90 {c['job_p90']} ms", "", None)
+        row("  podman run --rm IMAGE true / difference", f"p50 {c['runtime_p50']} ms (p90 {c['runtime_p90']}) / "
+            f"{c['difference_p50']:+} ms",
+            "<= +500 ms", c["difference_p50"] <= 500)
+    else:
+        row(who + "container job start overhead", "skipped: " + c["skipped"] if "skipped" in c else "FAILED: " + c.get("error", "?"),
+            "<= +500 ms", None if "skipped" in c else False)
+    if c.get("left_behind"):
+        row("  left behind (removed by the bench)", ", ".join(c["left_behind"]), "none", False)
+
+
+def jump_rows(s, who, row):
+    if s is None:
+        return
+    if "p50" in s:
+        row(who + "SSH jump point ready (POST -> key + sshCommand)", f"p50 {s['p50']} ms, p99 {s['p99']} ms", "<= 1000 ms",
+            s["p99"] <= 1000)
+        row("  from the job's startedAt", f"p50 {s['from_started_p50']} ms, p99 {s['from_started_p99']} ms", "", None)
+        if "ssh_login_p50" in s:
+            row("  real ssh login through it (ssh ... pwd)", f"p50 {s['ssh_login_p50']} ms, {s['ssh_logins']} ok", "", None)
+        elif "ssh_login" in s:
+            row("  real ssh login through it", s["ssh_login"], "", None)
+    else:
+        row(who + "SSH jump point ready", "skipped: " + s["skipped"] if "skipped" in s else "FAILED: " + s.get("error", "?"),
+            "<= 1000 ms", None if "skipped" in s else False)

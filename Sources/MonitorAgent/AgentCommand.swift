@@ -76,7 +76,7 @@ public enum AgentCommand {
         if let pgid = PgidFile.killLeftovers(at: options.workDir + "/job.pgid") {
             log("killed process group \(pgid) left by an earlier run of the agent")
         }
-        let runtime = try await checkContainerRuntime(options, log: log)
+        let runtime = try await checkContainerRuntime(options.jobHost, workDir: options.workDir, log: log)
         let (identity, created) = try AgentIdentity.loadOrCreate(workDir: options.workDir)
         if let file = try RegistrationFile.load(workDir: options.workDir) { try file.apply(to: &options) }
         let statsd = try StatsD.make(options.statsd, agentName: options.name)
@@ -102,21 +102,21 @@ public enum AgentCommand {
     /// The container runtime of `--container-runtime` (or the default one), checked now: when the flag named
     /// one that does not work the agent exits 2; without the flag it runs with none and says so. Then what a
     /// crashed run left: containers and networks labelled with this work dir, open SSH jump points.
-    static func checkContainerRuntime(_ options: StartOptions, log: AgentLogger) async throws(AgentError) -> ContainerRuntime? {
-        for job in JumpPoint.closeLeftovers(stateDir: options.workDir + "/ssh") {
+    static func checkContainerRuntime(_ jobHost: JobHostOptions, workDir: String, log: AgentLogger) async throws(AgentError) -> ContainerRuntime? {
+        for job in JumpPoint.closeLeftovers(stateDir: workDir + "/ssh") {
             log("closed the SSH jump point of job \(job) left by an earlier run of the agent")
         }
         let env = ProcessInfo.processInfo.environment
         let runtime: ContainerRuntime
-        switch await ContainerRuntime.detect(options.jobHost.containerRuntime, environment: env) {
+        switch await ContainerRuntime.detect(jobHost.containerRuntime, environment: env) {
         case .success(let found): runtime = found
         case .failure(let problem):
-            if options.jobHost.containerRuntime != nil { throw .usage("flag --container-runtime: \(problem.description)") }
+            if jobHost.containerRuntime != nil { throw .usage("flag --container-runtime: \(problem.description)") }
             log("no container runtime: \(problem.description); container jobs will not come to this agent")
             return nil
         }
         log("container runtime: \(runtime.description) (\(runtime.path))")
-        let removed = await ContainerJob.removeLeftovers(runtime: runtime, owner: options.workDir, environment: env)
+        let removed = await ContainerJob.removeLeftovers(runtime: runtime, owner: workDir, environment: env)
         if !removed.isEmpty { log("removed \(removed.joined(separator: ", ")) left by an earlier run of the agent") }
         return runtime
     }

@@ -11,6 +11,8 @@ public final class ServeAgent: Sendable {
     let log: AgentLogger
     let statsd: StatsD?
     let runnerOptions: RunnerOptions
+    /// The working container runtime found at start (`--container-runtime`), nil when none.
+    let containerRuntime: ContainerRuntime?
     let jobsDir: String
     private let secret: [UInt8]
     private let state = Mutex<(current: ServeJob?, task: Task<Void, Never>?, stopping: Bool)>((nil, nil, false))
@@ -20,8 +22,9 @@ public final class ServeAgent: Sendable {
 
     /// A push agent for `options`; `grace` is the SIGTERM-to-SIGKILL wait of a stopped job.
     public init(options: ServeOptions, log: AgentLogger = .stderr, statsd: StatsD? = nil, grace: Duration = .seconds(10),
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                containerRuntime: ContainerRuntime? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
         self.options = options
+        self.containerRuntime = containerRuntime
         self.log = log
         self.statsd = statsd
         self.now = now
@@ -31,6 +34,7 @@ public final class ServeAgent: Sendable {
         r.grace = grace
         r.pgidFile = options.workDir + "/job.pgid"
         r.watchdog = JobWatchdog(grace: grace)
+        r.jumpPoint = options.jobHost.jumpPointSettings(workDir: options.workDir)
         runnerOptions = r
     }
 
@@ -67,16 +71,17 @@ public final class ServeAgent: Sendable {
     }
 
     /// Takes a job: the same id and attempt again is accepted without running twice; another while one runs is
-    /// 409 `agent_busy`. Starting it replaces the last job's log and dirs.
-    func accept(_ request: PushJobRequest) throws(APIError) -> PushJobAccepted {
+    /// 409 `agent_busy`. Starting it replaces the last job's log and dirs. `host` is the name the caller reached
+    /// this agent by (the ssh command names it unless `--ssh-host` does).
+    func accept(_ request: PushJobRequest, host: String? = nil) throws(APIError) -> PushJobAccepted {
         let job = request.job
         if let problem = Validation.jobSpecProblem(job.spec) { throw APIError(.badRequest, problem) }
         guard job.id > 0, job.attempt >= 1 else { throw APIError(.badRequest, "field 'id' and field 'attempt' must be positive") }
         let env = JobEnvironment.build(agent: ProcessInfo.processInfo.environment, config: request.config.agentConfig, spec: job.spec)
-        let taken = try state.withLock { s throws(APIError) -> ServeJob? in
+        let (taken, isNew) = try state.withLock { s throws(APIError) -> (ServeJob, Bool) in
             if s.stopping { throw APIError(.serviceUnavailable, "the agent is stopping and takes no new work") }
             if let cur = s.current {
-                if cur.id == job.id && cur.attempt == job.attempt { return nil }
+                if cur.id == job.id && cur.attempt == job.attempt { return (cur, false) }
                 if !cur.isComplete {
                     throw APIError(.agentBusy, "this agent is running job \(cur.id) (attempt \(cur.attempt)); "
                         + "cancel it or wait until it has finished")
@@ -90,20 +95,20 @@ public final class ServeAgent: Sendable {
             let id = job.id
             let fresh: ServeJob
             do {
-                fresh = try ServeJob(request, jobsDir: jobsDir, environment: env, options: runnerOptions,
-                                     wake: { [weak self] in self?.wakeLog(id) })
+                fresh = try ServeJob(request, jobsDir: jobsDir, environment: env, options: runnerOptions(for: request, host: host),
+                                     setup: needsSetup(job.spec), wake: { [weak self] in self?.wakeLog(id) })
             } catch {
                 throw APIError(.internalError, "the agent cannot start the job: \(error)")
             }
             s.current = fresh
             s.task = Task { await self.run(fresh) }
-            return fresh
+            return (fresh, true)
         }
-        if let taken {
+        if isNew {
             log("job \(job.id) '\(job.name)' (attempt \(job.attempt)) started")
             statsd?.jobStarted(job.name, createdAt: taken.createdAt, now: taken.startedAt)
         }
-        return PushJobAccepted(jobId: job.id)
+        return PushJobAccepted(jobId: job.id, phase: taken.isComplete ? nil : taken.phase)
     }
 
     private func run(_ job: ServeJob) async {

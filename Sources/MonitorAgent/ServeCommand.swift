@@ -18,8 +18,9 @@ extension AgentCommand {
         if let pgid = PgidFile.killLeftovers(at: options.workDir + "/job.pgid") {
             log("killed process group \(pgid) left by an earlier run of the agent")
         }
+        let runtime = try await checkContainerRuntime(options.jobHost, workDir: options.workDir, log: log)
         ProcessControl.becomeSubreaper()
-        let agent = ServeAgent(options: options, log: log, statsd: statsd, grace: graceFromEnvironment())
+        let agent = ServeAgent(options: options, log: log, statsd: statsd, grace: graceFromEnvironment(), containerRuntime: runtime)
         defer { agent.shutDown() }
         let router = Router.serve(agent)
         let http = HTTPServer(route: { router.handle($0) }, observe: { _, _, _ in })
@@ -39,7 +40,8 @@ extension AgentCommand {
         if options.insecureHTTP { log("serving plain HTTP (--insecure-http): tokens and logs cross the network unencrypted") }
         let host = options.host.contains(":") ? "[\(options.host)]" : options.host
         LocalRun.writeAll(1, Data("mms-agent serving on \(options.insecureHTTP ? "http" : "https")://\(host):\(http.port)\n".utf8))
-        log("mms-agent \(MMSVersion.current) serving: work dir \(options.workDir)")
+        let sshNote = options.jobHost.sshJumpPoint ? ", SSH jump points in \(options.jobHost.authorizedKeys ?? "")" : ""
+        log("mms-agent \(MMSVersion.current) serving: work dir \(options.workDir)\(sshNote)")
         let stopped = WakeSignal()
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { _ in stopped.notify() }
         defer { signals.cancel() }

@@ -15,6 +15,8 @@ public struct ServeOptions: Sendable, Equatable {
     /// Plain HTTP (`--insecure-http`): said on stderr at start.
     public var insecureHTTP = false
     public var statsd = StatsDOptions()
+    /// Container runtime and SSH jump point flags (shared with `start`).
+    public var jobHost = JobHostOptions()
 
     /// The environment variable holding the secret, so it need not sit in `ps`.
     public static let secretVariable = "MMS_AGENT_AUTH_TOKEN_SECRET"
@@ -24,6 +26,7 @@ public struct ServeOptions: Sendable, Equatable {
     usage: mms-agent serve [--auth-token-secret SECRET] [--host 0.0.0.0] [--port 8000] [--work-dir DIR] [--name NAME]
                            [--tls-cert-path server.crt --tls-key-path server.key | --insecure-http]
                            \(StatsDOptions.usage)
+                           \(JobHostOptions.usage)
            (the secret may come from \(secretVariable) instead; at least 16 bytes)
     """
 
@@ -37,8 +40,8 @@ public struct ServeOptions: Sendable, Equatable {
     /// MS_MON_AGENT_NAME; `hostname` is the default name.
     public static func parse(_ args: [String], env: [String: String], hostname: String) throws(AgentError) -> ServeOptions {
         let valued: Set<String> = ["--auth-token-secret", "--host", "--port", "--work-dir", "--name", "--tls-cert-path", "--tls-key-path"]
-        let flags = try Flags.parse(args, valued: valued.union(StatsDOptions.valuedFlags),
-                                    switches: StatsDOptions.switches.union(["--insecure-http"]))
+        let flags = try Flags.parse(args, valued: valued.union(StatsDOptions.valuedFlags).union(JobHostOptions.valuedFlags),
+                                    switches: StatsDOptions.switches.union(JobHostOptions.switches).union(["--insecure-http"]))
         guard let secret = flags["--auth-token-secret"] ?? env[secretVariable], !secret.isEmpty else {
             throw .usage("flag --auth-token-secret is required (or set \(secretVariable))")
         }
@@ -63,6 +66,7 @@ public struct ServeOptions: Sendable, Equatable {
         o.tlsCertPath = flags["--tls-cert-path"] ?? o.tlsCertPath
         o.tlsKeyPath = flags["--tls-key-path"] ?? o.tlsKeyPath
         o.statsd = try StatsDOptions.from(flags)
+        o.jobHost = try JobHostOptions.from(flags, env: env)
         o.workDir = URL(fileURLWithPath: o.workDir).standardizedFileURL.path
         return o
     }

@@ -195,7 +195,7 @@ public final class HTTPServer: @unchecked Sendable {
             cmhd_client_address(connection, &addr, addr.count)
             address = String(decoding: addr.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
-        let request = Request(
+        var request = Request(
             method: methodText,
             path: url.map { String(cString: $0) } ?? "/",
             query: RequestContext.queryArguments(connection),
@@ -203,6 +203,7 @@ public final class HTTPServer: @unchecked Sendable {
             contentType: RequestContext.header(connection, "Content-Type"),
             body: Data(),
             clientAddress: address)
+        if methodText == "POST" { request.host = RequestContext.header(connection, "Host") }
         return RequestContext(connection: connection, request: request, bodyLimit: bodyLimit)
     }
 

@@ -10,6 +10,8 @@ public struct Request: Sendable {
     public var contentType: String?
     public var body: Data
     public var clientAddress: String
+    /// The `Host` header: the name or address (with `:port` when given) the caller reached this server by.
+    public var host: String? = nil
     /// The operator the token belongs to, set by the router on operator routes.
     public var actor: OperatorIdentity? = nil
 
@@ -24,6 +26,22 @@ public struct Request: Sendable {
         self.body = body
         self.clientAddress = clientAddress
         self.actor = actor
+    }
+
+    /// The host part of `host` (no port, no IPv6 brackets); nil when the request named none or something that
+    /// is not a host name or address (only letters, digits, `.`, `-` and, in brackets, `:`).
+    public var hostName: String? {
+        guard let host, !host.isEmpty, host.utf8.count <= 255 else { return nil }
+        let name: Substring
+        if host.hasPrefix("[") {
+            guard let end = host.firstIndex(of: "]") else { return nil }
+            name = host[host.index(after: host.startIndex)..<end]
+        } else {
+            name = host.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        }
+        let allowed = host.hasPrefix("[") ? ".-:" : ".-"
+        guard !name.isEmpty, name.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || allowed.contains($0) }) else { return nil }
+        return String(name)
     }
 
     /// The bearer token, if the request carries one.

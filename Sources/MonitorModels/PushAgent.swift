@@ -51,16 +51,31 @@ public struct PushJobRequest: Codable, Sendable, Equatable {
 /// Answer of a push agent's `POST /jobs`.
 public struct PushJobAccepted: Codable, Sendable, Equatable {
     public var jobId: Int64
-    public init(jobId: Int64) { self.jobId = jobId }
+    /// Where the job is: `preparing` while its containers or its SSH jump point are set up, else `building`
+    /// (absent from agents before this field: `building`).
+    public var phase: PushJobPhase?
+    public init(jobId: Int64, phase: PushJobPhase? = nil) {
+        self.jobId = jobId
+        self.phase = phase
+    }
+}
+
+/// Where a running job on a push agent is, as the server records it: `preparing` (containers pulled and
+/// started, the SSH jump point opened) or `building` (its commands run).
+public enum PushJobPhase: String, Codable, Sendable, Equatable {
+    case preparing, building
 }
 
 /// Answer of a push agent's `GET /is_alive`.
 public struct PushAgentAlive: Codable, Sendable, Equatable {
     public var status: String
     public var version: String
-    public init(status: String = "ok", version: String = MMSVersion.current) {
+    /// The agent's working container runtime (e.g. `podman 4.3.1`); nil when it has none (AGENT's `containerRuntime`).
+    public var containerRuntime: String?
+    public init(status: String = "ok", version: String = MMSVersion.current, containerRuntime: String? = nil) {
         self.status = status
         self.version = version
+        self.containerRuntime = containerRuntime
     }
 }
 
@@ -100,9 +115,16 @@ public struct PushJobStatus: Codable, Sendable, Equatable {
     public var failureReason: String?
     public var startedAt: Date
     public var finishedAt: Date?
+    /// While running: `preparing` or `building` (see `PushJobPhase`).
+    public var phase: PushJobPhase?
+    /// The ssh command of the job's SSH jump point, once it is open (while the job runs).
+    public var sshCommand: String?
 
     public init(id: Int64, attempt: Int, logBase: Int64 = 0, state: PushJobState, result: JobResult? = nil, exitCode: Int? = nil,
-                failureReason: String? = nil, startedAt: Date, finishedAt: Date? = nil) {
+                failureReason: String? = nil, startedAt: Date, finishedAt: Date? = nil, phase: PushJobPhase? = nil,
+                sshCommand: String? = nil) {
+        self.phase = phase
+        self.sshCommand = sshCommand
         self.id = id
         self.attempt = attempt
         self.logBase = logBase

@@ -15,13 +15,20 @@ extension Dispatcher {
         return changes
     }
 
-    /// A push agent answered: contact now, and the version it says it runs.
-    mutating func pushContact(_ uuid: String, version: String?, now: Date) -> Changes {
+    /// A push agent answered: contact now, and the version and container runtime it says it has (`containerRuntime`
+    /// nil: not said; `.some(nil)`: none).
+    mutating func pushContact(_ uuid: String, version: String?, containerRuntime: String?? = nil, now: Date) -> Changes {
         var changes = Changes()
-        if let version, var r = agents[uuid], r.agent.version != version {
-            r.agent.version = version
-            agents[uuid] = r
-            changes.agents.insert(uuid)
+        if var r = agents[uuid] {
+            let runtime = containerRuntime.map { $0.map { String($0.prefix(256)) } }
+            let newVersion = version.map { String($0.prefix(256)) }
+            var changed = false
+            if let newVersion, r.agent.version != newVersion { r.agent.version = newVersion; changed = true }
+            if let runtime, r.agent.containerRuntime != runtime { r.agent.containerRuntime = runtime; changed = true }
+            if changed {
+                agents[uuid] = r
+                changes.agents.insert(uuid)
+            }
         }
         changes.merge(contact(uuid, now: now))
         return changes

@@ -47,14 +47,15 @@ struct PushAgentCalls: Sendable {
         try decode(try send("GET", "/status", timeout: 10), expect: 200)
     }
 
-    /// POST /jobs: the agent must answer 202 with this job's id.
-    func submit(_ request: PushJobRequest) throws(PushCallError) {
+    /// POST /jobs: the agent must answer 202 with this job's id (and says whether it starts `preparing`).
+    func submit(_ request: PushJobRequest) throws(PushCallError) -> PushJobAccepted {
         let r = try send("POST", "/jobs", body: MMSJSON.encode(request), timeout: 15)
         if r.status == 409, Self.code(r) == "agent_busy" { throw .busy }
         let accepted: PushJobAccepted = try decode(r, expect: 202)
         guard accepted.jobId == request.job.id else {
             throw .misbehaved("it answered job \(request.job.id) with job \(accepted.jobId)")
         }
+        return accepted
     }
 
     /// GET /jobs/{id}: the answer must be about that job.
@@ -67,16 +68,19 @@ struct PushAgentCalls: Sendable {
         return s
     }
 
-    /// GET /jobs/{id}/log: bytes from `offset`, the size and whether the log is complete, checked for sense.
-    func log(_ id: Int64, from offset: Int64, wait: Int) throws(PushCallError) -> (bytes: Data, size: Int64, complete: Bool) {
-        let r = try send("GET", "/jobs/\(id)/log?offset=\(offset)&wait=\(wait)", timeout: TimeInterval(wait + 15))
+    /// GET /jobs/{id}/log: bytes from `offset`, the size, whether the log is complete and the job's phase while it
+    /// runs, checked for sense. With `phase` (the server's idea of it) the long poll also ends when the phase changes.
+    func log(_ id: Int64, from offset: Int64, wait: Int, phase: PushJobPhase? = nil) throws(PushCallError)
+        -> (bytes: Data, size: Int64, complete: Bool, phase: PushJobPhase?) {
+        let known = phase.map { "&phase=\($0.rawValue)" } ?? ""
+        let r = try send("GET", "/jobs/\(id)/log?offset=\(offset)&wait=\(wait)\(known)", timeout: TimeInterval(wait + 15))
         if r.status == 404 { throw .notFound }
         guard r.status == 200 else { throw .misbehaved("GET /jobs/\(id)/log answered \(r.status)") }
         guard let size = r.header("X-Log-Size").flatMap(Int64.init), let complete = r.header("X-Log-Complete").flatMap(Bool.init),
               r.body.count <= 1 << 20, size >= offset + Int64(r.body.count) || (r.body.isEmpty && offset >= size) else {
             throw .misbehaved("its log answer for job \(id) does not add up (X-Log-Size, X-Log-Complete, body)")
         }
-        return (r.body, size, complete)
+        return (r.body, size, complete, r.header("X-Job-Phase").flatMap(PushJobPhase.init(rawValue:)))
     }
 
     func cancel(_ id: Int64) throws(PushCallError) {

@@ -119,7 +119,7 @@ final class PushDriver: @unchecked Sendable {
             do {
                 if trusted {
                     let alive = try c.isAlive(timeout: TimeInterval(min(5, max(1, core.settings.pingIntervalSeconds))))
-                    core.pushContact(uuid, version: alive.version)
+                    core.pushContact(uuid, version: alive.version, containerRuntime: .some(alive.containerRuntime))
                 } else {
                     if isDistrusted(work.job) { continue }  // no contact: lost contact and reschedule take their course
                     _ = try c.status()
@@ -157,10 +157,10 @@ final class PushDriver: @unchecked Sendable {
     private func deliver(_ job: Job, _ work: PushWork, _ c: PushAgentCalls) {
         do {
             let config = try core.pushJobConfig(job.spec)
-            try c.submit(PushJobRequest(job: job, config: config))
+            let accepted = try c.submit(PushJobRequest(job: job, config: config))
             guard trusted else { return }
             core.pushContact(uuid)
-            try core.pushStarted(job.id, attempt: job.attempt, uuid: uuid)
+            try core.pushStarted(job.id, attempt: job.attempt, uuid: uuid, phase: accepted.phase ?? .building)
             copy(job, work, c, base: job.logSize)
         } catch let error as PushCallError {
             if case .busy = error { cancelStrayJob(keeping: job, work, c) }

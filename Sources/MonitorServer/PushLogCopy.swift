@@ -12,15 +12,15 @@ struct PushLogCopy {
     let attempt: Int
     var base: Int64?
 
-    /// The attempt is still this agent's, with its log size on the server.
-    private func serverLogSize() -> Int64? {
+    /// The attempt as the server has it while it is still this agent's: its log size and state.
+    private func serverJob() -> (logSize: Int64, state: JobState)? {
         guard let job = core.pushWork(uuid)?.job, job.id == jobId, job.attempt == attempt else { return nil }
-        return job.logSize
+        return (job.logSize, job.state)
     }
 
     mutating func run(_ work: PushWork, _ c: PushAgentCalls) {
         while driver.keepsGoing {
-            guard let size = serverLogSize() else { return }  // completed, rescheduled or given to another agent
+            guard let (size, state) = serverJob() else { return }  // completed, rescheduled or given to another agent
             do {
                 if base == nil {
                     let s = try c.job(jobId)
@@ -32,8 +32,10 @@ struct PushLogCopy {
                 }
                 let from = size - (base ?? 0)
                 guard from >= 0 else { throw PushCallError.misbehaved("its job \(jobId) started at log offset \(base ?? 0), past the log's end") }
-                let slice = try c.log(jobId, from: from, wait: 20)
+                let preparing = state == .preparing
+                let slice = try c.log(jobId, from: from, wait: 20, phase: preparing ? .preparing : nil)
                 guard driver.isTrusted else { _ = driver.failed(.misbehaved("untrusted"), work); continue }
+                if preparing && slice.phase == .building { try building(c) }
                 if slice.bytes.isEmpty {
                     core.pushContact(uuid)
                 } else {
@@ -57,6 +59,17 @@ struct PushLogCopy {
                 return
             }
         }
+    }
+
+    /// The job left `preparing` on the agent: record `building` with its ssh command (from `GET /jobs/{id}`).
+    private func building(_ c: PushAgentCalls) throws {
+        let s = try c.job(jobId)
+        guard s.attempt == attempt else { throw PushCallError.misbehaved("it answered job \(jobId) about attempt \(s.attempt)") }
+        guard s.state == .running, s.phase == .building else { return }  // it ended meanwhile: the result follows
+        if let ssh = s.sshCommand, let problem = Validation.nameProblem(ssh, field: "sshCommand") {
+            throw PushCallError.misbehaved("its job \(jobId) answer is not what the push API says (\(problem))")
+        }
+        try core.pushBuilding(jobId, attempt: attempt, uuid: uuid, sshCommand: s.sshCommand)
     }
 
     /// The log is whole: record the agent's result (it must be about this job and attempt, and completed).

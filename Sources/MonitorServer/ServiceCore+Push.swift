@@ -82,18 +82,27 @@ extension ServiceCore {
         }
     }
 
-    /// The push agent answered (`/is_alive` or a job call): it counts as contact.
-    func pushContact(_ uuid: String, version: String? = nil) {
+    /// The push agent answered (`/is_alive` or a job call): it counts as contact. `/is_alive` also says its
+    /// version and container runtime (`.some(nil)`: none).
+    func pushContact(_ uuid: String, version: String? = nil, containerRuntime: String?? = nil) {
         let now = Date()
         locked {
-            guard let changes = try? apply(now: now, { d in d.pushContact(uuid, version: version, now: now) }) else { return }
+            guard let changes = try? apply(now: now, { d in
+                d.pushContact(uuid, version: version, containerRuntime: containerRuntime, now: now)
+            }) else { return }
             noteContact(uuid, after: changes, now: now)
         }
     }
 
-    /// The push agent took the job: it is `building` (as a pull agent reports it at its start).
-    func pushStarted(_ jobId: Int64, attempt: Int, uuid: String) throws(APIError) {
-        try pushReport(jobId, uuid: uuid, JobStateReport(attempt: attempt, state: .building))
+    /// The push agent took the job: it is `building`, or `preparing` while its containers and jump point are
+    /// set up (as a pull agent reports it at its start).
+    func pushStarted(_ jobId: Int64, attempt: Int, uuid: String, phase: PushJobPhase) throws(APIError) {
+        try pushReport(jobId, uuid: uuid, JobStateReport(attempt: attempt, state: phase == .preparing ? .preparing : .building))
+    }
+
+    /// The push agent's job left `preparing`: its first command runs, and its jump point (if any) is open.
+    func pushBuilding(_ jobId: Int64, attempt: Int, uuid: String, sshCommand: String?) throws(APIError) {
+        try pushReport(jobId, uuid: uuid, JobStateReport(attempt: attempt, state: .building, sshCommand: sshCommand))
     }
 
     /// The push agent's job ended with `status` (its log copied before).

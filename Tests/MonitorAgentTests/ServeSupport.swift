@@ -15,13 +15,16 @@ final class ServeProcess: @unchecked Sendable {
     let client: CurlClient
     let workDir: String
 
-    /// Starts serve with the certificate of `ca` (or `--insecure-http` when nil) and `extra` flags.
-    static func start(dir: String, ca: TestCA?, name: String = "push-1", extra: [String] = []) async throws -> ServeProcess {
-        let workDir = dir + "/serve-\(UUID().uuidString.prefix(6))"
+    /// Starts serve with the certificate of `ca` (or `--insecure-http` when nil) and `extra` flags, in `workDir`
+    /// (a fresh one when nil), with `env` added to its environment.
+    static func start(dir: String, ca: TestCA?, name: String = "push-1", extra: [String] = [], env: [String: String] = [:],
+                      workDir: String? = nil) async throws -> ServeProcess {
+        let workDir = workDir ?? dir + "/serve-\(UUID().uuidString.prefix(6))"
         var args = ["serve", "--host", "127.0.0.1", "--port", "0", "--work-dir", workDir, "--name", name]
         if let ca { args += ["--tls-cert-path", ca.certPath, "--tls-key-path", ca.keyPath] } else { args.append("--insecure-http") }
         let child = try ChildProcess("mms-agent", args + extra,
-                                     env: [ "MMS_AGENT_AUTH_TOKEN_SECRET": secret, "MMS_AGENT_KILL_GRACE_MS": "500"], dir: dir)
+                                     env: ["MMS_AGENT_AUTH_TOKEN_SECRET": secret, "MMS_AGENT_KILL_GRACE_MS": "500"].merging(env) { $1 },
+                                     dir: dir)
         var url: String?
         _ = await eventually(20) {
             url = child.stdout.split(separator: "\n").first { $0.hasPrefix("mms-agent serving on ") }

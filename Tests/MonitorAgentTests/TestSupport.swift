@@ -54,7 +54,7 @@ func runJob(
 
 /// The pid a job wrote to `path`, once the file holds a whole line (a shell creates the file before
 /// it writes to it); nil when none came within the time.
-func waitForPid(atPath path: String, within seconds: Double = 10) async -> Int32? {
+func waitForPid(atPath path: String, within seconds: Double = 30) async -> Int32? {
     var pid: Int32?
     _ = await eventually(seconds) {
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
