@@ -138,6 +138,9 @@ import Testing
         #expect(MMSVersion.compatible("1.4.2", "1.4.9"))
         #expect(!MMSVersion.compatible("1.4.2", "1.5.0"))
         #expect(!MMSVersion.compatible("garbage", "1.5.0"))
+        #expect(AgentBinaryHeaders.parseVersionOutput("mms-agent 1.2.3\n") == "1.2.3")
+        #expect(AgentBinaryHeaders.parseVersionOutput("mms-server 1.2.3") == nil)
+        #expect(AgentBinaryHeaders.parseVersionOutput("mms-agent banana") == nil)
     }
 }
 
