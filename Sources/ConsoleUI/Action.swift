@@ -70,6 +70,8 @@ public enum Action: Sendable, Equatable {
     case auditLoaded([AuditEntry])
     /// Reading the audit log failed.
     case auditFailed(String)
+    /// The push agent form's CA cert file was read for `.readCACert` (its PEM text, or why it cannot be used).
+    case caCertRead(path: String, Result<String, CACertFileError>)
     /// A call failed; the message is shown as it is (the server's sentence when it sent one).
     case failed(String)
 }
@@ -84,6 +86,8 @@ public enum Effect: Sendable, Equatable {
     case editAgent(uuid: String, AgentPatch)
     /// Add a push agent (`mms-agent serve`) the server reaches at its URL.
     case addPushAgent(PushAgentRequest)
+    /// Read the push agent form's CA cert file on this machine (then the form sends the agent with it).
+    case readCACert(path: String)
     case createJob(JobSpec)
     case cancelJob(Int64)
     case rerunJob(Int64)

@@ -89,8 +89,12 @@ public struct Form: Sendable, Equatable {
             FormField("Secret", .password, hint: "its --auth-token-secret (at least 16 bytes; not echoed)"),
             FormField("Resources", hint: "comma-separated, e.g. gpu,arm64"),
             FormField("Environments", hint: "comma-separated, e.g. prod,staging"),
+            FormField(caCertFileLabel, hint: "the CA's PEM file on this machine; empty: trust the system store"),
         ])
     }
+
+    /// The push agent form's field naming a file whose PEM text is sent as `caCert`.
+    public static let caCertFileLabel = "CA cert file"
 
     /// The form for a new job.
     public static func newJob() -> Form {

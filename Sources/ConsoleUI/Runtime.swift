@@ -111,6 +111,9 @@ public final class Runtime: @unchecked Sendable {
                 let queue = self.queue
                 Task.detached { queue.post(Self.write(contents, to: path, rows: rows)) }
             case .stopDetailTail: replaceLogTask(.detail, nil)
+            case .readCACert(let path):
+                let queue = self.queue
+                Task.detached { queue.post(.caCertRead(path: path, CACertFile.read(path))) }
             default:
                 let api = self.api, queue = self.queue
                 Task { queue.post(await Self.call(e, api)) }
@@ -186,7 +189,7 @@ public final class Runtime: @unchecked Sendable {
                 try await api.deleteConfig(name)
                 return .configChanged(message: "deleted \(name)")
             case .quit, .tailLog, .stopLog, .fetchLog, .searchLog, .cancelSearch, .fetchStamps, .tailDetail, .stopDetailTail,
-                 .saveLog, .cancelSave, .bell, .copy, .export:
+                 .saveLog, .cancelSave, .bell, .copy, .export, .readCACert:
                 return .tick(Date())
             }
         } catch {

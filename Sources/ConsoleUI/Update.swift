@@ -108,6 +108,8 @@ extension AppState {
             return auditLoaded(entries)
         case .auditFailed(let text):
             return auditFailed(text)
+        case .caCertRead(let path, let result):
+            return caCertRead(path, result)
         case .failed(let text):
             message = Message(text, isError: true)
             return []

@@ -145,6 +145,10 @@ extension AppState {
             effect = .editAgent(uuid: uuid, AgentPatch(resources: res, environments: envs))
         case .pushAgent:
             guard let request = pushAgentRequest(&f) else { return [] }
+            if let path = caCertPath(f) {  // the form stays open until the file is read (caCertRead)
+                message = Message("reading \(path)…")
+                return [.readCACert(path: path)]
+            }
             effect = .addPushAgent(request)
         case .newJob:
             let commands = f.value("Commands").split(separator: "\n").map(String.init)

@@ -33,4 +33,14 @@ public struct ContainerSpec: Codable, Sendable, Equatable {
         env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
         user = try c.decodeIfPresent(String.self, forKey: .user)
     }
+
+    /// Encodes every field, `command` and `user` as null when absent (as the API's other objects do).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(image, forKey: .image)
+        try c.encode(command, forKey: .command)
+        try c.encode(env, forKey: .env)
+        try c.encode(user, forKey: .user)
+    }
 }

@@ -3,6 +3,14 @@ public enum Validation {
     public static let maxCommands = 1000
     public static let maxFiles = 1000
     public static let maxConfigValueBytes = 64 * 1024
+    /// The longest `caCert` (PEM text) a push agent may be given.
+    public static let maxCACertBytes = 64 * 1024
+
+    /// True when `text` holds a PEM CERTIFICATE block (BEGIN, then END), as a push agent's `caCert` must.
+    public static func isPEMCertificate(_ text: String) -> Bool {
+        guard let begin = text.range(of: "-----BEGIN CERTIFICATE-----") else { return false }
+        return text[begin.upperBound...].contains("-----END CERTIFICATE-----")
+    }
 
     /// A display name: 1-128 characters, no control characters. Returns the problem, or nil.
     public static func nameProblem(_ name: String, field: String) -> String? {

@@ -12,13 +12,13 @@ enum OperatorBook {
 
     /// Adds an operator; returns its token (shown once) and the stored audit entry. 409 if the name is taken.
     static func add(_ store: any Store, name: String, role: OperatorRole, actor: String, from: String?,
-                    now: Date) throws(APIError) -> (created: CreatedOperator, audit: [AuditEntry]) {
+                    now: Date, storeEvents: Bool = false) throws(APIError) -> (created: CreatedOperator, audit: [AuditEntry]) {
         if let problem = Validation.operatorNameProblem(name) { throw APIError(.badRequest, problem) }
         let token = newToken()
         let op = StoredOperator(name: name, role: role, tokenHash: SHA256.hex(token), createdAt: now)
         let entry = AuditEntry(at: now, actor: actor, action: "operator.add",
                                target: AuditTarget(kind: "operator", id: name, name: name), reason: "role \(role.rawValue)", from: from)
-        let stored = try write(store) { () throws(DatabaseError) -> [AuditEntry] in
+        let stored = try write(store, storeEvents) { () throws(DatabaseError) -> [AuditEntry] in
             if try store.operators().contains(where: { $0.name == name }) {
                 throw DatabaseError(code: -409, message: "operator \(name) exists; remove it first, or rotate its token")
             }
@@ -30,13 +30,13 @@ enum OperatorBook {
 
     /// Gives an operator a new token (the old one stops working); returns it and the audit entry.
     static func rotate(_ store: any Store, name: String, actor: String, from: String?,
-                       now: Date) throws(APIError) -> (created: CreatedOperator, audit: [AuditEntry]) {
+                       now: Date, storeEvents: Bool = false) throws(APIError) -> (created: CreatedOperator, audit: [AuditEntry]) {
         if name == "admin" {
             throw APIError(.badRequest, "the built-in operator admin is the admin token; change --admin-token or admin.token instead")
         }
         let token = newToken()
         var result: CreatedOperator?
-        let stored = try write(store) { () throws(DatabaseError) -> [AuditEntry] in
+        let stored = try write(store, storeEvents) { () throws(DatabaseError) -> [AuditEntry] in
             guard var op = try store.operators().first(where: { $0.name == name }) else {
                 throw DatabaseError(code: -404, message: "operator \(name) does not exist")
             }
@@ -51,11 +51,12 @@ enum OperatorBook {
     }
 
     /// Removes an operator (its token stops working); returns the audit entry. 404 when there is none.
-    static func remove(_ store: any Store, name: String, actor: String, from: String?, now: Date) throws(APIError) -> [AuditEntry] {
+    static func remove(_ store: any Store, name: String, actor: String, from: String?, now: Date,
+                       storeEvents: Bool = false) throws(APIError) -> [AuditEntry] {
         if name == "admin" {
             throw APIError(.badRequest, "the built-in operator admin is the admin token; change --admin-token or admin.token instead")
         }
-        return try write(store) { () throws(DatabaseError) -> [AuditEntry] in
+        return try write(store, storeEvents) { () throws(DatabaseError) -> [AuditEntry] in
             guard try store.deleteOperator(name) else {
                 throw DatabaseError(code: -404, message: "operator \(name) does not exist")
             }
@@ -72,10 +73,19 @@ enum OperatorBook {
         } catch { throw ServiceCore.unavailable(error) }
     }
 
-    /// Runs `body` in a transaction; the codes -404 and -409 it throws become those API errors.
-    private static func write<T>(_ store: any Store, _ body: () throws(DatabaseError) -> T) throws(APIError) -> T {
+    /// Runs `body` in a transaction; the codes -404 and -409 it throws become those API errors. With
+    /// `storeEvents` on a shared database the audit entries' `audit.appended` events are stored in the same
+    /// transaction (for `mms-server operator`, which no server's outbox sees).
+    private static func write(_ store: any Store, _ storeEvents: Bool,
+                              _ body: () throws(DatabaseError) -> [AuditEntry]) throws(APIError) -> [AuditEntry] {
         do {
-            return try store.transaction(body)
+            return try store.transaction { () throws(DatabaseError) -> [AuditEntry] in
+                let entries = try body()
+                if storeEvents && store.isShared {
+                    _ = try store.appendEvents(entries.map { Event(seq: 0, type: .auditAppended, audit: $0) })
+                }
+                return entries
+            }
         } catch {
             switch error.code {
             case -404: throw APIError(.notFound, error.message)

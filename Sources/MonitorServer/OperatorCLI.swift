@@ -88,13 +88,14 @@ public struct OperatorCommand: Sendable, Equatable {
                     out("\(name) \(role) \(o.createdAt.map(RFC3339.format) ?? "built in (the admin token)")")
                 }
             case .add:
-                out(try OperatorBook.add(store, name: name ?? "", role: role, actor: "local", from: nil, now: now).created.token)
+                out(try OperatorBook.add(store, name: name ?? "", role: role, actor: "local", from: nil, now: now, storeEvents: true).created.token)
             case .rotate:
-                out(try OperatorBook.rotate(store, name: name ?? "", actor: "local", from: nil, now: now).created.token)
+                out(try OperatorBook.rotate(store, name: name ?? "", actor: "local", from: nil, now: now, storeEvents: true).created.token)
             case .remove:
-                _ = try OperatorBook.remove(store, name: name ?? "", actor: "local", from: nil, now: now)
+                _ = try OperatorBook.remove(store, name: name ?? "", actor: "local", from: nil, now: now, storeEvents: true)
                 err("removed operator \(name ?? ""); its token no longer works")
             }
+            if action != .list { store.notifyOthers("e") }  // running servers on a shared database: new events
             return 0
         } catch {
             err(error.message)

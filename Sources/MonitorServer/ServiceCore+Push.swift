@@ -53,7 +53,7 @@ extension ServiceCore {
             throw APIError(.badRequest, "field 'authTokenSecret' must be 16 to 1024 bytes (the agent's --auth-token-secret)")
         }
         if let ca = body.caCert {
-            guard ca.utf8.count <= 64 * 1024, ca.contains("-----BEGIN CERTIFICATE-----"), ca.contains("-----END CERTIFICATE-----") else {
+            guard ca.utf8.count <= Validation.maxCACertBytes, Validation.isPEMCertificate(ca) else {
                 throw APIError(.badRequest, "field 'caCert' must be PEM text holding a CERTIFICATE block (at most 64 KiB)")
             }
         }

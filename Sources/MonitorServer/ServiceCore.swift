@@ -38,6 +38,8 @@ final class ServiceCore: @unchecked Sendable {
     let isSweeper = Mutex(false)
     /// Shared database: this process's name in leases.
     let leaseHolder = UUID().uuidString
+    /// Audit entries announced, to find those another process wrote (`ServiceCore+AuditWatch`).
+    var auditWatch = AuditWatch()
     /// Operators by token SHA-256, with when they were read from the store.
     let operatorCache = Mutex<[String: (who: OperatorIdentity, at: Date)]>([:])
 
@@ -247,6 +249,7 @@ final class ServiceCore: @unchecked Sendable {
             outbox.append(Event(seq: 0, type: type, agent: agent, job: job, uuid: uuid, audit: audit))
         } else {
             feed.append(type, agent: agent, job: job, uuid: uuid, audit: audit)
+            if let seq = audit?.seq, seq > (auditWatch.watermark ?? .max) { auditWatch.announced.insert(seq) }
         }
     }
 
@@ -301,6 +304,7 @@ final class ServiceCore: @unchecked Sendable {
                 let changes = dispatcher.tick(now: now)
                 try? commit(changes, now: now)
                 announceWaitingReasons(now: now)
+                if foreignAuditDue(now) { announceForeignAudit() }
             }
             if flush {
                 seen = unsavedLastSeen.compactMap { uuid in dispatcher.agents[uuid]?.agent.lastSeenAt.map { (uuid, $0) } }

@@ -50,8 +50,9 @@ import Testing
         }
         let ok = try await serve.call("GET", "/status")
         #expect(ok.status == 200 && (try? MMSJSON.decode(PushAgentStatus.self, from: ok.body))?.state == .idle)
-        // Within the 60 s leeway an expired token still works.
-        let late = Self.forged(header: #"{"alg":"HS256"}"#, claims: #"{"exp":\#(Int(now) - 30)}"#)
+        // Within the 60 s leeway an expired token still works (the clock read again: the calls above may
+        // have taken long on a loaded machine).
+        let late = Self.forged(header: #"{"alg":"HS256"}"#, claims: #"{"exp":\#(Int(Date().timeIntervalSince1970) - 30)}"#)
         #expect(try await serve.call("GET", "/status", token: late).status == 200)
         await serve.stop()
     }

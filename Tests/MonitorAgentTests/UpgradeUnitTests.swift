@@ -1,4 +1,5 @@
 import Foundation
+import MMSCrypto
 import MonitorModels
 import ServerAPIClient
 import Testing

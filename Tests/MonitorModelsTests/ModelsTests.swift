@@ -138,6 +138,9 @@ import Testing
         #expect(MMSVersion.compatible("1.4.2", "1.4.9"))
         #expect(!MMSVersion.compatible("1.4.2", "1.5.0"))
         #expect(!MMSVersion.compatible("garbage", "1.5.0"))
+        #expect(AgentBinaryHeaders.parseVersionOutput("mms-agent 1.2.3\n") == "1.2.3")
+        #expect(AgentBinaryHeaders.parseVersionOutput("mms-server 1.2.3") == nil)
+        #expect(AgentBinaryHeaders.parseVersionOutput("mms-agent banana") == nil)
     }
 }
 
@@ -146,6 +149,15 @@ import Testing
     static let ed25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl someone@laptop"
 
     func problem(_ spec: JobSpec) -> String? { Validation.jobSpecProblem(spec) }
+
+    @Test func aContainerEncodesEveryFieldWithNullsAndRoundTrips() throws {
+        let main = ContainerSpec(name: "main", image: "debian:12")
+        let text = String(decoding: MMSJSON.encode(main), as: UTF8.self)
+        #expect(text.contains("\"command\":null") && text.contains("\"user\":null") && text.contains("\"env\":{}"), "\(text)")
+        let db = ContainerSpec(name: "db", image: "postgres:15", command: "postgres", env: ["A": "1"], user: "999")
+        #expect(try MMSJSON.decode(ContainerSpec.self, from: MMSJSON.encode(db)) == db)
+        #expect(try MMSJSON.decode(ContainerSpec.self, from: Data(#"{"name":"m","image":"i","command":null}"#.utf8)) == ContainerSpec(name: "m", image: "i"))
+    }
     func spec(_ containers: [ContainerSpec], pull: String? = nil, keys: [String] = []) -> JobSpec {
         JobSpec(name: "j", commands: ["true"], containers: containers, imagePullSecret: pull, sshPublicKeys: keys)
     }

@@ -125,3 +125,21 @@ import MonitorModels
         #expect(resched.reason == "agent rec-lost lost contact; job rescheduled")
     }
 }
+
+/// Which audit entries a SQLite server announces after another process (`mms-server operator`) wrote some.
+@Suite struct AuditWatchTests {
+    static func entry(_ seq: Int64) -> AuditEntry {
+        AuditEntry(seq: seq, at: Date(), actor: "local", action: "operator.add", target: AuditTarget(kind: "operator", id: "o\(seq)"))
+    }
+
+    @Test func foreignEntriesBetweenOwnOnesAreAnnouncedOnceOldestFirst() {
+        var w = AuditWatch(watermark: 10)
+        w.announced = [12, 14]  // this server's own, announced as they committed
+        let fresh = [15, 14, 13, 12, 11].map(Self.entry)  // newest first, as the store reads them
+        #expect(w.unannounced(fresh).map(\.seq) == [11, 13, 15])
+        #expect(w.watermark == 15 && w.announced.isEmpty)
+        #expect(w.unannounced([]).isEmpty && w.watermark == 15)
+        w.announced = [16]
+        #expect(w.unannounced([Self.entry(16)]).isEmpty && w.watermark == 16)
+    }
+}
