@@ -51,7 +51,8 @@ extension ServiceCore {
                 size = end
             }
         } catch { throw Self.unavailable(error) }
-        if let head, !head.accepts(attempt, from: uuid) { throw Self.refusedWriter(head, jobId: jobId, attempt: attempt) }
+        guard let head else { throw APIError(.notFound, "job \(jobId) does not exist") }
+        if !head.accepts(attempt, from: uuid) { throw Self.refusedWriter(head, jobId: jobId, attempt: attempt) }
         if gap {
             throw APIError(.logGap, "offset \(offset) is past the end of the log (\(size) bytes); resend from \(size)", size: size)
         }
