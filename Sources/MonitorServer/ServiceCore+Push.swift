@@ -118,11 +118,8 @@ extension ServiceCore {
         try locked { () throws(APIError) in
             try fresh()
             _ = try reportableJob(jobId, uuid: uuid, attempt: report.attempt)
-            let changes = try mutate(now: now) { d in
-                var c = d.contact(uuid, now: now)
-                c.merge(d.report(jobId, report, now: now))
-                return c
-            }
+            // Judged again inside the change: on a shared database the cache checked above may be behind.
+            let changes = try mutate(now: now) { d throws(APIError) in try d.acceptReport(jobId, from: uuid, report, now: now) }
             noteContact(uuid, after: changes, now: now)
         }
     }
