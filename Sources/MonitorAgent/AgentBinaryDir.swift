@@ -144,32 +144,10 @@ public struct AgentBinaryDir: Sendable {
 
     /// Runs `BINARY version` (10 s at most); the version it prints, or why there is none.
     static func askVersion(_ binary: String) throws(UpgradeProblem) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["version"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { throw UpgradeProblem("'\(binary) version' cannot be run: \(error.localizedDescription)") }
-        let pid = process.processIdentifier
-        let timedOut = Mutex(false)
-        let killer = DispatchWorkItem {
-            timedOut.withLock { $0 = true }
-            kill(pid, SIGKILL)
+        switch VersionProbe.ask(binary) {
+        case .success(let version): return version
+        case .failure(let problem): throw UpgradeProblem("'\(binary) version' \(problem.text)")
         }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 10, execute: killer)
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        killer.cancel()
-        if timedOut.withLock({ $0 }) { throw UpgradeProblem("'\(binary) version' did not finish within 10 s") }
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            throw UpgradeProblem("'\(binary) version' exited with status \(process.terminationStatus)")
-        }
-        guard let version = AgentBinaryHeaders.parseVersionOutput(String(decoding: data.prefix(4096), as: UTF8.self)) else {
-            throw UpgradeProblem("'\(binary) version' did not print 'mms-agent X.Y.Z'")
-        }
-        return version
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MonitorModels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -97,19 +98,7 @@ public enum ProcessControl {
     }
 
     /// `pipe2(O_CLOEXEC)`: a pipe whose ends no spawned job inherits (dup2 into 1/2 clears the flag there).
-    public static func cloexecPipe() -> (read: Int32, write: Int32)? {
-        var fds: [Int32] = [0, 0]
-        typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
-        if let sym = dlsym(nil, "pipe2") {
-            let pipe2 = unsafeBitCast(sym, to: Pipe2.self)
-            guard pipe2(&fds, O_CLOEXEC) == 0 else { return nil }
-        } else {
-            guard pipe(&fds) == 0 else { return nil }
-            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-        }
-        return (fds[0], fds[1])
-    }
+    public static func cloexecPipe() -> (read: Int32, write: Int32)? { CloexecPipe.make() }
 
     /// posix_spawn of `argv` (argv[0] is the program's path) as the leader of a new session and process
     /// group, with the descriptors `stdio` sets up and none from `keep` up (3 unless stdio set up 3), no

@@ -94,32 +94,7 @@ final class AgentBinary: Sendable {
     /// Runs `PATH version` (10 s at most) and reads the version from its output: the same check an agent makes
     /// before it installs the binary, so the server never offers one that every agent would refuse.
     static func askVersion(_ path: String) -> Result<String, VersionProblem> {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["version"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return .failure(VersionProblem("cannot be run (\(error.localizedDescription))")) }
-        let pid = process.processIdentifier
-        let timedOut = Mutex(false)
-        let watchdog = DispatchWorkItem {
-            timedOut.withLock { $0 = true }
-            kill(pid, SIGKILL)
-        }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 10, execute: watchdog)
-        let data = out.fileHandleForReading.readDataToEndOfFile()  // EOF when it exits (or is killed)
-        process.waitUntilExit()
-        watchdog.cancel()
-        if timedOut.withLock({ $0 }) { return .failure(VersionProblem("did not finish within 10 s")) }
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            return .failure(VersionProblem("exited with status \(process.terminationStatus)"))
-        }
-        guard let version = AgentBinaryHeaders.parseVersionOutput(String(decoding: data.prefix(4096), as: UTF8.self)) else {
-            return .failure(VersionProblem("did not print 'mms-agent X.Y.Z'"))
-        }
-        return .success(version)
+        VersionProbe.ask(path).mapError { VersionProblem($0.text) }
     }
 
     /// Why `version` could not be read.

@@ -3,7 +3,7 @@ import Foundation
 /// A real `mms-server` process on 127.0.0.1 (port 0 unless given) with a temporary data dir.
 /// Shared by the test targets that drive real binaries (a library target: test targets cannot share sources).
 public final class ServerProcess: @unchecked Sendable {
-    public let process = Process()
+    public let process: SpawnedChild
     public let dataDir: String
     public let url: URL
     public let token: String
@@ -29,13 +29,14 @@ public final class ServerProcess: @unchecked Sendable {
     public init(dataDir: String? = nil, port: Int = 0, extra: [String] = []) throws {
         let dir = dataDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("mms-client-\(UUID().uuidString)").path
         self.dataDir = dir
-        process.executableURL = Self.productsDir.appendingPathComponent("mms-server")
-        process.arguments = ["--port", String(port), "--data-dir", dir] + extra
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let reader = LineReader(out.fileHandleForReading)
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw ServerProcessError.didNotStart }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        defer { close(fds[1]) }
+        process = try SpawnedChild(Self.productsDir.appendingPathComponent("mms-server").path,
+                                   ["--port", String(port), "--data-dir", dir] + extra, stdout: .descriptor(fds[1]))
+        let reader = LineReader(FileHandle(fileDescriptor: fds[0], closeOnDealloc: true))
         guard let line = reader.line(containing: "mms-server listening on ", deadline: Date().addingTimeInterval(20)),
               let found = URL(string: String(line.split(separator: " ").last ?? "")) else {
             process.terminate()

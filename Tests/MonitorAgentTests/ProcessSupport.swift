@@ -1,4 +1,5 @@
 import Foundation
+import MMSTestSupport
 import MonitorModels
 import ServerAPIClient
 @testable import MonitorAgent
@@ -17,33 +18,27 @@ func builtBinary(_ name: String) -> String {
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }?.path ?? name
 }
 
-/// A child process whose stdout and stderr go to files in a temp dir, so tests can poll what it wrote.
-final class ChildProcess: @unchecked Sendable {  // Process is only touched from the test's own task
-    let process = Process()
+/// A child process whose stdout and stderr go to files in a temp dir, so tests can poll what it wrote
+/// (spawned with posix_spawn: see `SpawnedChild` for why not Foundation's `Process`).
+final class ChildProcess: @unchecked Sendable {  // set once in init
     let outPath: String
     let errPath: String
+    let process: SpawnedChild
+    var pid: Int32 { process.processIdentifier }
 
     init(_ binary: String, _ args: [String], env: [String: String] = [:], dir: String) throws {
         outPath = dir + "/\(UUID().uuidString.prefix(6)).out"
         errPath = dir + "/\(UUID().uuidString.prefix(6)).err"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: builtBinary(binary))
-        process.arguments = args
         var environment = ProcessInfo.processInfo.environment
         for (k, v) in env { environment[k] = v }
-        process.environment = environment
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: errPath)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try SpawnedChild(builtBinary(binary), args, environment: environment, stdout: .file(outPath), stderr: .file(errPath))
     }
 
     var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
-    var pid: Int32 { process.processIdentifier }
-
-    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+    func signal(_ sig: Int32) { process.signal(sig) }
 
     /// Waits (polling) for the process to end; returns its exit status, or nil if it did not end in time.
     func exitStatus(within seconds: Double = 20) async -> Int32? {
