@@ -55,12 +55,7 @@ public enum PrivateTrustStore {
     /// True when `unshare -m` and a bind mount over the system bundle work here (root or CAP_SYS_ADMIN).
     public static let isAvailable: Bool = {
         guard FileManager.default.fileExists(atPath: systemBundle) else { return false }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["unshare", "-m", "sh", "-c", "mount --bind \(systemBundle) \(systemBundle)"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
+        guard let p = try? SpawnedChild("unshare", ["-m", "sh", "-c", "mount --bind \(systemBundle) \(systemBundle)"]) else { return false }
         p.waitUntilExit()
         return p.terminationStatus == 0
     }()
@@ -91,15 +86,9 @@ public enum ProgramRun {
         defer { try? FileManager.default.removeItem(atPath: base + ".out"); try? FileManager.default.removeItem(atPath: base + ".err") }
         _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
         _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [program] + args
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = FileHandle(forWritingAtPath: base + ".out")
-        p.standardError = FileHandle(forWritingAtPath: base + ".err")
-        try p.run()
+        let p = try SpawnedChild(program, args, stdout: .file(base + ".out"), stderr: .file(base + ".err"))
         let ended = await eventually(seconds) { !p.isRunning }
-        if !ended { p.terminate() }
+        if !ended { p.signal(SIGKILL) }
         let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
         let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
         return (ended ? p.terminationStatus : nil, out, err)

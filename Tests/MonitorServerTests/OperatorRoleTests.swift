@@ -143,15 +143,12 @@ import MonitorModels
     }
 
     private func run(_ path: String, _ args: [String]) throws -> (status: Int32, out: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("mms-cli-\(UUID().uuidString).out").path
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let p = try SpawnedChild(path, args, stdout: .file(out))
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return (p.terminationStatus ?? -1, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
     }
+
 }
