@@ -36,7 +36,15 @@ import Testing
             created.append((try await admin.createJob(Self.spec(n)).id, n))
         }
         // Every agent busy with a job (each runs ~6 s), then the replica they use dies under them.
-        #expect(await eventually(60) { ((try? await admin.listAgents()) ?? []).allSatisfy { $0.currentJobId != nil } })
+        var seen: [Agent] = []
+        let allBusy = await eventually(60) {
+            seen = (try? await admin.listAgents()) ?? []
+            return seen.allSatisfy { $0.currentJobId != nil }
+        }
+        let jobsSeen = (try? await admin.listJobs(nil, nil)) ?? []
+        let agentsText = seen.map { "\($0.name) \($0.status.rawValue) job \($0.currentJobId.map(String.init) ?? "-")" }
+        let jobsText = jobsSeen.map { "#\($0.id) \($0.state.rawValue) \($0.agentName ?? "-") try \($0.attempt)" }
+        #expect(allBusy, "agents: \(agentsText); jobs: \(jobsText)")
         let killedAt = Date()
         servers[0].0.signal(SIGKILL)  // the first in every agent's list: all of them use it
 
