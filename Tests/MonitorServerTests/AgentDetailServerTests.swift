@@ -8,6 +8,7 @@ import MonitorModels
 @Suite struct AgentDetailServerTests {
     @Test func freeSpaceFromAPingIsShownAndAnnouncesNothingByItself() async throws {
         let s = try TestServer()
+        let registering = Date()
         let (uuid, secret) = try await s.registerAgent("rec")
         #expect(try await s.call("GET", "/api/v1/agents/\(uuid)", token: s.admin).json.keys.contains("freeSpaceBytes"))
         #expect(try await s.call("GET", "/api/v1/agents/\(uuid)", token: s.admin).decode(Agent.self).freeSpaceBytes == nil)
@@ -23,7 +24,11 @@ import MonitorModels
         let agent = try await s.call("GET", "/api/v1/agents/\(uuid)", token: s.admin).decode(Agent.self)
         #expect(agent.freeSpaceBytes == 13_207_024_435)
         let batch = try await s.call("GET", "/api/v1/events?since=\(since)&wait=0", token: s.admin).decode(EventBatch.self)
-        #expect(batch.events.isEmpty)
+        if Date().timeIntervalSince(registering) < 9 {
+            #expect(batch.events.isEmpty)
+        } else {  // a loaded machine took 10 s to get here: the throttled contact announcement is due, nothing else
+            #expect(batch.events.allSatisfy { $0.type == .agentUpdated && $0.agent?.uuid == uuid }, "\(batch.events)")
+        }
         let list = try await s.call("GET", "/api/v1/agents", token: s.admin).decode(AgentList.self)
         #expect(list.agents.first { $0.uuid == uuid }?.freeSpaceBytes == 13_207_024_435)
     }
