@@ -33,18 +33,17 @@ import Testing
 
         var created: [(id: Int64, n: Int)] = []
         for n in 1...6 {
-            created.append((try await admin.createJob(Self.spec(n)).id, n))
+            created.append((try await admin.createJob(Self.spec(n, marks: dir)).id, n))
         }
-        // Every agent busy with a job (each runs ~6 s), then the replica they use dies under them.
-        var seen: [Agent] = []
-        let allBusy = await eventually(60) {
-            seen = (try? await admin.listAgents()) ?? []
-            return seen.allSatisfy { $0.currentJobId != nil }
+        // Every agent busy with a job (each runs ~6 s), then the replica they use dies under them. Busy is read
+        // from the jobs' own marker files, not from a replica's view (which a loaded machine may show late).
+        func running() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("running-") }
         }
+        let allBusy = await eventually(60) { running().count == 3 }
         let jobsSeen = (try? await admin.listJobs(nil, nil)) ?? []
-        let agentsText = seen.map { "\($0.name) \($0.status.rawValue) job \($0.currentJobId.map(String.init) ?? "-")" }
         let jobsText = jobsSeen.map { "#\($0.id) \($0.state.rawValue) \($0.agentName ?? "-") try \($0.attempt)" }
-        #expect(allBusy, "agents: \(agentsText); jobs: \(jobsText)")
+        #expect(allBusy, "running: \(running().sorted()); jobs: \(jobsText)")
         let killedAt = Date()
         servers[0].0.signal(SIGKILL)  // the first in every agent's list: all of them use it
 
@@ -56,7 +55,7 @@ import Testing
             }
             #expect(job?.result == .passed && job?.attempt == 1, "job \(id): \(String(describing: job))")
             let log = try await TestServer.readWholeLog(admin, id)
-            #expect(log == Self.expectedLog(n), "job \(id) log: \(log.suffix(200))")
+            #expect(log == Self.expectedLog(n, marks: dir), "job \(id) log: \(log.suffix(200))")
         }
         // Every agent was heard again soon after the kill, through the replicas left.
         let back = try await admin.listAgents()
@@ -66,12 +65,18 @@ import Testing
 
     static let lines = 120
 
-    static func spec(_ n: Int) -> JobSpec {
-        JobSpec(name: "steady \(n)", commands: ["for i in $(seq 1 \(lines)); do echo \"job \(n) line $i\"; sleep 0.05; done"])
+    /// Job n: 120 lines ~50 ms apart, with the file `marks/running-n` present while its lines print.
+    static func spec(_ n: Int, marks: String) -> JobSpec {
+        JobSpec(name: "steady \(n)", commands: Self.commands(n, marks: marks))
     }
 
-    static func expectedLog(_ n: Int) -> String {
-        "$ for i in $(seq 1 \(lines)); do echo \"job \(n) line $i\"; sleep 0.05; done\n"
-            + (1...lines).map { "job \(n) line \($0)\n" }.joined()
+    static func commands(_ n: Int, marks: String) -> [String] {
+        ["touch \(marks)/running-\(n)", "for i in $(seq 1 \(lines)); do echo \"job \(n) line $i\"; sleep 0.05; done",
+         "rm -f \(marks)/running-\(n)"]
+    }
+
+    static func expectedLog(_ n: Int, marks: String) -> String {
+        let c = commands(n, marks: marks)
+        return "$ \(c[0])\n$ \(c[1])\n" + (1...lines).map { "job \(n) line \($0)\n" }.joined() + "$ \(c[2])\n"
     }
 }
